@@ -1,0 +1,2 @@
+# Objects and regression tests of src/catalog (see the top-level Makefile).
+CATALOG_OBJS +=

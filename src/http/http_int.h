@@ -1,0 +1,71 @@
+/*
+ * http_int.h: private declarations shared by the files of src/http.
+ *
+ * Layering: http_worker.c (process, signals, wait loop) -> http_server.c
+ * (sockets, libmicrohttpd, request bodies) -> http_router.c (routes, argument
+ * parsing, error mapping) -> handlers. metrics.c owns the shared memory.
+ */
+#ifndef ALLOY_HTTP_INT_H
+#define ALLOY_HTTP_INT_H
+
+#include "http/http.h"
+
+#define ALLOY_HTTP_MAX_ROUTES 32
+
+typedef struct AlloyHttpRoute
+{
+	const char *path;
+	int			flags;
+	const char *metric_name;	/* handler="..." label of the request metrics */
+	AlloyHttpHandler handler;
+} AlloyHttpRouteEntry;
+
+typedef struct AlloyHttpArgPair
+{
+	const char *name;
+	const char *value;
+} AlloyHttpArgPair;
+
+/* One request, from its first header to its completion. */
+struct AlloyHttpRequest
+{
+	void	   *connection;		/* struct MHD_Connection * */
+	MemoryContext context;		/* everything of this request */
+	const char *method;
+	const char *path;
+	const char *path_rest;
+	StringInfoData body;
+	bool		body_too_large;
+	bool		args_parsed;
+	int			nargs;
+	int			maxargs;
+	AlloyHttpArgPair *args;
+	int			route;			/* index into the route table, -1 if none */
+	double		started;		/* seconds, for the duration histogram */
+};
+
+/* http_router.c */
+extern int	alloy_http_nroutes;
+extern AlloyHttpRouteEntry alloy_http_routes[ALLOY_HTTP_MAX_ROUTES];
+extern int	AlloyHttpFindRoute(const char *method, const char *path, bool *method_ok);
+extern void AlloyHttpDispatch(AlloyHttpRequest *req, AlloyHttpResponse *resp);
+extern int	AlloyHttpRouteFallback(void);
+
+/* http_server.c */
+extern bool AlloyHttpServerStart(int elevel);
+extern void AlloyHttpServerStop(void);
+extern int	AlloyHttpServerFds(int *fds, int max);
+extern void AlloyHttpServerRun(void);
+extern long AlloyHttpServerTimeoutMs(void);
+extern bool AlloyHttpServerListening(void);
+
+/* http_status.c */
+extern void AlloyHttpStatusRoutes(void);
+
+/* metrics.c */
+extern void AlloyMetricsShmemRequest(void);
+extern void AlloyMetricsShmemStartup(void);
+extern void AlloyMetricsRoutes(void);
+extern double AlloyHttpNow(void);
+
+#endif							/* ALLOY_HTTP_INT_H */

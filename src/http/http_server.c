@@ -1,0 +1,616 @@
+/*
+ * http_server.c: listening sockets and libmicrohttpd in external-epoll mode.
+ *
+ * libmicrohttpd does the HTTP/1.1 parsing, keep-alive, chunked bodies and
+ * timeouts. It runs without threads of its own: each daemon exposes one epoll
+ * descriptor that the worker puts into its WaitEventSet next to the latch, and
+ * MHD_run() is called from the worker's main loop. So every handler runs in
+ * the worker's only thread and may call PostgreSQL freely.
+ *
+ * We create the listening sockets ourselves (SO_REUSEPORT, so every HTTP worker
+ * binds the same port and the kernel spreads connections over them) to report
+ * bind failures clearly and to retry instead of exiting.
+ *
+ * Nothing may longjmp through libmicrohttpd's stack: the access callback
+ * catches every ERROR and turns it into a response or a closed connection.
+ */
+#include "postgres.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <microhttpd.h>
+
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "utils/memutils.h"
+
+#include "alloy.h"
+#include "http/http_int.h"
+#include "http/metrics.h"
+
+#define ALLOY_HTTP_MAX_DAEMONS 8
+#define ALLOY_HTTP_BACKLOG 1024
+
+/* Settings defined by AlloyHttpInit. */
+extern int	alloy_http_max_connections;
+extern int	alloy_http_idle_timeout;
+
+static struct MHD_Daemon *alloy_daemons[ALLOY_HTTP_MAX_DAEMONS];
+static int	alloy_ndaemons = 0;
+
+static void
+AlloyMhdLogger(void *cls, const char *fmt, va_list ap)
+{
+	char		buf[512];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	/* libmicrohttpd ends its messages with a newline */
+	buf[strcspn(buf, "\n")] = '\0';
+	elog(DEBUG1, "alloy http: %s", buf);
+}
+
+/* Open one listening socket for ai; -1 with errno set on failure. */
+static int
+AlloyHttpListenOn(struct addrinfo *ai)
+{
+	int			fd;
+	int			one = 1;
+
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+		(ai->ai_family == AF_INET6 &&
+		 setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+		bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
+		listen(fd, ALLOY_HTTP_BACKLOG) < 0 ||
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
+	{
+		int			save = errno;
+
+		close(fd);
+		errno = save;
+		return -1;
+	}
+	return fd;
+}
+
+static enum MHD_Result AlloyHttpAccess(void *cls, struct MHD_Connection *connection,
+									   const char *url, const char *method,
+									   const char *version, const char *upload_data,
+									   size_t *upload_data_size, void **req_cls);
+static void AlloyHttpCompleted(void *cls, struct MHD_Connection *connection,
+							   void **req_cls, enum MHD_RequestTerminationCode toe);
+
+static bool
+AlloyHttpStartDaemon(int fd, int family)
+{
+	struct MHD_Daemon *d;
+	unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+
+	if (family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	d = MHD_start_daemon(flags, 0, NULL, NULL,
+						 &AlloyHttpAccess, NULL,
+						 MHD_OPTION_LISTEN_SOCKET, (MHD_socket) fd,
+						 MHD_OPTION_CONNECTION_LIMIT, (unsigned int) alloy_http_max_connections,
+						 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) alloy_http_idle_timeout,
+						 MHD_OPTION_NOTIFY_COMPLETED, &AlloyHttpCompleted, NULL,
+						 MHD_OPTION_EXTERNAL_LOGGER, &AlloyMhdLogger, NULL,
+						 MHD_OPTION_END);
+	if (d == NULL)
+		return false;
+	alloy_daemons[alloy_ndaemons++] = d;
+	return true;
+}
+
+/*
+ * Bind every address of alloy.listen_addresses. All or nothing: on any
+ * failure everything opened is closed again, the reason is logged, and false
+ * comes back so the worker retries later. Failures are reported at elevel,
+ * so retries can stay quiet.
+ */
+bool
+AlloyHttpServerStart(int elevel)
+{
+	char	   *list = pstrdup(alloy_listen_addresses);
+	char	   *tok;
+	char	   *save = NULL;
+	char		port[16];
+
+	snprintf(port, sizeof(port), "%d", alloy_port);
+	for (tok = strtok_r(list, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save))
+	{
+		struct addrinfo hints;
+		struct addrinfo *res;
+		struct addrinfo *ai;
+		char	   *host = tok;
+		int			rc;
+
+		while (*host == ' ')
+			host++;
+		host[strcspn(host, " ")] = '\0';
+		if (*host == '\0')
+			continue;
+
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_family = AF_UNSPEC;
+		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_flags = AI_PASSIVE;
+		rc = getaddrinfo(strcmp(host, "*") == 0 ? NULL : host, port, &hints, &res);
+		if (rc != 0)
+		{
+			ereport(elevel,
+					(errmsg("alloy could not resolve listen address \"%s\": %s", host, gai_strerror(rc)),
+					 errhint("Check alloy.listen_addresses.")));
+			AlloyHttpServerStop();
+			return false;
+		}
+		for (ai = res; ai != NULL; ai = ai->ai_next)
+		{
+			int			fd;
+
+			if (alloy_ndaemons >= ALLOY_HTTP_MAX_DAEMONS)
+				break;
+			fd = AlloyHttpListenOn(ai);
+			if (fd < 0 || !AlloyHttpStartDaemon(fd, ai->ai_family))
+			{
+				ereport(elevel,
+						(errcode_for_socket_access(),
+						 errmsg("alloy could not listen on \"%s\" port %d: %m", host, alloy_port),
+						 errhint("Another program may be using the port; set alloy.port or alloy.listen_addresses. alloy retries every few seconds.")));
+				if (fd >= 0)
+					close(fd);
+				freeaddrinfo(res);
+				AlloyHttpServerStop();
+				return false;
+			}
+		}
+		freeaddrinfo(res);
+	}
+	pfree(list);
+	if (alloy_ndaemons == 0)
+	{
+		ereport(elevel, (errmsg("alloy.listen_addresses names no address to listen on")));
+		return false;
+	}
+	return true;
+}
+
+void
+AlloyHttpServerStop(void)
+{
+	for (int i = 0; i < alloy_ndaemons; i++)
+	{
+		const union MHD_DaemonInfo *info =
+			MHD_get_daemon_info(alloy_daemons[i], MHD_DAEMON_INFO_LISTEN_FD);
+		MHD_socket	fd = info ? info->listen_fd : MHD_INVALID_SOCKET;
+
+		MHD_stop_daemon(alloy_daemons[i]);
+		/* we own the listening socket we passed in */
+		if (fd != MHD_INVALID_SOCKET)
+			close(fd);
+	}
+	alloy_ndaemons = 0;
+}
+
+bool
+AlloyHttpServerListening(void)
+{
+	return alloy_ndaemons > 0;
+}
+
+int
+AlloyHttpServerFds(int *fds, int max)
+{
+	int			n = 0;
+
+	for (int i = 0; i < alloy_ndaemons && n < max; i++)
+	{
+		const union MHD_DaemonInfo *info =
+			MHD_get_daemon_info(alloy_daemons[i], MHD_DAEMON_INFO_EPOLL_FD);
+
+		if (info)
+			fds[n++] = info->epoll_fd;
+	}
+	return n;
+}
+
+void
+AlloyHttpServerRun(void)
+{
+	for (int i = 0; i < alloy_ndaemons; i++)
+		MHD_run(alloy_daemons[i]);
+}
+
+/* Milliseconds until libmicrohttpd needs to run for its timeouts, or -1. */
+long
+AlloyHttpServerTimeoutMs(void)
+{
+	long		best = -1;
+
+	for (int i = 0; i < alloy_ndaemons; i++)
+	{
+		MHD_UNSIGNED_LONG_LONG t;
+
+		if (MHD_get_timeout(alloy_daemons[i], &t) == MHD_YES)
+		{
+			long		ms = t > LONG_MAX ? LONG_MAX : (long) t;
+
+			if (best < 0 || ms < best)
+				best = ms;
+		}
+	}
+	return best;
+}
+
+/* Queue resp on the connection, adding the standard headers. */
+static enum MHD_Result
+AlloyHttpSend(struct MHD_Connection *connection, AlloyHttpResponse *resp)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(resp->body.len, resp->body.data,
+										MHD_RESPMEM_MUST_COPY);
+	if (r == NULL)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+							resp->content_type ? resp->content_type : "application/json");
+	if (resp->content_encoding)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, resp->content_encoding);
+	for (int i = 0; i < resp->nheaders; i++)
+		MHD_add_response_header(r, resp->header_names[i], resp->header_values[i]);
+	ret = MHD_queue_response(connection, resp->status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static void
+AlloyHttpResponseInit(AlloyHttpResponse *resp)
+{
+	memset(resp, 0, sizeof(*resp));
+	resp->status = 200;
+	initStringInfo(&resp->body);
+}
+
+/* Answer now, before or without running a handler (counted in AlloyHttpCompleted). */
+static enum MHD_Result
+AlloyHttpSendError(AlloyHttpRequest *req, int status, const char *type, const char *msg)
+{
+	AlloyHttpResponse resp;
+
+	AlloyHttpResponseInit(&resp);
+	AlloyHttpJsonError(&resp, status, type, msg);
+	return AlloyHttpSend(req->connection, &resp);
+}
+
+/* First call for a request: set up its state and check what the headers allow. */
+static enum MHD_Result
+AlloyHttpBegin(struct MHD_Connection *connection, const char *url, const char *method,
+			   void **req_cls)
+{
+	MemoryContext cxt;
+	AlloyHttpRequest *req;
+	bool		method_ok;
+	const char *clen;
+
+	cxt = AllocSetContextCreate(TopMemoryContext, "alloy http request",
+								ALLOCSET_DEFAULT_SIZES);
+	req = MemoryContextAllocZero(cxt, sizeof(AlloyHttpRequest));
+	req->context = cxt;
+	req->connection = connection;
+	req->started = AlloyHttpNow();
+	req->method = MemoryContextStrdup(cxt, method);
+	req->path = MemoryContextStrdup(cxt, url);
+	req->route = AlloyHttpFindRoute(method, url, &method_ok);
+	*req_cls = req;
+
+	if (req->route < 0)
+		return AlloyHttpSendError(req, 404, "not_found",
+								  psprintf("no endpoint %s", url));
+	if (!method_ok)
+		return AlloyHttpSendError(req, 405, "bad_data",
+								  psprintf("method %s not allowed for %s", method, url));
+	if (alloy_http_routes[req->route].flags & ALLOY_ROUTE_PREFIX)
+		req->path_rest = req->path + strlen(alloy_http_routes[req->route].path);
+
+	/* refuse a declared body that is too large before reading any of it */
+	clen = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+									   MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (clen != NULL)
+	{
+		unsigned long long n = strtoull(clen, NULL, 10);
+
+		if (n > (unsigned long long) alloy_max_request_bytes || n >= MaxAllocSize)
+		{
+			req->body_too_large = true;
+			return AlloyHttpSendError(req, 413, "bad_data",
+									  psprintf("request body of %llu bytes exceeds alloy.max_request_bytes (%d)",
+											   n, alloy_max_request_bytes));
+		}
+		if (n > 0)
+		{
+			MemoryContext old = MemoryContextSwitchTo(cxt);
+
+			req->body.data = palloc(n + 1);
+			req->body.maxlen = n + 1;
+			req->body.len = 0;
+			req->body.data[0] = '\0';
+			MemoryContextSwitchTo(old);
+		}
+	}
+	if (req->body.data == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		initStringInfo(&req->body);
+		MemoryContextSwitchTo(old);
+	}
+	return MHD_YES;
+}
+
+static enum MHD_Result
+AlloyHttpAccessInner(struct MHD_Connection *connection, const char *url,
+					 const char *method, const char *upload_data,
+					 size_t *upload_data_size, void **req_cls)
+{
+	AlloyHttpRequest *req = *req_cls;
+	AlloyHttpResponse resp;
+	MemoryContext old;
+	enum MHD_Result ret;
+
+	if (req == NULL)
+		return AlloyHttpBegin(connection, url, method, req_cls);
+
+	if (*upload_data_size > 0)
+	{
+		size_t		n = *upload_data_size;
+
+		*upload_data_size = 0;
+		if (req->body_too_large)
+			return MHD_YES;
+		if ((size_t) req->body.len + n > (size_t) alloy_max_request_bytes ||
+			(size_t) req->body.len + n >= MaxAllocSize - 1)
+		{
+			req->body_too_large = true;
+			return MHD_YES;
+		}
+		old = MemoryContextSwitchTo(req->context);
+		appendBinaryStringInfo(&req->body, upload_data, n);
+		MemoryContextSwitchTo(old);
+		return MHD_YES;
+	}
+
+	/* the whole body is here: answer */
+	if (req->body_too_large)
+		return AlloyHttpSendError(req, 413, "bad_data",
+								  psprintf("request body exceeds alloy.max_request_bytes (%d)",
+										   alloy_max_request_bytes));
+
+	old = MemoryContextSwitchTo(req->context);
+	AlloyHttpResponseInit(&resp);
+	AlloyHttpDispatch(req, &resp);
+	MemoryContextSwitchTo(req->context);
+	ret = AlloyHttpSend(connection, &resp);
+	MemoryContextSwitchTo(old);
+	return ret;
+}
+
+/*
+ * The libmicrohttpd access callback: the error boundary. Errors from handlers
+ * are already answered by AlloyHttpDispatch; anything that still escapes here
+ * (out of memory while reading a body, say) closes the connection.
+ */
+static enum MHD_Result
+AlloyHttpAccess(void *cls, struct MHD_Connection *connection, const char *url,
+				const char *method, const char *version, const char *upload_data,
+				size_t *upload_data_size, void **req_cls)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	volatile enum MHD_Result ret = MHD_NO;
+
+	PG_TRY();
+	{
+		ret = AlloyHttpAccessInner(connection, url, method, upload_data,
+								   upload_data_size, req_cls);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		EmitErrorReport();
+		FlushErrorState();
+		AbortOutOfAnyTransaction();
+		ret = MHD_NO;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	return ret;
+}
+
+static void
+AlloyHttpCompleted(void *cls, struct MHD_Connection *connection, void **req_cls,
+				   enum MHD_RequestTerminationCode toe)
+{
+	AlloyHttpRequest *req = *req_cls;
+	const union MHD_ConnectionInfo *info;
+	int			status = 0;
+
+	if (req == NULL)
+		return;
+	info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_HTTP_STATUS);
+	if (info)
+		status = info->http_status;
+	AlloyMetricsCountRequest(req->route, status, AlloyHttpNow() - req->started);
+	*req_cls = NULL;
+	MemoryContextDelete(req->context);
+}
+
+/* ---- request accessors (http.h) ---- */
+
+const char *
+AlloyHttpMethod(AlloyHttpRequest *req)
+{
+	return req->method;
+}
+
+const char *
+AlloyHttpPath(AlloyHttpRequest *req)
+{
+	return req->path;
+}
+
+const char *
+AlloyHttpPathRest(AlloyHttpRequest *req)
+{
+	return req->path_rest ? req->path_rest : "";
+}
+
+const char *
+AlloyHttpHeader(AlloyHttpRequest *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->connection, MHD_HEADER_KIND, name);
+}
+
+const char *
+AlloyHttpBody(AlloyHttpRequest *req, size_t *len)
+{
+	*len = req->body.len;
+	return req->body.data;
+}
+
+const char *
+AlloyHttpTenant(AlloyHttpRequest *req)
+{
+	const char *t = AlloyHttpHeader(req, "X-Scope-OrgID");
+
+	return (t && *t) ? t : NULL;
+}
+
+static void
+AlloyHttpAddArg(AlloyHttpRequest *req, const char *name, const char *value)
+{
+	if (req->nargs == req->maxargs)
+	{
+		req->maxargs = req->maxargs ? req->maxargs * 2 : 16;
+		req->args = req->args ?
+			repalloc(req->args, req->maxargs * sizeof(AlloyHttpArgPair)) :
+			palloc(req->maxargs * sizeof(AlloyHttpArgPair));
+	}
+	req->args[req->nargs].name = name;
+	req->args[req->nargs].value = value;
+	req->nargs++;
+}
+
+static enum MHD_Result
+AlloyHttpCollectArg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	AlloyHttpRequest *req = cls;
+
+	AlloyHttpAddArg(req, pstrdup(key), pstrdup(value ? value : ""));
+	return MHD_YES;
+}
+
+static int
+AlloyHexValue(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decode one application/x-www-form-urlencoded component of len bytes. */
+static char *
+AlloyFormDecode(const char *s, size_t len)
+{
+	char	   *out = palloc(len + 1);
+	size_t		o = 0;
+
+	for (size_t i = 0; i < len; i++)
+	{
+		if (s[i] == '+')
+			out[o++] = ' ';
+		else if (s[i] == '%' && i + 2 < len &&
+				 AlloyHexValue(s[i + 1]) >= 0 && AlloyHexValue(s[i + 2]) >= 0)
+		{
+			out[o++] = (char) (AlloyHexValue(s[i + 1]) * 16 + AlloyHexValue(s[i + 2]));
+			i += 2;
+		}
+		else
+			out[o++] = s[i];
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* Gather query-string arguments and, for form posts, the body's. */
+static void
+AlloyHttpParseArgs(AlloyHttpRequest *req)
+{
+	const char *ctype;
+
+	if (req->args_parsed)
+		return;
+	req->args_parsed = true;
+	MHD_get_connection_values(req->connection, MHD_GET_ARGUMENT_KIND,
+							  &AlloyHttpCollectArg, req);
+
+	ctype = AlloyHttpHeader(req, MHD_HTTP_HEADER_CONTENT_TYPE);
+	if (strcmp(req->method, "POST") == 0 && req->body.len > 0 &&
+		!(alloy_http_routes[req->route].flags & ALLOY_ROUTE_RAW_BODY) &&
+		ctype != NULL &&
+		pg_strncasecmp(ctype, "application/x-www-form-urlencoded", 33) == 0)
+	{
+		const char *p = req->body.data;
+		const char *end = p + req->body.len;
+
+		while (p < end)
+		{
+			const char *amp = memchr(p, '&', end - p);
+			const char *stop = amp ? amp : end;
+			const char *eq = memchr(p, '=', stop - p);
+
+			if (stop > p)
+			{
+				if (eq)
+					AlloyHttpAddArg(req, AlloyFormDecode(p, eq - p),
+									AlloyFormDecode(eq + 1, stop - eq - 1));
+				else
+					AlloyHttpAddArg(req, AlloyFormDecode(p, stop - p), "");
+			}
+			p = stop + 1;
+		}
+	}
+}
+
+const char *
+AlloyHttpArg(AlloyHttpRequest *req, const char *name)
+{
+	AlloyHttpParseArgs(req);
+	for (int i = 0; i < req->nargs; i++)
+		if (strcmp(req->args[i].name, name) == 0)
+			return req->args[i].value;
+	return NULL;
+}
+
+int
+AlloyHttpArgAll(AlloyHttpRequest *req, const char *name, const char ***values)
+{
+	int			n = 0;
+
+	AlloyHttpParseArgs(req);
+	*values = palloc(sizeof(char *) * (req->nargs + 1));
+	for (int i = 0; i < req->nargs; i++)
+		if (strcmp(req->args[i].name, name) == 0)
+			(*values)[n++] = req->args[i].value;
+	return n;
+}

@@ -1,0 +1,164 @@
+/*
+ * http_worker.c: the HTTP background workers.
+ *
+ * alloy.http_workers processes, registered at preload time, each connected to
+ * alloy.database and each listening on alloy.port through its own
+ * SO_REUSEPORT socket, so requests are spread by the kernel and one slow
+ * request never stalls the others' workers. The main loop is worker_spi's:
+ * wait on the latch and the sockets, react to SIGHUP and SIGTERM, never block
+ * elsewhere. If the port cannot be bound the worker logs why and keeps
+ * retrying instead of exiting, so a taken port neither stops PostgreSQL nor
+ * fills the log with restarts.
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "alloy.h"
+#include "http/http_int.h"
+#include "http/metrics.h"
+
+int			alloy_http_max_connections = 256;
+int			alloy_http_idle_timeout = 60;
+
+PGDLLEXPORT void AlloyHttpWorkerMain(Datum main_arg);
+
+/* Retry a failed bind this often, and repeat the log line this often. */
+#define ALLOY_BIND_RETRY_MS 5000
+#define ALLOY_BIND_RELOG_MS 300000
+
+static void
+AlloyHttpRegisterWorkers(void)
+{
+	for (int i = 0; i < alloy_http_workers; i++)
+	{
+		BackgroundWorker worker;
+
+		memset(&worker, 0, sizeof(worker));
+		worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+		/* serve reads on a hot standby too; writes there fail with 503 */
+		worker.bgw_start_time = BgWorkerStart_ConsistentState;
+		worker.bgw_restart_time = 5;
+		snprintf(worker.bgw_library_name, BGW_MAXLEN, "alloy");
+		snprintf(worker.bgw_function_name, BGW_MAXLEN, "AlloyHttpWorkerMain");
+		snprintf(worker.bgw_name, BGW_MAXLEN, "alloy http worker %d", i + 1);
+		snprintf(worker.bgw_type, BGW_MAXLEN, "alloy http");
+		worker.bgw_main_arg = Int32GetDatum(i);
+		RegisterBackgroundWorker(&worker);
+	}
+}
+
+void
+AlloyHttpInit(void)
+{
+	DefineCustomIntVariable("alloy.http_max_connections",
+							"Most concurrent HTTP connections one alloy HTTP worker accepts.",
+							NULL,
+							&alloy_http_max_connections,
+							256, 1, 65536,
+							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("alloy.http_idle_timeout",
+							"Idle HTTP connections are closed after this long.",
+							NULL,
+							&alloy_http_idle_timeout,
+							60, 1, 3600,
+							PGC_POSTMASTER, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	AlloyHttpStatusRoutes();
+	AlloyMetricsRoutes();
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	AlloyMetricsShmemRequest();
+	AlloyHttpRegisterWorkers();
+}
+
+/* A wait set with the latch, postmaster death and every daemon's epoll fd. */
+static WaitEventSet *
+AlloyHttpWaitSet(void)
+{
+	int			fds[16];
+	int			n = AlloyHttpServerFds(fds, lengthof(fds));
+	WaitEventSet *set = CreateWaitEventSet(TopMemoryContext, n + 2);
+
+	AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+	AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+	for (int i = 0; i < n; i++)
+		AddWaitEventToSet(set, WL_SOCKET_READABLE, fds[i], NULL, NULL);
+	return set;
+}
+
+void
+AlloyHttpWorkerMain(Datum main_arg)
+{
+	WaitEventSet *set = NULL;
+	TimestampTz next_bind = 0;
+	TimestampTz last_bind_log = 0;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	BackgroundWorkerInitializeConnection(alloy_database, NULL, 0);
+	pgstat_report_appname("alloy http");
+
+	for (;;)
+	{
+		WaitEvent	events[8];
+		long		timeout;
+		TimestampTz now = GetCurrentTimestamp();
+
+		if (!AlloyHttpServerListening() && now >= next_bind)
+		{
+			bool		quiet = last_bind_log != 0 &&
+				!TimestampDifferenceExceeds(last_bind_log, now, ALLOY_BIND_RELOG_MS);
+			/* after the first report, stay quiet for a while between retries */
+			if (AlloyHttpServerStart(quiet ? DEBUG1 : LOG))
+			{
+				ereport(LOG, (errmsg("alloy HTTP worker listening on %s port %d",
+									 alloy_listen_addresses, alloy_port)));
+				last_bind_log = 0;
+			}
+			else
+			{
+				next_bind = TimestampTzPlusMilliseconds(now, ALLOY_BIND_RETRY_MS);
+				if (!quiet)
+					last_bind_log = now;
+			}
+			if (set)
+				FreeWaitEventSet(set);
+			set = AlloyHttpWaitSet();
+		}
+		if (set == NULL)
+			set = AlloyHttpWaitSet();
+
+		timeout = AlloyHttpServerTimeoutMs();
+		if (!AlloyHttpServerListening())
+			timeout = ALLOY_BIND_RETRY_MS;
+		else if (timeout < 0 || timeout > 1000)
+			timeout = 1000;
+
+		(void) WaitEventSetWait(set, timeout, events, lengthof(events), PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+
+		AlloyHttpServerRun();
+	}
+}

@@ -1,0 +1,3 @@
+# Objects and regression tests of src/http (see the top-level Makefile).
+HTTP_OBJS += src/http/http_worker.o src/http/http_server.o src/http/http_router.o \
+	src/http/http_status.o src/http/metrics.o src/http/json.o

@@ -1,0 +1,2 @@
+# Objects and regression tests of src/ingest (see the top-level Makefile).
+INGEST_OBJS +=

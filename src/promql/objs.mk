@@ -1,0 +1,2 @@
+# Objects and regression tests of src/promql (see the top-level Makefile).
+PROMQL_OBJS +=
