@@ -1,6 +1,12 @@
 -- Every setting of the contract exists with its documented default.
 SELECT name, setting, unit, context, min_val, max_val
-FROM pg_settings WHERE name LIKE 'alloy.%' ORDER BY name;
+FROM pg_settings
+WHERE name IN ('alloy.listen_addresses', 'alloy.port', 'alloy.database',
+               'alloy.http_workers', 'alloy.partition_interval', 'alloy.retention',
+               'alloy.lookback_delta', 'alloy.query_max_samples',
+               'alloy.max_request_bytes', 'alloy.http_max_connections',
+               'alloy.http_idle_timeout')
+ORDER BY name;
 SHOW alloy.lookback_delta;
 SHOW alloy.retention;
 SHOW alloy.partition_interval;

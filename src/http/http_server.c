@@ -311,16 +311,7 @@ AlloyHttpBegin(struct MHD_Connection *connection, const char *url, const char *m
 	req->route = AlloyHttpFindRoute(method, url, &method_ok);
 	*req_cls = req;
 
-	if (req->route < 0)
-		return AlloyHttpSendError(req, 404, "not_found",
-								  psprintf("no endpoint %s", url));
-	if (!method_ok)
-		return AlloyHttpSendError(req, 405, "bad_data",
-								  psprintf("method %s not allowed for %s", method, url));
-	if (alloy_http_routes[req->route].flags & ALLOY_ROUTE_PREFIX)
-		req->path_rest = req->path + strlen(alloy_http_routes[req->route].path);
-
-	/* refuse a declared body that is too large before reading any of it */
+	/* refuse a declared body that is too large before reading any of it, whatever the route */
 	clen = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
 									   MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (clen != NULL)
@@ -352,6 +343,15 @@ AlloyHttpBegin(struct MHD_Connection *connection, const char *url, const char *m
 		initStringInfo(&req->body);
 		MemoryContextSwitchTo(old);
 	}
+
+	if (req->route < 0)
+		return AlloyHttpSendError(req, 404, "not_found",
+								  psprintf("no endpoint %s", url));
+	if (!method_ok)
+		return AlloyHttpSendError(req, 405, "bad_data",
+								  psprintf("method %s not allowed for %s", method, url));
+	if (alloy_http_routes[req->route].flags & ALLOY_ROUTE_PREFIX)
+		req->path_rest = req->path + strlen(alloy_http_routes[req->route].path);
 	return MHD_YES;
 }
 
