@@ -1,0 +1,263 @@
+/*
+ * head.c: appending samples to a partition's head.
+ *
+ * The head is a chain of pages holding write batches; each batch item starts
+ * with the inserting subtransaction's xid, which is all the MVCC state a
+ * batch needs (see read.c for the visibility rule). Appends go to the last
+ * page of the chain only, so the chain order is the write order that "last
+ * write wins" relies on. The metapage is created by the first append; a new
+ * head page is linked under the metapage's buffer lock, in one generic WAL
+ * record together with the old last page and the first batch on it.
+ */
+#include "postgres.h"
+
+#include "access/generic_xlog.h"
+#include "access/xact.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "utils/timestamp.h"
+
+#include "storage/storage_int.h"
+
+/* Samples that fit in one batch item on an empty head page. */
+#define ALLOY_BATCH_MAX \
+	((BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(AlloyPageOpaqueData)) \
+	  - sizeof(ItemIdData) - sizeof(AlloyBatchHeader)) / sizeof(AlloyHeadSample))
+
+/* Create the metapage if the relation has no block yet. */
+static void
+AlloyEnsureMetapage(Relation rel)
+{
+	Buffer		buf;
+	GenericXLogState *state;
+	Page		page;
+
+	if (RelationGetNumberOfBlocks(rel) > 0)
+		return;
+
+	LockRelationForExtension(rel, ExclusiveLock);
+	if (RelationGetNumberOfBlocks(rel) == 0)
+	{
+		buf = ReadBufferExtended(rel, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
+		Assert(BufferGetBlockNumber(buf) == ALLOY_METAPAGE_BLKNO);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		state = GenericXLogStart(rel);
+		page = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
+		AlloyInitMetaPage(page);
+		GenericXLogFinish(state);
+		UnlockReleaseBuffer(buf);
+	}
+	UnlockRelationForExtension(rel, ExclusiveLock);
+}
+
+/* Samples of one batch item that fit in the page's free space. */
+static int
+AlloyBatchRoom(Page page)
+{
+	Size		free = PageGetFreeSpace(page);
+
+	if (free < sizeof(AlloyBatchHeader) + sizeof(AlloyHeadSample))
+		return 0;
+	return (free - sizeof(AlloyBatchHeader)) / sizeof(AlloyHeadSample);
+}
+
+/* Add one batch item of m samples to page (already registered for WAL). */
+static OffsetNumber
+AlloyAddBatch(Relation rel, Page page, TransactionId xid,
+			  const AlloySample *samples, int m, char *itembuf)
+{
+	AlloyBatchHeader *hdr = (AlloyBatchHeader *) itembuf;
+	AlloyHeadSample *hs = (AlloyHeadSample *) (itembuf + sizeof(AlloyBatchHeader));
+	Size		size = sizeof(AlloyBatchHeader) + m * sizeof(AlloyHeadSample);
+	OffsetNumber off;
+	int			j;
+
+	hdr->xid = xid;
+	hdr->nsamples = m;
+	for (j = 0; j < m; j++)
+	{
+		hs[j].series_id = samples[j].series_id;
+		hs[j].t = samples[j].t_ms;
+		hs[j].vbits = AlloyDoubleToBits(samples[j].value);
+	}
+	off = PageAddItem(page, (Item) itembuf, size, InvalidOffsetNumber, false, false);
+	if (off == InvalidOffsetNumber)
+		elog(ERROR, "could not add a batch of %d samples to alloy relation \"%s\"",
+			 m, RelationGetRelationName(rel));
+	return off;
+}
+
+/*
+ * Append n samples to rel's head in the current (sub)transaction, in the
+ * given order. first_tid, when not NULL, receives the location of the
+ * first batch (used as the inserted tuple's TID).
+ */
+void
+AlloyHeadAppend(Relation rel, const AlloySample *samples, int n,
+				ItemPointer first_tid)
+{
+	TransactionId xid;
+	int			i = 0;
+	char	   *itembuf;
+	bool		tid_set = false;
+
+	if (n <= 0)
+		return;
+	xid = GetCurrentTransactionId();
+	AlloyEnsureMetapage(rel);
+	itembuf = palloc(BLCKSZ);
+
+	while (i < n)
+	{
+		Buffer		metabuf;
+		Buffer		buf;
+		BlockNumber last;
+		Page		page;
+		GenericXLogState *state;
+		int			room;
+		int			m;
+		OffsetNumber off;
+
+		CHECK_FOR_INTERRUPTS();
+
+		metabuf = ReadBuffer(rel, ALLOY_METAPAGE_BLKNO);
+		LockBuffer(metabuf, BUFFER_LOCK_SHARE);
+		AlloyCheckMeta(rel, BufferGetPage(metabuf));
+		last = AlloyPageGetMeta(BufferGetPage(metabuf))->head_last;
+		LockBuffer(metabuf, BUFFER_LOCK_UNLOCK);
+
+		if (BlockNumberIsValid(last))
+		{
+			buf = ReadBuffer(rel, last);
+			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+			page = BufferGetPage(buf);
+			/* only the chain's last page takes batches, to keep write order */
+			if (AlloyPageGetOpaque(page)->type == ALLOY_PAGE_HEAD &&
+				!BlockNumberIsValid(AlloyPageGetOpaque(page)->next) &&
+				(room = AlloyBatchRoom(page)) > 0)
+			{
+				m = Min(room, n - i);
+				state = GenericXLogStart(rel);
+				page = GenericXLogRegisterBuffer(state, buf, 0);
+				off = AlloyAddBatch(rel, page, xid, samples + i, m, itembuf);
+				GenericXLogFinish(state);
+				if (first_tid && !tid_set)
+				{
+					ItemPointerSet(first_tid, last, off);
+					tid_set = true;
+				}
+				UnlockReleaseBuffer(buf);
+				ReleaseBuffer(metabuf);
+				i += m;
+				continue;
+			}
+			UnlockReleaseBuffer(buf);
+		}
+
+		/* A new last page: recheck under the metapage's exclusive lock. */
+		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+		if (AlloyPageGetMeta(BufferGetPage(metabuf))->head_last != last)
+		{
+			UnlockReleaseBuffer(metabuf);
+			continue;
+		}
+		else
+		{
+			Buffer		newbuf;
+			Buffer		oldbuf = InvalidBuffer;
+			BlockNumber newblk;
+			Page		metapage;
+			Page		newpage;
+			AlloyMetaData *meta;
+
+			LockRelationForExtension(rel, ExclusiveLock);
+			newbuf = ReadBufferExtended(rel, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
+			LockBuffer(newbuf, BUFFER_LOCK_EXCLUSIVE);
+			UnlockRelationForExtension(rel, ExclusiveLock);
+			newblk = BufferGetBlockNumber(newbuf);
+			if (BlockNumberIsValid(last))
+			{
+				oldbuf = ReadBuffer(rel, last);
+				LockBuffer(oldbuf, BUFFER_LOCK_EXCLUSIVE);
+			}
+
+			state = GenericXLogStart(rel);
+			metapage = GenericXLogRegisterBuffer(state, metabuf, 0);
+			newpage = GenericXLogRegisterBuffer(state, newbuf, GENERIC_XLOG_FULL_IMAGE);
+			AlloyInitPage(newpage, ALLOY_PAGE_HEAD);
+			if (BufferIsValid(oldbuf))
+			{
+				Page		oldpage = GenericXLogRegisterBuffer(state, oldbuf, 0);
+
+				AlloyPageGetOpaque(oldpage)->next = newblk;
+			}
+			meta = AlloyPageGetMeta(metapage);
+			if (!BlockNumberIsValid(meta->head_first))
+				meta->head_first = newblk;
+			meta->head_last = newblk;
+			meta->head_npages++;
+
+			m = Min((int) ALLOY_BATCH_MAX, n - i);
+			off = AlloyAddBatch(rel, newpage, xid, samples + i, m, itembuf);
+			GenericXLogFinish(state);
+
+			if (first_tid && !tid_set)
+			{
+				ItemPointerSet(first_tid, newblk, off);
+				tid_set = true;
+			}
+			if (BufferIsValid(oldbuf))
+				UnlockReleaseBuffer(oldbuf);
+			UnlockReleaseBuffer(newbuf);
+			UnlockReleaseBuffer(metabuf);
+			i += m;
+		}
+	}
+	pfree(itembuf);
+}
+
+/* One tuple of a slot as a sample; NULLs are refused. */
+static void
+AlloySlotToSample(TupleTableSlot *slot, AlloySample *s)
+{
+	slot_getallattrs(slot);
+	if (slot->tts_isnull[0] || slot->tts_isnull[1] || slot->tts_isnull[2])
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("series_id, \"time\" and value of a sample must not be null")));
+	s->series_id = DatumGetInt64(slot->tts_values[0]);
+	s->t_ms = AlloyTimestampToMs(DatumGetTimestampTz(slot->tts_values[1]));
+	s->value = DatumGetFloat8(slot->tts_values[2]);
+}
+
+void
+alloy_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
+				   int options, struct BulkInsertStateData *bistate)
+{
+	AlloySample s;
+
+	AlloySlotToSample(slot, &s);
+	slot->tts_tableOid = RelationGetRelid(rel);
+	AlloyHeadAppend(rel, &s, 1, &slot->tts_tid);
+}
+
+void
+alloy_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
+				   CommandId cid, int options, struct BulkInsertStateData *bistate)
+{
+	AlloySample *s = palloc(sizeof(AlloySample) * Max(nslots, 1));
+	ItemPointerData tid;
+	int			i;
+
+	for (i = 0; i < nslots; i++)
+		AlloySlotToSample(slots[i], &s[i]);
+	AlloyHeadAppend(rel, s, nslots, &tid);
+	for (i = 0; i < nslots; i++)
+	{
+		slots[i]->tts_tableOid = RelationGetRelid(rel);
+		slots[i]->tts_tid = tid;
+	}
+	pfree(s);
+}

@@ -1,0 +1,606 @@
+/*
+ * read.c: reading samples back: batch visibility, the sealed-region cursor,
+ * the head loader, the sealed+head merge, and the public reader API of
+ * samples.h used by PromQL.
+ *
+ * A partition is read as two sorted streams: the sealed region (chunks in
+ * (series, min time) order, already free of duplicates) and the head
+ * samples visible to the snapshot, loaded into memory and sorted by
+ * (series, time, write order). Merging them gives each (series, time) once,
+ * the latest write winning. The head is small by design (sealing keeps
+ * moving it into chunks), so loading it whole is cheaper than indexing it.
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "access/transam.h"
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "storage/procarray.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+
+#include "storage/storage_int.h"
+#include "storage/xorchunk.h"
+
+struct AlloySamplesReader
+{
+	MemoryContext cxt;
+	Snapshot	snapshot;
+	int64		mint;
+	int64		maxt;
+	int			nparts;
+	AlloyPartReader **parts;
+};
+
+/*
+ * Is a batch written by xid visible to snapshot? The same rule heap applies
+ * to a tuple's xmin, without hint bits: own (sub)transaction yes, running
+ * at snapshot time no, otherwise committed. Aborted subtransactions of our
+ * own transaction are no longer "current", so their batches vanish too.
+ */
+bool
+AlloyXidVisible(TransactionId xid, Snapshot snapshot)
+{
+	if (TransactionIdIsCurrentTransactionId(xid))
+		return true;
+	if (snapshot != NULL && snapshot->snapshot_type == SNAPSHOT_MVCC)
+	{
+		if (XidInMVCCSnapshot(xid, snapshot))
+			return false;
+		return TransactionIdDidCommit(xid);
+	}
+	if (TransactionIdIsInProgress(xid))
+		return false;
+	return TransactionIdDidCommit(xid);
+}
+
+void
+AlloySealedCursorInit(AlloySealedCursor *cur, AlloyPageSource *src,
+					  const AlloyMetaData *meta, BlockNumber startblk,
+					  int64 mint, int64 maxt)
+{
+	cur->src = *src;
+	if (meta == NULL || !BlockNumberIsValid(meta->sealed_start) ||
+		meta->sealed_npages == 0)
+	{
+		cur->blk = 0;
+		cur->endblk = 0;
+	}
+	else
+	{
+		cur->blk = startblk;
+		cur->endblk = meta->sealed_start + meta->sealed_npages;
+	}
+	cur->page = palloc(BLCKSZ);
+	cur->page_loaded = false;
+	cur->off = FirstOffsetNumber;
+	cur->maxoff = InvalidOffsetNumber;
+	cur->has_sid = false;
+	cur->only_sid = 0;
+	cur->mint = mint;
+	cur->maxt = maxt;
+	cur->n = 0;
+	cur->pos = 0;
+	cur->sid = 0;
+}
+
+void
+AlloySealedCursorEnd(AlloySealedCursor *cur)
+{
+	if (cur->page)
+		pfree(cur->page);
+	cur->page = NULL;
+}
+
+/*
+ * Next sealed sample in key order within [mint, maxt] (and of only_sid when
+ * has_sid). Pages are copied out under a share lock and decoded locally, so
+ * no buffer stays pinned between calls.
+ */
+bool
+AlloySealedNext(AlloySealedCursor *cur, int64 *sid, int64 *t, double *v)
+{
+	for (;;)
+	{
+		ItemId		itemid;
+		AlloyChunkHeader *hdr;
+		int			len;
+
+		while (cur->pos < cur->n)
+		{
+			int			i = cur->pos++;
+
+			if (cur->ts[i] < cur->mint)
+				continue;
+			if (cur->ts[i] > cur->maxt)
+			{
+				cur->pos = cur->n;
+				break;
+			}
+			*sid = cur->sid;
+			*t = cur->ts[i];
+			*v = cur->vs[i];
+			return true;
+		}
+
+		if (!cur->page_loaded || cur->off > cur->maxoff)
+		{
+			Buffer		buf;
+
+			if (cur->blk >= cur->endblk)
+				return false;
+			CHECK_FOR_INTERRUPTS();
+			buf = AlloyReadPage(&cur->src, cur->blk);
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			memcpy(cur->page, BufferGetPage(buf), BLCKSZ);
+			UnlockReleaseBuffer(buf);
+			if (PageIsNew(cur->page) ||
+				AlloyPageGetOpaque(cur->page)->type != ALLOY_PAGE_CHUNK)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("alloy page %u is not a chunk page", cur->blk)));
+			cur->blk++;
+			cur->off = FirstOffsetNumber;
+			cur->maxoff = PageGetMaxOffsetNumber(cur->page);
+			cur->page_loaded = true;
+			continue;
+		}
+
+		itemid = PageGetItemId(cur->page, cur->off);
+		cur->off++;
+		if (!ItemIdIsNormal(itemid) || ItemIdGetLength(itemid) < sizeof(AlloyChunkHeader))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("alloy chunk page %u has a bad item", cur->blk - 1)));
+		hdr = (AlloyChunkHeader *) PageGetItem(cur->page, itemid);
+		len = ItemIdGetLength(itemid) - sizeof(AlloyChunkHeader);
+		if (cur->has_sid)
+		{
+			if (hdr->series_id < cur->only_sid)
+				continue;
+			if (hdr->series_id > cur->only_sid || hdr->min_t > cur->maxt)
+			{
+				cur->endblk = 0;	/* nothing further can match */
+				return false;
+			}
+		}
+		if (hdr->max_t < cur->mint || hdr->min_t > cur->maxt)
+			continue;
+		cur->n = xor_decode_all((const uint8_t *) hdr + sizeof(AlloyChunkHeader), len,
+								cur->ts, cur->vs, lengthof(cur->ts));
+		if (cur->n < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("corrupt XOR chunk of series %lld on alloy page %u",
+							(long long) hdr->series_id, cur->blk - 1)));
+		cur->sid = hdr->series_id;
+		cur->pos = 0;
+	}
+}
+
+int
+AlloyMemSampleCmp(const void *a, const void *b)
+{
+	const AlloyMemSample *x = a;
+	const AlloyMemSample *y = b;
+
+	if (x->series_id != y->series_id)
+		return x->series_id < y->series_id ? -1 : 1;
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	return 0;
+}
+
+/* First index of a head sample of series sid or later. */
+int64
+AlloyHeadLowerBound(AlloyMemSample *head, int64 n, int64 sid)
+{
+	int64		lo = 0;
+	int64		hi = n;
+
+	while (lo < hi)
+	{
+		int64		mid = lo + (hi - lo) / 2;
+
+		if (head[mid].series_id < sid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+void
+AlloyMergeInit(AlloyMerge *m, AlloySealedCursor *cur, AlloyMemSample *head,
+			   int64 hpos, int64 hend)
+{
+	m->cur = cur;
+	m->have_s = false;
+	m->s_done = (cur == NULL);
+	m->head = head;
+	m->hpos = hpos;
+	m->hend = hend;
+}
+
+bool
+AlloyMergeNext(AlloyMerge *m, int64 *sid, int64 *t, double *v)
+{
+	if (!m->have_s && !m->s_done)
+	{
+		if (AlloySealedNext(m->cur, &m->s_sid, &m->s_t, &m->s_v))
+			m->have_s = true;
+		else
+			m->s_done = true;
+	}
+	if (m->hpos < m->hend)
+	{
+		int64		j = m->hpos;
+		AlloyMemSample *h;
+
+		/* the last of equal (series, time) head samples is the latest write */
+		while (j + 1 < m->hend &&
+			   m->head[j + 1].series_id == m->head[j].series_id &&
+			   m->head[j + 1].t == m->head[j].t)
+			j++;
+		h = &m->head[j];
+		if (m->have_s)
+		{
+			if (m->s_sid < h->series_id ||
+				(m->s_sid == h->series_id && m->s_t < h->t))
+			{
+				*sid = m->s_sid;
+				*t = m->s_t;
+				*v = m->s_v;
+				m->have_s = false;
+				return true;
+			}
+			if (m->s_sid == h->series_id && m->s_t == h->t)
+				m->have_s = false;	/* overwritten by a later write */
+		}
+		*sid = h->series_id;
+		*t = h->t;
+		*v = AlloyBitsToDouble(h->vbits);
+		m->hpos = j + 1;
+		return true;
+	}
+	if (m->have_s)
+	{
+		*sid = m->s_sid;
+		*t = m->s_t;
+		*v = m->s_v;
+		m->have_s = false;
+		return true;
+	}
+	return false;
+}
+
+/* Load the sparse index: one key per chunk page. */
+static void
+AlloyLoadIndex(AlloyPartReader *pr)
+{
+	uint32		i;
+	uint32		k = 0;
+
+	pr->index = MemoryContextAllocHuge(CurrentMemoryContext,
+									   sizeof(AlloyIndexEntry) * Max(pr->meta.sealed_npages, 1));
+	for (i = 0; i < pr->meta.index_npages; i++)
+	{
+		Buffer		buf = ReadBuffer(pr->rel, pr->meta.index_start + i);
+		Page		page;
+		int			cnt;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		if (AlloyPageGetOpaque(page)->type != ALLOY_PAGE_INDEX)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("alloy page %u is not an index page", pr->meta.index_start + i)));
+		cnt = (((PageHeader) page)->pd_lower - MAXALIGN(SizeOfPageHeaderData)) /
+			sizeof(AlloyIndexEntry);
+		if (k + cnt > pr->meta.sealed_npages)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("alloy index of \"%s\" is longer than its sealed region",
+							RelationGetRelationName(pr->rel))));
+		memcpy(pr->index + k, PageGetContents(page), cnt * sizeof(AlloyIndexEntry));
+		k += cnt;
+		UnlockReleaseBuffer(buf);
+	}
+	if (k != pr->meta.sealed_npages)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("alloy index of \"%s\" does not match its sealed region",
+						RelationGetRelationName(pr->rel))));
+}
+
+/* Load every head sample in [mint, maxt] visible to snapshot, sorted. */
+static void
+AlloyLoadHead(AlloyPartReader *pr, Snapshot snapshot)
+{
+	BlockNumber blk = pr->meta.head_first;
+	int64		cap = 1024;
+	uint64		seq = 0;
+
+	pr->head = MemoryContextAllocHuge(CurrentMemoryContext, cap * sizeof(AlloyMemSample));
+	pr->nhead = 0;
+	while (BlockNumberIsValid(blk))
+	{
+		Buffer		buf = ReadBuffer(pr->rel, blk);
+		Page		page;
+		OffsetNumber off;
+		OffsetNumber maxoff;
+
+		CHECK_FOR_INTERRUPTS();
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		if (AlloyPageGetOpaque(page)->type != ALLOY_PAGE_HEAD)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("alloy page %u is not a head page", blk)));
+		maxoff = PageGetMaxOffsetNumber(page);
+		for (off = FirstOffsetNumber; off <= maxoff; off++)
+		{
+			ItemId		itemid = PageGetItemId(page, off);
+			AlloyBatchHeader *hdr = (AlloyBatchHeader *) PageGetItem(page, itemid);
+			AlloyHeadSample *hs = (AlloyHeadSample *) ((char *) hdr + sizeof(AlloyBatchHeader));
+			uint32		j;
+
+			seq += hdr->nsamples;
+			if (!AlloyXidVisible(hdr->xid, snapshot))
+				continue;
+			for (j = 0; j < hdr->nsamples; j++)
+			{
+				AlloyMemSample *ms;
+
+				if (hs[j].t < pr->mint || hs[j].t > pr->maxt)
+					continue;
+				if (pr->nhead >= cap)
+				{
+					cap *= 2;
+					pr->head = repalloc_huge(pr->head, cap * sizeof(AlloyMemSample));
+				}
+				ms = &pr->head[pr->nhead++];
+				ms->series_id = hs[j].series_id;
+				ms->t = hs[j].t;
+				ms->vbits = hs[j].vbits;
+				ms->seq = seq - hdr->nsamples + j;
+			}
+		}
+		blk = AlloyPageGetOpaque(page)->next;
+		UnlockReleaseBuffer(buf);
+	}
+	if (pr->nhead > 1)
+		qsort(pr->head, pr->nhead, sizeof(AlloyMemSample), AlloyMemSampleCmp);
+}
+
+/*
+ * Open one partition for reading: copy its metapage, load its sparse index
+ * and its visible head. Sealing rewrites a partition only under
+ * AccessExclusiveLock, so the caller's lock keeps the sealed region stable.
+ */
+AlloyPartReader *
+AlloyPartOpen(Relation rel, Snapshot snapshot, int64 mint, int64 maxt)
+{
+	AlloyPartReader *pr = palloc0(sizeof(AlloyPartReader));
+	AlloyPageSource src;
+
+	pr->rel = rel;
+	pr->mint = mint;
+	pr->maxt = maxt;
+	AlloySourceFromRel(&src, rel);
+	if (!AlloyReadMeta(&src, &pr->meta))
+	{
+		pr->empty = true;
+		return pr;
+	}
+	AlloyLoadIndex(pr);
+	AlloyLoadHead(pr, snapshot);
+	return pr;
+}
+
+void
+AlloyPartClose(AlloyPartReader *pr)
+{
+	if (pr->index)
+		pfree(pr->index);
+	if (pr->head)
+		pfree(pr->head);
+	pfree(pr);
+}
+
+/* First chunk page that can hold series sid at or after mint. */
+static BlockNumber
+AlloyIndexStart(AlloyPartReader *pr, int64 sid, int64 mint)
+{
+	int64		lo = 0;
+	int64		hi = pr->meta.sealed_npages;
+
+	/* find the first page whose first key is >= (sid, mint) */
+	while (lo < hi)
+	{
+		int64		mid = lo + (hi - lo) / 2;
+		AlloyIndexEntry *e = &pr->index[mid];
+
+		if (e->series_id < sid || (e->series_id == sid && e->min_t < mint))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* the previous page may still end with chunks of sid */
+	if (lo > 0)
+		lo--;
+	return pr->meta.sealed_start + (BlockNumber) lo;
+}
+
+/*
+ * Append the samples of series sid in the reader's range to (*ts, *vs),
+ * which hold n samples in room for *cap; returns the new count.
+ */
+int
+AlloyPartReadSeries(AlloyPartReader *pr, int64 sid, int64 **ts, double **vs,
+					int n, int *cap)
+{
+	AlloySealedCursor *cur = NULL;
+	AlloyMerge	m;
+	int64		hlo;
+	int64		hhi;
+	int64		osid;
+	int64		t;
+	double		v;
+
+	if (pr->empty)
+		return n;
+	if (pr->meta.sealed_npages > 0)
+	{
+		cur = palloc(sizeof(AlloySealedCursor));
+		AlloySourceFromRel(&cur->src, pr->rel);
+		AlloySealedCursorInit(cur, &cur->src, &pr->meta,
+							  AlloyIndexStart(pr, sid, pr->mint), pr->mint, pr->maxt);
+		cur->has_sid = true;
+		cur->only_sid = sid;
+	}
+	hlo = AlloyHeadLowerBound(pr->head, pr->nhead, sid);
+	hhi = hlo;
+	while (hhi < pr->nhead && pr->head[hhi].series_id == sid)
+		hhi++;
+	AlloyMergeInit(&m, cur, pr->head, hlo, hhi);
+	while (AlloyMergeNext(&m, &osid, &t, &v))
+	{
+		if (n >= *cap)
+		{
+			int			newcap = Max(*cap * 2, 64);
+
+			if (*ts == NULL)
+			{
+				*ts = palloc(sizeof(int64) * newcap);
+				*vs = palloc(sizeof(double) * newcap);
+			}
+			else
+			{
+				*ts = repalloc_huge(*ts, sizeof(int64) * newcap);
+				*vs = repalloc_huge(*vs, sizeof(double) * newcap);
+			}
+			*cap = newcap;
+		}
+		(*ts)[n] = t;
+		(*vs)[n] = v;
+		n++;
+	}
+	if (cur)
+	{
+		AlloySealedCursorEnd(cur);
+		pfree(cur);
+	}
+	return n;
+}
+
+/* ---- public reader API (samples.h) ---- */
+
+AlloySamplesReader *
+AlloySamplesBeginRead(int64 mint_ms, int64 maxt_ms)
+{
+	MemoryContext cxt;
+	MemoryContext old;
+	AlloySamplesReader *r;
+	Oid			parent;
+	AlloyPartition *parts;
+	int			nparts;
+	int			i;
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "alloy samples reader",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	r = palloc0(sizeof(AlloySamplesReader));
+	r->cxt = cxt;
+	r->mint = mint_ms;
+	r->maxt = maxt_ms;
+	r->snapshot = RegisterSnapshot(ActiveSnapshotSet() ? GetActiveSnapshot() :
+								   GetTransactionSnapshot());
+
+	parent = AlloySamplesParentOid(false);
+	LockRelationOid(parent, AccessShareLock);
+	parts = AlloyListPartitions(parent, &nparts);
+	r->parts = palloc0(sizeof(AlloyPartReader *) * Max(nparts, 1));
+	for (i = 0; i < nparts && mint_ms <= maxt_ms; i++)
+	{
+		Relation	rel;
+
+		if (parts[i].lo_ms > maxt_ms || parts[i].hi_ms <= mint_ms)
+			continue;
+		rel = try_table_open(parts[i].relid, AccessShareLock);
+		if (rel == NULL)
+			continue;			/* dropped meanwhile */
+		if (!AlloyIsAlloyRelation(rel))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("partition \"%s\" of alloy.samples does not use access method alloy",
+							RelationGetRelationName(rel))));
+		r->parts[r->nparts++] = AlloyPartOpen(rel, r->snapshot, mint_ms, maxt_ms);
+	}
+	MemoryContextSwitchTo(old);
+	return r;
+}
+
+static int
+AlloyCmpInt64Pair(const void *a, const void *b)
+{
+	const int64 *x = a;
+	const int64 *y = b;
+
+	if (x[0] != y[0])
+		return x[0] < y[0] ? -1 : 1;
+	return x[1] < y[1] ? -1 : (x[1] > y[1] ? 1 : 0);
+}
+
+int
+AlloySamplesReadSeries(AlloySamplesReader *r, int64 series_id,
+					   int64 **ts, double **vs)
+{
+	int			n = 0;
+	int			cap = 0;
+	int			i;
+	bool		sorted = true;
+
+	*ts = NULL;
+	*vs = NULL;
+	for (i = 0; i < r->nparts; i++)
+		n = AlloyPartReadSeries(r->parts[i], series_id, ts, vs, n, &cap);
+	for (i = 1; i < n && sorted; i++)
+		if ((*ts)[i] <= (*ts)[i - 1])
+			sorted = false;
+	if (!sorted)
+	{
+		/* a default partition interleaves; one time maps to one partition */
+		int64	   *pairs = palloc(sizeof(int64) * 2 * n);
+
+		for (i = 0; i < n; i++)
+		{
+			pairs[2 * i] = (*ts)[i];
+			pairs[2 * i + 1] = (int64) AlloyDoubleToBits((*vs)[i]);
+		}
+		qsort(pairs, n, sizeof(int64) * 2, AlloyCmpInt64Pair);
+		for (i = 0; i < n; i++)
+		{
+			(*ts)[i] = pairs[2 * i];
+			(*vs)[i] = AlloyBitsToDouble((uint64) pairs[2 * i + 1]);
+		}
+		pfree(pairs);
+	}
+	return n;
+}
+
+void
+AlloySamplesEndRead(AlloySamplesReader *r)
+{
+	int			i;
+
+	for (i = 0; i < r->nparts; i++)
+		table_close(r->parts[i]->rel, NoLock);
+	UnregisterSnapshot(r->snapshot);
+	MemoryContextDelete(r->cxt);
+}

@@ -1,0 +1,58 @@
+/*
+ * samples.h: the public interface of alloy's sample storage.
+ *
+ * Callers (ingest, the catalog's alloy.write, the PromQL engine, remote read)
+ * see samples only as (series id, millisecond timestamp, float64 value)
+ * triples; how they are laid out in partitions, heads and sealed XOR chunks
+ * stays inside src/storage. Everything here runs inside a transaction of a
+ * backend or background worker connected to a database where the extension
+ * exists.
+ */
+#ifndef ALLOY_SAMPLES_H
+#define ALLOY_SAMPLES_H
+
+#include "postgres.h"
+
+typedef struct AlloySample
+{
+	int64		series_id;
+	int64		t_ms;			/* milliseconds since the Unix epoch */
+	double		value;			/* stored bit-exact (stale-marker NaN kept) */
+} AlloySample;
+
+/*
+ * Append samples in the current transaction. Any order of series and times;
+ * each sample is routed to its time partition of alloy.samples, which is
+ * created on demand. The samples become visible when the transaction commits
+ * and vanish if it aborts. Same series and timestamp written twice: the later
+ * write wins when read.
+ */
+extern void AlloySamplesAppend(const AlloySample *samples, int n);
+
+/*
+ * Reading for PromQL: one reader per query over an inclusive time range,
+ * opened once, then asked for one series at a time. The reader uses the
+ * active snapshot at AlloySamplesBeginRead.
+ */
+typedef struct AlloySamplesReader AlloySamplesReader;
+
+extern AlloySamplesReader *AlloySamplesBeginRead(int64 mint_ms, int64 maxt_ms);
+
+/*
+ * Samples of one series in [mint_ms, maxt_ms]: *ts and *vs are palloc'd in
+ * the caller's memory context, sorted by time, with duplicate timestamps
+ * resolved (last write wins). Returns the number of samples (0: *ts and *vs
+ * are NULL).
+ */
+extern int	AlloySamplesReadSeries(AlloySamplesReader *r, int64 series_id,
+								   int64 **ts, double **vs);
+
+extern void AlloySamplesEndRead(AlloySamplesReader *r);
+
+/*
+ * Seal every open head of every partition into compressed chunks now.
+ * Returns the number of head samples sealed. Also SQL alloy.seal().
+ */
+extern int64 AlloySeal(void);
+
+#endif							/* ALLOY_SAMPLES_H */

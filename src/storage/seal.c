@@ -1,0 +1,396 @@
+/*
+ * seal.c: moving head batches into compressed, per-series XOR chunks.
+ *
+ * Sealing rewrites a whole partition into a new relfilenode, the way
+ * TRUNCATE and CLUSTER swap storage: under AccessExclusiveLock, the old
+ * sealed region and the sealable head samples are merged (last write wins)
+ * and re-encoded as chunks of ALLOY_CHUNK_SAMPLES, the sparse index is
+ * written after them, and head batches that cannot be sealed yet are copied
+ * over unchanged. The swap is transactional: until commit every other
+ * session keeps reading the old file (it cannot even open the relation),
+ * after commit the old file is deleted, and a crash at any point leaves one
+ * of the two complete files. So there are no half-sealed states, no
+ * "sealed" flags in head batches and nothing for VACUUM to reclaim.
+ *
+ * A batch is sealable when its xid committed and precedes the oldest xmin
+ * any snapshot may still use (GetOldestNonRemovableTransactionId): every
+ * snapshot sees it, so dropping its xid loses nothing. Aborted (or crashed)
+ * batches are dropped. Everything else stays in the head with its xid.
+ *
+ * The cost is rewriting the partition (and WAL-logging it as full pages) on
+ * every seal; docs/storage.md discusses the trade-off and the LSM-style
+ * alternative.
+ */
+#include "postgres.h"
+
+#include "access/transam.h"
+#include "access/xact.h"
+#include "access/xloginsert.h"
+#include "commands/tablecmds.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "storage/procarray.h"
+#include "utils/memutils.h"
+#include "utils/relcache.h"
+
+#include "storage/storage_int.h"
+#include "storage/xorchunk.h"
+
+/* Writes the new file page by page in block order. */
+typedef struct AlloySealWriter
+{
+	Relation	rel;
+	BlockNumber nextblk;		/* block the next written page gets */
+	char	   *page;			/* chunk page being filled */
+	bool		page_has_items;
+	AlloyIndexEntry *index;		/* first key of each chunk page */
+	uint32		nindex;
+	uint32		index_cap;
+	/* the chunk being encoded */
+	XorAppender app;
+	uint8		chunkbuf[ALLOY_CHUNK_BUF];
+	bool		chunk_open;
+	int64		chunk_sid;
+	int64		chunk_min_t;
+	int64		chunk_max_t;
+	/* totals */
+	uint64		nchunks;
+	uint64		nsamples;
+	int64		min_t;
+	int64		max_t;
+} AlloySealWriter;
+
+static void
+AlloySealWritePage(AlloySealWriter *w, Page page)
+{
+	BlockNumber blk = AlloyWriteNewPage(w->rel, page);
+
+	if (blk != w->nextblk)
+		elog(ERROR, "alloy seal of \"%s\" wrote block %u, expected %u",
+			 RelationGetRelationName(w->rel), blk, w->nextblk);
+	w->nextblk++;
+}
+
+static void
+AlloySealFlushPage(AlloySealWriter *w)
+{
+	if (!w->page_has_items)
+		return;
+	AlloySealWritePage(w, w->page);
+	AlloyInitPage(w->page, ALLOY_PAGE_CHUNK);
+	w->page_has_items = false;
+}
+
+static void
+AlloySealFlushChunk(AlloySealWriter *w)
+{
+	char		item[sizeof(AlloyChunkHeader) + ALLOY_CHUNK_BUF];
+	AlloyChunkHeader *hdr = (AlloyChunkHeader *) item;
+	size_t		len;
+
+	if (!w->chunk_open)
+		return;
+	len = xor_appender_bytes(&w->app);
+	hdr->series_id = w->chunk_sid;
+	hdr->min_t = w->chunk_min_t;
+	hdr->max_t = w->chunk_max_t;
+	memcpy(item + sizeof(AlloyChunkHeader), w->chunkbuf, len);
+	len += sizeof(AlloyChunkHeader);
+
+	if (PageGetFreeSpace(w->page) < MAXALIGN(len))
+		AlloySealFlushPage(w);
+	if (!w->page_has_items)
+	{
+		if (w->nindex >= w->index_cap)
+		{
+			w->index_cap *= 2;
+			w->index = repalloc_huge(w->index, w->index_cap * sizeof(AlloyIndexEntry));
+		}
+		w->index[w->nindex].series_id = w->chunk_sid;
+		w->index[w->nindex].min_t = w->chunk_min_t;
+		w->nindex++;
+	}
+	if (PageAddItem(w->page, (Item) item, len, InvalidOffsetNumber, false, false) ==
+		InvalidOffsetNumber)
+		elog(ERROR, "could not add a chunk of %zu bytes to an alloy page", len);
+	w->page_has_items = true;
+	w->nchunks++;
+	w->chunk_open = false;
+}
+
+static void
+AlloySealAdd(AlloySealWriter *w, int64 sid, int64 t, double v)
+{
+	int			rc;
+
+	if (w->chunk_open &&
+		(w->chunk_sid != sid || w->app.count >= ALLOY_CHUNK_SAMPLES))
+		AlloySealFlushChunk(w);
+	if (!w->chunk_open)
+	{
+		xor_appender_init(&w->app, w->chunkbuf, sizeof(w->chunkbuf));
+		w->chunk_open = true;
+		w->chunk_sid = sid;
+		w->chunk_min_t = t;
+	}
+	rc = xor_append(&w->app, t, v);
+	if (rc == XOR_EFULL)
+	{
+		AlloySealFlushChunk(w);
+		xor_appender_init(&w->app, w->chunkbuf, sizeof(w->chunkbuf));
+		w->chunk_open = true;
+		w->chunk_sid = sid;
+		w->chunk_min_t = t;
+		rc = xor_append(&w->app, t, v);
+	}
+	if (rc != XOR_OK)
+		elog(ERROR, "XOR chunk append failed with status %d", rc);
+	w->chunk_max_t = t;
+	w->nsamples++;
+	if (t < w->min_t)
+		w->min_t = t;
+	if (t > w->max_t)
+		w->max_t = t;
+}
+
+/* A kept head batch, copied out of the old file. */
+typedef struct AlloyKeptBatch
+{
+	Size		len;
+	char	   *data;
+} AlloyKeptBatch;
+
+/*
+ * Seal rel, which the caller holds in AccessExclusiveLock. Returns the
+ * number of head samples moved into chunks; *rewritten (if not NULL) tells
+ * whether a new file was written (also when only aborted batches went).
+ */
+int64
+AlloySealRelation(Relation rel, bool *rewritten)
+{
+	AlloyPageSource src;
+	AlloyMetaData meta;
+	TransactionId horizon;
+	AlloyMemSample *seal;
+	int64		nseal = 0;
+	int64		seal_cap = 1024;
+	AlloyKeptBatch *kept;
+	int			nkept = 0;
+	int			kept_cap = 64;
+	int64		ndropped = 0;
+	uint64		seq = 0;
+	BlockNumber blk;
+	RelFileNode oldnode;
+	AlloySealWriter *w;
+	AlloySealedCursor *cur;
+	AlloyMerge	m;
+	int64		sid;
+	int64		t;
+	double		v;
+	char	   *page;
+	uint32		i;
+	int			k;
+	Buffer		metabuf;
+	AlloyMetaData *newmeta;
+	MemoryContext cxt;
+	MemoryContext old;
+
+	if (rewritten)
+		*rewritten = false;
+	AlloySourceFromRel(&src, rel);
+	if (!AlloyReadMeta(&src, &meta) || !BlockNumberIsValid(meta.head_first))
+		return 0;
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "alloy seal",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+
+	/* classify the head batches */
+	horizon = GetOldestNonRemovableTransactionId(rel);
+	seal = MemoryContextAllocHuge(cxt, seal_cap * sizeof(AlloyMemSample));
+	kept = palloc(kept_cap * sizeof(AlloyKeptBatch));
+	blk = meta.head_first;
+	while (BlockNumberIsValid(blk))
+	{
+		Buffer		buf = ReadBuffer(rel, blk);
+		Page		hpage;
+		OffsetNumber off;
+		OffsetNumber maxoff;
+
+		CHECK_FOR_INTERRUPTS();
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		hpage = BufferGetPage(buf);
+		if (AlloyPageGetOpaque(hpage)->type != ALLOY_PAGE_HEAD)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("alloy page %u is not a head page", blk)));
+		maxoff = PageGetMaxOffsetNumber(hpage);
+		for (off = FirstOffsetNumber; off <= maxoff; off++)
+		{
+			ItemId		itemid = PageGetItemId(hpage, off);
+			AlloyBatchHeader *hdr = (AlloyBatchHeader *) PageGetItem(hpage, itemid);
+			AlloyHeadSample *hs = (AlloyHeadSample *) ((char *) hdr + sizeof(AlloyBatchHeader));
+			TransactionId xid = hdr->xid;
+			uint32		j;
+
+			seq += hdr->nsamples;
+			if (TransactionIdIsCurrentTransactionId(xid) ||
+				TransactionIdIsInProgress(xid) ||
+				(TransactionIdDidCommit(xid) && !TransactionIdPrecedes(xid, horizon)))
+			{
+				if (nkept >= kept_cap)
+				{
+					kept_cap *= 2;
+					kept = repalloc(kept, kept_cap * sizeof(AlloyKeptBatch));
+				}
+				kept[nkept].len = ItemIdGetLength(itemid);
+				kept[nkept].data = palloc(kept[nkept].len);
+				memcpy(kept[nkept].data, hdr, kept[nkept].len);
+				nkept++;
+				continue;
+			}
+			if (!TransactionIdDidCommit(xid))
+			{
+				ndropped += hdr->nsamples;
+				continue;
+			}
+			for (j = 0; j < hdr->nsamples; j++)
+			{
+				AlloyMemSample *ms;
+
+				if (nseal >= seal_cap)
+				{
+					seal_cap *= 2;
+					seal = repalloc_huge(seal, seal_cap * sizeof(AlloyMemSample));
+				}
+				ms = &seal[nseal++];
+				ms->series_id = hs[j].series_id;
+				ms->t = hs[j].t;
+				ms->vbits = hs[j].vbits;
+				ms->seq = seq - hdr->nsamples + j;
+			}
+		}
+		blk = AlloyPageGetOpaque(hpage)->next;
+		UnlockReleaseBuffer(buf);
+	}
+
+	if (nseal == 0 && ndropped == 0)
+	{
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(cxt);
+		return 0;
+	}
+	if (nseal > 1)
+		qsort(seal, nseal, sizeof(AlloyMemSample), AlloyMemSampleCmp);
+
+	/* swap in a new, empty relfilenode; the old one stays readable by node */
+	CheckTableNotInUse(rel, "alloy.seal");
+	oldnode = rel->rd_node;
+	RelationSetNewRelfilenode(rel, rel->rd_rel->relpersistence);
+	src.by_node = true;
+	src.node = oldnode;
+
+	page = palloc(BLCKSZ);
+	AlloyInitMetaPage(page);
+	if (AlloyWriteNewPage(rel, page) != ALLOY_METAPAGE_BLKNO)
+		elog(ERROR, "alloy seal could not write the metapage first");
+
+	w = palloc0(sizeof(AlloySealWriter));
+	w->rel = rel;
+	w->nextblk = ALLOY_METAPAGE_BLKNO + 1;
+	w->page = palloc(BLCKSZ);
+	AlloyInitPage(w->page, ALLOY_PAGE_CHUNK);
+	w->index_cap = 64;
+	w->index = MemoryContextAllocHuge(cxt, w->index_cap * sizeof(AlloyIndexEntry));
+	w->min_t = PG_INT64_MAX;
+	w->max_t = PG_INT64_MIN;
+
+	/* merge the old sealed region with the sealable head */
+	cur = palloc(sizeof(AlloySealedCursor));
+	AlloySealedCursorInit(cur, &src, &meta, meta.sealed_start, PG_INT64_MIN, PG_INT64_MAX);
+	AlloyMergeInit(&m, cur, seal, 0, nseal);
+	while (AlloyMergeNext(&m, &sid, &t, &v))
+	{
+		AlloySealAdd(w, sid, t, v);
+		if ((w->nsamples & 0xffff) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	AlloySealFlushChunk(w);
+	AlloySealFlushPage(w);
+
+	/* the sparse index */
+	AlloyInitPage(page, ALLOY_PAGE_INDEX);
+	{
+		BlockNumber index_start = w->nextblk;
+		uint32		npages = 0;
+
+		for (i = 0; i < w->nindex; i += ALLOY_INDEX_PER_PAGE)
+		{
+			uint32		cnt = Min(ALLOY_INDEX_PER_PAGE, w->nindex - i);
+
+			AlloyInitPage(page, ALLOY_PAGE_INDEX);
+			memcpy(PageGetContents(page), w->index + i, cnt * sizeof(AlloyIndexEntry));
+			((PageHeader) page)->pd_lower = MAXALIGN(SizeOfPageHeaderData) +
+				cnt * sizeof(AlloyIndexEntry);
+			AlloySealWritePage(w, page);
+			npages++;
+		}
+		meta.index_start = npages > 0 ? index_start : InvalidBlockNumber;
+		meta.index_npages = npages;
+	}
+	meta.sealed_start = w->nindex > 0 ? ALLOY_METAPAGE_BLKNO + 1 : InvalidBlockNumber;
+	meta.sealed_npages = w->nindex;
+	meta.sealed_nchunks = w->nchunks;
+	meta.sealed_nsamples = w->nsamples;
+	meta.sealed_min_t = w->min_t;
+	meta.sealed_max_t = w->max_t;
+	meta.seal_count++;
+
+	/* head batches that stay, in their original order */
+	meta.head_first = InvalidBlockNumber;
+	meta.head_last = InvalidBlockNumber;
+	meta.head_npages = 0;
+	AlloyInitPage(page, ALLOY_PAGE_HEAD);
+	for (k = 0; k < nkept; k++)
+	{
+		if (PageGetFreeSpace(page) < MAXALIGN(kept[k].len))
+		{
+			AlloyPageGetOpaque(page)->next = w->nextblk + 1;
+			if (!BlockNumberIsValid(meta.head_first))
+				meta.head_first = w->nextblk;
+			meta.head_last = w->nextblk;
+			meta.head_npages++;
+			AlloySealWritePage(w, page);
+			AlloyInitPage(page, ALLOY_PAGE_HEAD);
+		}
+		if (PageAddItem(page, (Item) kept[k].data, kept[k].len, InvalidOffsetNumber,
+						false, false) == InvalidOffsetNumber)
+			elog(ERROR, "could not copy a head batch of %zu bytes", kept[k].len);
+	}
+	if (nkept > 0)
+	{
+		if (!BlockNumberIsValid(meta.head_first))
+			meta.head_first = w->nextblk;
+		meta.head_last = w->nextblk;
+		meta.head_npages++;
+		AlloySealWritePage(w, page);
+	}
+
+	/* finally the metapage */
+	metabuf = ReadBuffer(rel, ALLOY_METAPAGE_BLKNO);
+	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+	START_CRIT_SECTION();
+	newmeta = AlloyPageGetMeta(BufferGetPage(metabuf));
+	memcpy(newmeta, &meta, sizeof(AlloyMetaData));
+	MarkBufferDirty(metabuf);
+	if (RelationNeedsWAL(rel))
+		log_newpage_buffer(metabuf, true);
+	END_CRIT_SECTION();
+	UnlockReleaseBuffer(metabuf);
+
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+	if (rewritten)
+		*rewritten = true;
+	return nseal;
+}

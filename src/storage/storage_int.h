@@ -1,0 +1,313 @@
+/*
+ * storage_int.h: private header of src/storage (the alloy table access
+ * method): page layout, in-memory structures and the functions the phase
+ * files share. Nothing outside src/storage includes it; callers use
+ * samples.h.
+ *
+ * One partition relation looks like this (see docs/storage.md for why):
+ *
+ *	block 0				metapage: magic, format version, where the sealed
+ *						region, its sparse index and the head chain are
+ *	sealed region		chunk pages: items of (series_id, min_t, max_t) +
+ *						one Prometheus XOR chunk, ordered by (series_id,
+ *						min_t); one series' chunks never overlap in time
+ *						and hold no duplicate timestamps
+ *	index region		per chunk page, the key of its first chunk, so one
+ *						series is found by binary search
+ *	head pages			write batches, chained in append order; each batch
+ *						item carries the inserting (sub)transaction's xid
+ *
+ * The sealed and index regions are written only by sealing, which rewrites
+ * the whole partition into a new relfilenode under AccessExclusiveLock, so
+ * they are immutable while anybody can see them. Head pages are appended to
+ * concurrently under buffer locks. Every page change is WAL-logged (generic
+ * WAL or full-page images).
+ */
+#ifndef ALLOY_STORAGE_INT_H
+#define ALLOY_STORAGE_INT_H
+
+#include "postgres.h"
+
+#include "access/tableam.h"
+#include "storage/bufpage.h"
+#include "storage/relfilenode.h"
+#include "utils/rel.h"
+#include "utils/snapshot.h"
+
+#include "storage/samples.h"
+
+#define ALLOY_MAGIC			0xA110C5A7
+#define ALLOY_FORMAT_VERSION 1
+
+#define ALLOY_METAPAGE_BLKNO 0
+
+/* Page types, kept in the special area. */
+#define ALLOY_PAGE_META		1
+#define ALLOY_PAGE_HEAD		2
+#define ALLOY_PAGE_CHUNK	3
+#define ALLOY_PAGE_INDEX	4
+
+/* Prometheus cuts chunks at 120 samples; remote read streams ours as-is. */
+#define ALLOY_CHUNK_SAMPLES 120
+/* Room for one chunk while it is encoded (worst case per sample is 20 bytes). */
+#define ALLOY_CHUNK_BUF		(2 + ALLOY_CHUNK_SAMPLES * 20 + 16)
+
+typedef struct AlloyPageOpaqueData
+{
+	uint16		type;			/* ALLOY_PAGE_* */
+	uint16		flags;			/* unused, zero */
+	BlockNumber next;			/* head pages: next in the chain */
+} AlloyPageOpaqueData;
+
+typedef AlloyPageOpaqueData *AlloyPageOpaque;
+
+#define AlloyPageGetOpaque(page) ((AlloyPageOpaque) PageGetSpecialPointer(page))
+
+typedef struct AlloyMetaData
+{
+	uint32		magic;
+	uint32		version;
+	BlockNumber sealed_start;	/* first chunk page */
+	uint32		sealed_npages;
+	BlockNumber index_start;	/* first index page */
+	uint32		index_npages;
+	BlockNumber head_first;		/* InvalidBlockNumber when no head */
+	BlockNumber head_last;
+	uint32		head_npages;
+	uint32		pad;
+	uint64		sealed_nchunks;
+	uint64		sealed_nsamples;
+	int64		sealed_min_t;
+	int64		sealed_max_t;
+	uint64		seal_count;		/* how many seals built this file's lineage */
+} AlloyMetaData;
+
+#define AlloyPageGetMeta(page) ((AlloyMetaData *) PageGetContents(page))
+
+/* A head write batch: header, then nsamples AlloyHeadSample. */
+typedef struct AlloyBatchHeader
+{
+	TransactionId xid;			/* the inserting subtransaction */
+	uint32		nsamples;
+} AlloyBatchHeader;
+
+typedef struct AlloyHeadSample
+{
+	int64		series_id;
+	int64		t;
+	uint64		vbits;			/* the float64's bits, NaN payloads kept */
+} AlloyHeadSample;
+
+/* A sealed chunk item: header, then the XOR chunk bytes. */
+typedef struct AlloyChunkHeader
+{
+	int64		series_id;
+	int64		min_t;
+	int64		max_t;
+} AlloyChunkHeader;
+
+/* One index entry per chunk page: the key of the page's first chunk. */
+typedef struct AlloyIndexEntry
+{
+	int64		series_id;
+	int64		min_t;
+} AlloyIndexEntry;
+
+#define ALLOY_INDEX_PER_PAGE \
+	((BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(AlloyPageOpaqueData))) / sizeof(AlloyIndexEntry))
+
+/* One in-memory head sample with its write order (last write wins). */
+typedef struct AlloyMemSample
+{
+	int64		series_id;
+	int64		t;
+	uint64		vbits;
+	uint64		seq;
+} AlloyMemSample;
+
+/*
+ * Where pages are read from: the relation, or (while sealing rewrites a
+ * relation into a new relfilenode) the old relfilenode directly.
+ */
+typedef struct AlloyPageSource
+{
+	Relation	rel;
+	bool		by_node;
+	RelFileNode node;
+	bool		permanent;
+} AlloyPageSource;
+
+/* Reads one series or everything from a sealed region, in key order. */
+typedef struct AlloySealedCursor
+{
+	AlloyPageSource src;
+	BlockNumber blk;			/* next page to load */
+	BlockNumber endblk;
+	char	   *page;			/* local copy of the current page */
+	OffsetNumber off;			/* next item on it */
+	OffsetNumber maxoff;
+	bool		page_loaded;
+	int64		only_sid;		/* with has_sid: stop after this series */
+	bool		has_sid;
+	int64		mint;
+	int64		maxt;
+	int			n;				/* decoded samples of the current chunk */
+	int			pos;
+	int64		sid;
+	int64		ts[ALLOY_CHUNK_SAMPLES * 4];
+	double		vs[ALLOY_CHUNK_SAMPLES * 4];
+} AlloySealedCursor;
+
+/* One partition opened for reading with a snapshot. */
+typedef struct AlloyPartReader
+{
+	Relation	rel;
+	bool		empty;
+	AlloyMetaData meta;
+	AlloyIndexEntry *index;		/* meta.sealed_npages entries */
+	AlloyMemSample *head;		/* visible head samples, sorted */
+	int64		nhead;
+	int64		mint;
+	int64		maxt;
+} AlloyPartReader;
+
+/*
+ * Merges a sealed cursor with sorted head samples into one (series, time)
+ * ordered stream without duplicates: head beats sealed, and among head
+ * samples the latest write (highest seq) wins.
+ */
+typedef struct AlloyMerge
+{
+	AlloySealedCursor *cur;
+	bool		have_s;
+	bool		s_done;
+	int64		s_sid;
+	int64		s_t;
+	double		s_v;
+	AlloyMemSample *head;
+	int64		hpos;
+	int64		hend;
+} AlloyMerge;
+
+/* Sample-to-tuple scan state. */
+typedef struct AlloyScanDescData
+{
+	TableScanDescData base;
+	MemoryContext cxt;			/* where the scan's state lives */
+	AlloyPartReader *part;
+	AlloyMerge	merge;
+	bool		started;
+	bool		skip;			/* another parallel participant scans */
+	/* analyze: samples of the current block */
+	int64		an_n;
+	int64		an_pos;
+	AlloyHeadSample *an_samples;
+	int64		an_cap;
+} AlloyScanDescData;
+
+typedef AlloyScanDescData *AlloyScanDesc;
+
+/* Parallel scan: the first participant takes everything. */
+typedef struct AlloyParallelScanDescData
+{
+	ParallelTableScanDescData base;
+	pg_atomic_uint32 claimed;
+} AlloyParallelScanDescData;
+
+/* pages.c */
+extern int64 AlloyTimestampToMs(TimestampTz ts);
+extern TimestampTz AlloyMsToTimestamp(int64 ms);
+extern void AlloyInitPage(Page page, uint16 type);
+extern void AlloyInitMetaPage(Page page);
+extern Buffer AlloyReadPage(AlloyPageSource *src, BlockNumber blk);
+extern void AlloySourceFromRel(AlloyPageSource *src, Relation rel);
+extern bool AlloyReadMeta(AlloyPageSource *src, AlloyMetaData *meta);
+extern void AlloyCheckMeta(Relation rel, Page page);
+extern BlockNumber AlloyWriteNewPage(Relation rel, Page page);
+extern void AlloyCheckTupleDesc(Relation rel);
+extern double AlloyBitsToDouble(uint64 bits);
+extern uint64 AlloyDoubleToBits(double v);
+
+/* visibility (read.c) */
+extern bool AlloyXidVisible(TransactionId xid, Snapshot snapshot);
+
+/* head.c */
+extern void AlloyHeadAppend(Relation rel, const AlloySample *samples, int n,
+							ItemPointer first_tid);
+extern void alloy_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
+							   int options, struct BulkInsertStateData *bistate);
+extern void alloy_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
+							   CommandId cid, int options,
+							   struct BulkInsertStateData *bistate);
+
+/* read.c */
+extern void AlloySealedCursorInit(AlloySealedCursor *cur, AlloyPageSource *src,
+								  const AlloyMetaData *meta, BlockNumber startblk,
+								  int64 mint, int64 maxt);
+extern bool AlloySealedNext(AlloySealedCursor *cur, int64 *sid, int64 *t, double *v);
+extern void AlloySealedCursorEnd(AlloySealedCursor *cur);
+extern int	AlloyMemSampleCmp(const void *a, const void *b);
+extern AlloyPartReader *AlloyPartOpen(Relation rel, Snapshot snapshot,
+									  int64 mint, int64 maxt);
+extern void AlloyPartClose(AlloyPartReader *pr);
+extern void AlloyMergeInit(AlloyMerge *m, AlloySealedCursor *cur,
+						   AlloyMemSample *head, int64 hpos, int64 hend);
+extern bool AlloyMergeNext(AlloyMerge *m, int64 *sid, int64 *t, double *v);
+extern int64 AlloyHeadLowerBound(AlloyMemSample *head, int64 n, int64 sid);
+extern int	AlloyPartReadSeries(AlloyPartReader *pr, int64 sid,
+								int64 **ts, double **vs, int n, int *cap);
+
+/* scan.c */
+extern TableScanDesc alloy_scan_begin(Relation rel, Snapshot snapshot, int nkeys,
+									  struct ScanKeyData *key,
+									  ParallelTableScanDesc pscan, uint32 flags);
+extern void alloy_scan_end(TableScanDesc scan);
+extern void alloy_scan_rescan(TableScanDesc scan, struct ScanKeyData *key,
+							  bool set_params, bool allow_strat,
+							  bool allow_sync, bool allow_pagemode);
+extern bool alloy_scan_getnextslot(TableScanDesc scan, ScanDirection direction,
+								   TupleTableSlot *slot);
+extern Size alloy_parallelscan_estimate(Relation rel);
+extern Size alloy_parallelscan_initialize(Relation rel, ParallelTableScanDesc pscan);
+extern void alloy_parallelscan_reinitialize(Relation rel, ParallelTableScanDesc pscan);
+extern bool alloy_scan_analyze_next_block(TableScanDesc scan, BlockNumber blockno,
+										  BufferAccessStrategy bstrategy);
+extern bool alloy_scan_analyze_next_tuple(TableScanDesc scan, TransactionId OldestXmin,
+										  double *liverows, double *deadrows,
+										  TupleTableSlot *slot);
+
+/* seal.c */
+extern int64 AlloySealRelation(Relation rel, bool *rewritten);
+
+/* vacuum.c */
+extern void alloy_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
+											char persistence, TransactionId *freezeXid,
+											MultiXactId *minmulti);
+extern void alloy_relation_nontransactional_truncate(Relation rel);
+extern void alloy_relation_copy_data(Relation rel, const RelFileNode *newrnode);
+extern void alloy_relation_vacuum(Relation rel, struct VacuumParams *params,
+								  BufferAccessStrategy bstrategy);
+extern void alloy_relation_estimate_size(Relation rel, int32 *attr_widths,
+										 BlockNumber *pages, double *tuples,
+										 double *allvisfrac);
+
+/* partition.c */
+typedef struct AlloyPartition
+{
+	Oid			relid;
+	int64		lo_ms;			/* inclusive */
+	int64		hi_ms;			/* exclusive */
+	bool		is_alloy;		/* uses the alloy access method */
+} AlloyPartition;
+
+extern Oid	AlloySamplesParentOid(bool missing_ok);
+extern AlloyPartition *AlloyListPartitions(Oid parent, int *n);
+extern Oid	AlloyPartitionFor(int64 t_ms);
+extern bool AlloyEnsurePartition(int64 t_ms, int64 *hi_ms);
+extern int	AlloyDropBefore(int64 t_ms);
+extern bool AlloyIsAlloyRelation(Relation rel);
+
+/* worker.c */
+extern PGDLLEXPORT void AlloyStorageWorkerMain(Datum arg);
+
+#endif							/* ALLOY_STORAGE_INT_H */
