@@ -1,0 +1,141 @@
+-- alloy install script, part 10: the series catalog (src/catalog, docs/catalog.md).
+--
+-- Tenants, interned labels (per tenant) and one row per series carrying the
+-- sorted ids of its labels. The C code reads and writes these tables through
+-- their indexes directly (no SPI) and finds them by name in schema alloy, so
+-- table, column and index names here are part of the C code's contract.
+
+-- Tenants. Tenant 0 is the default tenant, used when a request names none
+-- (no X-Scope-OrgID header, tenant argument NULL or '').
+CREATE TABLE alloy.tenants (
+	tenant_id int4 NOT NULL,
+	name text COLLATE "C" NOT NULL,
+	created timestamptz NOT NULL DEFAULT now(),
+	CONSTRAINT tenants_pkey PRIMARY KEY (tenant_id),
+	CONSTRAINT tenants_name_key UNIQUE (name)
+);
+CREATE SEQUENCE alloy.tenants_tenant_id_seq AS int4 MINVALUE 1 START 1 OWNED BY alloy.tenants.tenant_id;
+INSERT INTO alloy.tenants (tenant_id, name) VALUES (0, 'default');
+
+-- Interned label pairs. One id per (tenant, name, value): a tenant's
+-- postings never mix with another's, and label_names()/label_values() of a
+-- tenant read only its own rows.
+CREATE TABLE alloy.labels (
+	label_id int4 NOT NULL,
+	tenant_id int4 NOT NULL,
+	name text COLLATE "C" NOT NULL,
+	value text COLLATE "C" NOT NULL,
+	CONSTRAINT labels_pkey PRIMARY KEY (label_id),
+	CONSTRAINT labels_tenant_name_value_key UNIQUE (tenant_id, name, value)
+);
+CREATE SEQUENCE alloy.labels_label_id_seq AS int4 MINVALUE 1 START 1 OWNED BY alloy.labels.label_id;
+
+-- One row per series. hash is AlloyLabelsHash() of the sorted label set
+-- (src/catalog/labels_hash.h) and hash2 the same with the second seed: the
+-- pair identifies the label set (a lookup reads no label rows). label_ids
+-- are the interned ids, ascending. The unique index both finds a series by
+-- hash and keeps (tenant, label set) unique whatever the hashes do. The GIN
+-- index is the inverted index (postings) used by label matchers.
+CREATE TABLE alloy.series_catalog (
+	series_id int8 NOT NULL,
+	tenant_id int4 NOT NULL,
+	hash int8 NOT NULL,
+	hash2 int8 NOT NULL,
+	label_ids int4[] NOT NULL,
+	created timestamptz NOT NULL DEFAULT now(),
+	CONSTRAINT series_catalog_pkey PRIMARY KEY (series_id)
+);
+CREATE UNIQUE INDEX series_catalog_tenant_hash_key
+	ON alloy.series_catalog (tenant_id, hash, label_ids);
+CREATE INDEX series_catalog_label_ids_idx
+	ON alloy.series_catalog USING gin (label_ids);
+CREATE SEQUENCE alloy.series_catalog_series_id_seq MINVALUE 1 START 1 OWNED BY alloy.series_catalog.series_id;
+
+-- The label set of a series as a jsonb object (name -> value, __name__ included).
+CREATE FUNCTION alloy.series_labels(label_ids int4[]) RETURNS jsonb
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+AS $$
+	SELECT coalesce(jsonb_object_agg(l.name, l.value), '{}'::jsonb)
+	FROM alloy.labels l WHERE l.label_id = ANY (label_ids)
+$$;
+
+-- The contract's view of the catalog: one row per series.
+CREATE VIEW alloy.series AS
+SELECT s.series_id,
+	   (SELECT l.value FROM alloy.labels l
+		WHERE l.label_id = ANY (s.label_ids) AND l.name = '__name__') AS metric,
+	   alloy.series_labels(s.label_ids) AS labels,
+	   t.name AS tenant,
+	   s.created
+FROM alloy.series_catalog s
+JOIN alloy.tenants t ON t.tenant_id = s.tenant_id;
+
+-- Label names of a tenant's series, sorted bytewise as Prometheus sorts.
+CREATE FUNCTION alloy.label_names(tenant text DEFAULT NULL) RETURNS SETOF text
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+	SELECT DISTINCT l.name FROM alloy.labels l
+	JOIN alloy.tenants t ON t.tenant_id = l.tenant_id
+	WHERE t.name = coalesce(nullif(tenant, ''), 'default')
+	ORDER BY 1
+$$;
+
+-- Values of one label over a tenant's series, sorted bytewise.
+CREATE FUNCTION alloy.label_values(name text, tenant text DEFAULT NULL) RETURNS SETOF text
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+	SELECT l.value FROM alloy.labels l
+	JOIN alloy.tenants t ON t.tenant_id = l.tenant_id
+	WHERE t.name = coalesce(nullif(label_values.tenant, ''), 'default')
+	  AND l.name = label_values.name
+	ORDER BY 1
+$$;
+
+-- Write one sample. labels is a jsonb object of string values (__name__
+-- included); empty values mean "label absent" and are dropped. time is
+-- truncated to milliseconds. Returns the number of samples written (1).
+CREATE FUNCTION alloy.write(labels jsonb, "time" timestamptz, value double precision,
+							tenant text DEFAULT NULL) RETURNS bigint
+AS 'MODULE_PATHNAME', 'alloy_write'
+LANGUAGE C VOLATILE;
+
+-- Write many samples of one series; the arrays must have the same length.
+CREATE FUNCTION alloy.write(labels jsonb, "time" timestamptz[], value double precision[],
+							tenant text DEFAULT NULL) RETURNS bigint
+AS 'MODULE_PATHNAME', 'alloy_write_array'
+LANGUAGE C VOLATILE;
+
+-- The series id of a label set, creating the series if needed.
+CREATE FUNCTION alloy.series_get_or_create(labels jsonb, tenant text DEFAULT NULL) RETURNS bigint
+AS 'MODULE_PATHNAME', 'alloy_series_get_or_create'
+LANGUAGE C VOLATILE;
+
+-- The series id of a label set, or NULL if there is no such series.
+CREATE FUNCTION alloy.series_lookup(labels jsonb, tenant text DEFAULT NULL) RETURNS bigint
+AS 'MODULE_PATHNAME', 'alloy_series_lookup'
+LANGUAGE C STABLE;
+
+-- Series selection as PromQL does it: matchers is a jsonb array of
+-- [name, op, value] with op one of =, !=, =~, !~.
+CREATE FUNCTION alloy.match_series(matchers jsonb, tenant text DEFAULT NULL)
+RETURNS TABLE(series_id bigint, labels jsonb)
+AS 'MODULE_PATHNAME', 'alloy_match_series'
+LANGUAGE C STABLE;
+
+-- State of the series cache (shared memory with shared_preload_libraries,
+-- else this backend's own).
+CREATE FUNCTION alloy.series_cache_stats(OUT shared boolean, OUT capacity bigint,
+										 OUT entries bigint, OUT hits bigint, OUT misses bigint,
+										 OUT inserts bigint, OUT evictions bigint,
+										 OUT bytes bigint)
+AS 'MODULE_PATHNAME', 'alloy_series_cache_stats'
+LANGUAGE C VOLATILE;
+
+-- pg_dump keeps the catalog's rows (series ids must survive a dump and
+-- restore, since samples refer to them) and the sequences' positions.
+SELECT pg_catalog.pg_extension_config_dump('alloy.tenants', 'WHERE tenant_id <> 0');
+SELECT pg_catalog.pg_extension_config_dump('alloy.tenants_tenant_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('alloy.labels', '');
+SELECT pg_catalog.pg_extension_config_dump('alloy.labels_label_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('alloy.series_catalog', '');
+SELECT pg_catalog.pg_extension_config_dump('alloy.series_catalog_series_id_seq', '');

@@ -1,0 +1,122 @@
+/*
+ * catalog_int.h: what the files of src/catalog share and nobody else sees.
+ *
+ * catalog.c		settings, shared memory hooks, relation lookup, xact callbacks
+ * catalog_cache.c	the (tenant, label-set hash) -> series id cache
+ * catalog_tables.c	tenants, interned labels and series rows (index scans, inserts)
+ * catalog_select.c	label matchers -> series (GIN postings)
+ * catalog_sql.c	SQL-callable functions (alloy.write, lookups, stats)
+ */
+#ifndef ALLOY_CATALOG_INT_H
+#define ALLOY_CATALOG_INT_H
+
+#include "postgres.h"
+
+#include "storage/lwlock.h"
+#include "utils/rel.h"
+#include "utils/snapshot.h"
+
+#include "catalog/catalog.h"
+
+/* alloy.series_cache_size: entries in the shared cache (PGC_POSTMASTER). */
+extern int	alloy_series_cache_size;
+
+/* Cache entries per set: a lookup reads one set, within one cache line pair. */
+#define ALLOY_CACHE_WAYS		8
+/* Lock partitions of the shared cache (sets are spread over them). */
+#define ALLOY_CACHE_PARTITIONS	128
+/* The backend-local cache used without shared_preload_libraries. */
+#define ALLOY_LOCAL_CACHE_MAX	65536
+
+/* Attribute numbers of the catalog tables (sql/install/10_catalog.sql). */
+#define Anum_alloy_tenants_tenant_id	1
+#define Anum_alloy_tenants_name			2
+#define Anum_alloy_tenants_created		3
+#define Natts_alloy_tenants				3
+
+#define Anum_alloy_labels_label_id		1
+#define Anum_alloy_labels_tenant_id		2
+#define Anum_alloy_labels_name			3
+#define Anum_alloy_labels_value			4
+#define Natts_alloy_labels				4
+
+#define Anum_alloy_series_series_id		1
+#define Anum_alloy_series_tenant_id		2
+#define Anum_alloy_series_hash			3
+#define Anum_alloy_series_hash2			4
+#define Anum_alloy_series_label_ids		5
+#define Anum_alloy_series_created		6
+#define Natts_alloy_series				6
+
+/* OIDs of the catalog's relations in this database, looked up by name once. */
+typedef struct AlloyCatalogRels
+{
+	Oid			namespace;
+	Oid			tenants;
+	Oid			tenants_pkey;
+	Oid			tenants_name_key;
+	Oid			tenants_seq;
+	Oid			labels;
+	Oid			labels_pkey;
+	Oid			labels_key;		/* (tenant_id, name, value) */
+	Oid			labels_seq;
+	Oid			series;
+	Oid			series_pkey;
+	Oid			series_key;		/* (tenant_id, hash, label_ids) */
+	Oid			series_gin;		/* gin (label_ids) */
+	Oid			series_seq;
+} AlloyCatalogRels;
+
+/* catalog.c */
+extern const AlloyCatalogRels *AlloyCatalogGetRels(void);
+extern void AlloyCatalogRegisterCallbacks(void);
+
+/* catalog_cache.c: the key of a cache entry. */
+typedef struct AlloyCacheKey
+{
+	uint64		hash;			/* AlloyLabelsHash */
+	uint64		hash2;			/* the same with ALLOY_LABELS_HASH_SEED2 */
+	Oid			dbid;
+	Oid			relid;			/* alloy.series_catalog: a new extension is a new epoch */
+	int32		tenant_id;
+} AlloyCacheKey;
+
+extern Size AlloyCacheShmemSize(void);
+extern void AlloyCacheShmemInit(void);
+extern void AlloyCacheLWLocksAssign(LWLockPadded *locks);
+extern int64 AlloyCacheLookup(const AlloyCacheKey *key);
+extern void AlloyCacheInsert(const AlloyCacheKey *key, int64 series_id);
+
+typedef struct AlloyCacheStats
+{
+	bool		shared;
+	int64		capacity;
+	int64		entries;
+	int64		hits;
+	int64		misses;
+	int64		inserts;
+	int64		evictions;
+	int64		bytes;
+} AlloyCacheStats;
+
+extern void AlloyCacheGetStats(AlloyCacheStats *stats);
+
+/* catalog_tables.c: series created by this transaction, cached at commit. */
+extern int64 AlloyPendingLookup(const AlloyCacheKey *key);
+extern void AlloyPendingAdd(const AlloyCacheKey *key, int64 series_id);
+extern void AlloyPendingAtCommit(void);
+extern void AlloyPendingAtAbort(void);
+extern void AlloyPendingAtSubCommit(SubTransactionId mySubid, SubTransactionId parentSubid);
+extern void AlloyPendingAtSubAbort(SubTransactionId mySubid);
+extern void AlloyTenantCacheReset(void);
+
+/* catalog_tables.c: label and series rows. */
+extern int32 AlloyLabelIdLookup(Relation labels, Relation labels_key, Snapshot snapshot,
+								int32 tenant_id, const char *name, int name_len,
+								const char *value, int value_len);
+
+/* catalog_select.c */
+extern int	AlloyCompareLabelSets(const AlloyLabel *a, int na,
+								  const AlloyLabel *b, int nb);
+
+#endif							/* ALLOY_CATALOG_INT_H */

@@ -1,0 +1,532 @@
+/*
+ * catalog_select.c: PromQL series selection, label matchers -> series.
+ *
+ * Each matcher becomes a set of interned label ids of its label name:
+ *  - a matcher that does not match the empty string needs the series to carry
+ *    one of the ids whose value matches ("positive": postings union);
+ *  - one that matches the empty string also matches series without the label
+ *    (Prometheus semantics), so it is kept as the ids whose value does NOT
+ *    match, and a series must carry none of them ("negative": subtraction).
+ * All positive matchers go to one GIN scan of series_catalog.label_ids, one
+ * `&&` (overlap) key each, which GIN intersects itself; the resulting TIDs
+ * are fetched and every matcher is re-checked on the row's label ids (GIN
+ * bitmaps may be lossy, and negative matchers are checked only there). A
+ * selector with no positive matcher reads all of the tenant's series.
+ *
+ * Label values are found through alloy.labels' (tenant_id, name, value)
+ * index: an = matcher (or a regex that is an alternation of literals) is one
+ * or a few direct lookups, other regexes scan the values of one name (only the
+ * matching prefix when the regex has a literal prefix).
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/relscan.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/pg_type.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "nodes/tidbitmap.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "catalog/catalog_int.h"
+#include "promql/promql_regex.h"
+
+/* GIN array_ops strategies (ginarrayproc.c) */
+#define ALLOY_GIN_OVERLAP_STRATEGY	1
+/* Label ids per GIN overlap key (its cost per row grows with the count). */
+#define ALLOY_GIN_CHUNK_IDS			32
+/* A second positive matcher with more ids than this is only rechecked. */
+#define ALLOY_SELECT_MAX_INTERSECT_IDS	4096
+
+typedef struct MatcherIds
+{
+	bool		positive;		/* ids are the matching values, else the non-matching */
+	int			nids;
+	int			maxids;
+	int32	   *ids;			/* sorted */
+} MatcherIds;
+
+typedef struct LabelCacheEntry
+{
+	int32		label_id;
+	AlloyLabel	label;
+} LabelCacheEntry;
+
+static void
+matcher_ids_add(MatcherIds *m, int32 id)
+{
+	if (m->nids == m->maxids)
+	{
+		m->maxids = Max(16, m->maxids * 2);
+		m->ids = m->ids ? repalloc_huge(m->ids, sizeof(int32) * m->maxids)
+			: palloc(sizeof(int32) * m->maxids);
+	}
+	m->ids[m->nids++] = id;
+}
+
+static int
+cmp_int32(const void *a, const void *b)
+{
+	int32		x = *(const int32 *) a;
+	int32		y = *(const int32 *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void *
+select_palloc(void *arg, size_t size)
+{
+	return palloc(size);
+}
+
+static void
+select_pfree(void *arg, void *ptr)
+{
+	pfree(ptr);
+}
+
+static const PromqlAllocHooks select_hooks = {select_palloc, select_pfree, NULL};
+
+/* Does value v satisfy matcher m (v may be empty: label absent)? */
+typedef struct ValueTest
+{
+	AlloyMatchOp op;
+	const char *value;
+	int			value_len;
+	PromqlRegex *rx;
+} ValueTest;
+
+static bool
+value_test(const ValueTest *t, const char *v, int len)
+{
+	switch (t->op)
+	{
+		case ALLOY_MATCH_EQ:
+			return len == t->value_len && memcmp(v, t->value, len) == 0;
+		case ALLOY_MATCH_NEQ:
+			return !(len == t->value_len && memcmp(v, t->value, len) == 0);
+		case ALLOY_MATCH_RE:
+			return promql_regex_match(t->rx, v, len);
+		case ALLOY_MATCH_NRE:
+			return !promql_regex_match(t->rx, v, len);
+	}
+	return false;
+}
+
+/*
+ * Visit the values of one label name in a tenant, optionally only those
+ * starting with prefix, adding ids whose match result equals want.
+ */
+static void
+scan_label_values(Relation lrel, Relation lidx, Snapshot snapshot, int32 tenant_id,
+				  const AlloyMatcher *m, const char *prefix, int prefix_len,
+				  const ValueTest *t, bool want, MatcherIds *out)
+{
+	ScanKeyData keys[3];
+	int			nkeys = 2;
+	IndexScanDesc scan;
+	TupleTableSlot *slot = table_slot_create(lrel, NULL);
+
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(tenant_id));
+	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_TEXTEQ,
+				PointerGetDatum(cstring_to_text_with_len(m->name, m->name_len)));
+	if (prefix_len > 0)
+	{
+		/* values >= prefix; the loop stops at the first value without it */
+		ScanKeyInit(&keys[2], 3, BTGreaterEqualStrategyNumber, F_TEXT_GE,
+					PointerGetDatum(cstring_to_text_with_len(prefix, prefix_len)));
+		nkeys = 3;
+	}
+	scan = index_beginscan(lrel, lidx, snapshot, nkeys, 0);
+	index_rescan(scan, keys, nkeys, NULL, 0);
+	while (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		text	   *tv = DatumGetTextPP(slot_getattr(slot, Anum_alloy_labels_value, &isnull));
+		const char *v = VARDATA_ANY(tv);
+		int			len = VARSIZE_ANY_EXHDR(tv);
+
+		CHECK_FOR_INTERRUPTS();
+		if (prefix_len > 0 && (len < prefix_len || memcmp(v, prefix, prefix_len) != 0))
+			break;
+		if (value_test(t, v, len) == want)
+			matcher_ids_add(out, DatumGetInt32(slot_getattr(slot, Anum_alloy_labels_label_id,
+															&isnull)));
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+}
+
+/*
+ * Turn one matcher into its id set. Returns false when no series can match
+ * (a positive matcher without any matching value).
+ */
+static bool
+matcher_resolve(Relation lrel, Relation lidx, Snapshot snapshot, int32 tenant_id,
+				const AlloyMatcher *m, MatcherIds *out)
+{
+	ValueTest	t = {m->op, m->value, m->value_len, NULL};
+	bool		matches_empty;
+	const char *prefix = NULL;
+	size_t		prefix_len = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (m->op == ALLOY_MATCH_RE || m->op == ALLOY_MATCH_NRE)
+	{
+		char		err[256];
+
+		t.rx = promql_regex_compile(m->value, m->value_len, &select_hooks, err, sizeof(err));
+		if (t.rx == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
+					 errmsg("invalid regular expression \"%.*s\": %s",
+							m->value_len, m->value, err)));
+	}
+	matches_empty = value_test(&t, "", 0);
+	out->positive = !matches_empty;
+
+	/* A literal value or set of literals: direct lookups of matching values. */
+	if (out->positive && (m->op == ALLOY_MATCH_EQ || m->op == ALLOY_MATCH_RE))
+	{
+		const char *const *lits = &m->value;
+		const size_t *litlens = NULL;
+		size_t		eqlen = m->value_len;
+		int			nlits = 1;
+
+		if (m->op == ALLOY_MATCH_RE)
+			nlits = promql_regex_literals(t.rx, &lits, &litlens);
+		else
+			litlens = &eqlen;
+		if (nlits >= 0)
+		{
+			for (int i = 0; i < nlits; i++)
+			{
+				int32		id;
+
+				if (litlens[i] == 0)
+					continue;
+				id = AlloyLabelIdLookup(lrel, lidx, snapshot, tenant_id, m->name, m->name_len,
+										lits[i], (int) litlens[i]);
+				if (id != 0)
+					matcher_ids_add(out, id);
+			}
+			goto done;
+		}
+	}
+	/* name != "v": the one non-matching value, looked up directly */
+	if (!out->positive && m->op == ALLOY_MATCH_NEQ)
+	{
+		int32		id = AlloyLabelIdLookup(lrel, lidx, snapshot, tenant_id, m->name,
+											m->name_len, m->value, m->value_len);
+
+		if (id != 0)
+			matcher_ids_add(out, id);
+		goto done;
+	}
+	/* Otherwise scan the label's values (only the regex prefix, if positive). */
+	if (out->positive && m->op == ALLOY_MATCH_RE)
+		prefix = promql_regex_prefix(t.rx, &prefix_len);
+	scan_label_values(lrel, lidx, snapshot, tenant_id, m, prefix, (int) prefix_len,
+					  &t, out->positive, out);
+
+done:
+	if (t.rx)
+		promql_regex_free(t.rx);
+	if (out->nids > 1)
+		qsort(out->ids, out->nids, sizeof(int32), cmp_int32);
+	return !(out->positive && out->nids == 0);
+}
+
+static bool
+ids_intersect(const int32 *row, int nrow, const MatcherIds *m)
+{
+	for (int i = 0; i < nrow; i++)
+		if (bsearch(&row[i], m->ids, m->nids, sizeof(int32), cmp_int32) != NULL)
+			return true;
+	return false;
+}
+
+typedef struct SelectState
+{
+	const AlloyCatalogRels *rels;
+	Snapshot	snapshot;
+	int32		tenant_id;
+	MatcherIds *mids;
+	int			nmatchers;
+	Relation	lrel;
+	HTAB	   *label_cache;
+	AlloySelectedSeries *out;
+	int			nout;
+	int			maxout;
+} SelectState;
+
+static const AlloyLabel *
+label_by_id(SelectState *st, int32 id)
+{
+	LabelCacheEntry *e;
+	bool		found;
+
+	e = hash_search(st->label_cache, &id, HASH_ENTER, &found);
+	if (!found)
+	{
+		ScanKeyData key;
+		SysScanDesc scan;
+		HeapTuple	tup;
+		bool		isnull;
+
+		ScanKeyInit(&key, Anum_alloy_labels_label_id, BTEqualStrategyNumber, F_INT4EQ,
+					Int32GetDatum(id));
+		scan = systable_beginscan(st->lrel, st->rels->labels_pkey, true, st->snapshot, 1, &key);
+		tup = systable_getnext(scan);
+		if (!HeapTupleIsValid(tup))
+		{
+			hash_search(st->label_cache, &id, HASH_REMOVE, NULL);
+			elog(ERROR, "alloy label %d is missing", id);
+		}
+		e->label.name = TextDatumGetCString(heap_getattr(tup, Anum_alloy_labels_name,
+														 RelationGetDescr(st->lrel), &isnull));
+		e->label.name_len = strlen(e->label.name);
+		e->label.value = TextDatumGetCString(heap_getattr(tup, Anum_alloy_labels_value,
+														  RelationGetDescr(st->lrel), &isnull));
+		e->label.value_len = strlen(e->label.value);
+		systable_endscan(scan);
+	}
+	return &e->label;
+}
+
+static int
+cmp_label_name(const void *a, const void *b)
+{
+	const AlloyLabel *x = a;
+	const AlloyLabel *y = b;
+	int			r = memcmp(x->name, y->name, Min(x->name_len, y->name_len));
+
+	if (r != 0)
+		return r;
+	return x->name_len < y->name_len ? -1 : x->name_len > y->name_len;
+}
+
+static int
+cmp_selected(const void *a, const void *b)
+{
+	const AlloySelectedSeries *x = a;
+	const AlloySelectedSeries *y = b;
+
+	return AlloyCompareLabelSets(x->labels, x->nlabels, y->labels, y->nlabels);
+}
+
+/* Check one series row against every matcher and keep it if it passes. */
+static void
+consider_row(SelectState *st, TupleTableSlot *slot)
+{
+	bool		isnull;
+	ArrayType  *arr;
+	int32	   *ids;
+	int			n;
+	AlloySelectedSeries *s;
+
+	if (DatumGetInt32(slot_getattr(slot, Anum_alloy_series_tenant_id, &isnull)) != st->tenant_id)
+		return;
+	arr = DatumGetArrayTypeP(slot_getattr(slot, Anum_alloy_series_label_ids, &isnull));
+	ids = (int32 *) ARR_DATA_PTR(arr);
+	n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+	for (int i = 0; i < st->nmatchers; i++)
+	{
+		bool		hit = ids_intersect(ids, n, &st->mids[i]);
+
+		if (hit != st->mids[i].positive)
+			return;
+	}
+
+	if (st->nout == st->maxout)
+	{
+		st->maxout = Max(64, st->maxout * 2);
+		st->out = st->out ? repalloc_huge(st->out, sizeof(AlloySelectedSeries) * st->maxout)
+			: palloc(sizeof(AlloySelectedSeries) * st->maxout);
+	}
+	s = &st->out[st->nout++];
+	s->series_id = DatumGetInt64(slot_getattr(slot, Anum_alloy_series_series_id, &isnull));
+	s->nlabels = n;
+	s->labels = palloc(sizeof(AlloyLabel) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+		s->labels[i] = *label_by_id(st, ids[i]);
+	if (n > 1)
+		qsort(s->labels, n, sizeof(AlloyLabel), cmp_label_name);
+}
+
+static int
+cmp_matcher_size(const void *a, const void *b)
+{
+	const MatcherIds *x = *(const MatcherIds *const *) a;
+	const MatcherIds *y = *(const MatcherIds *const *) b;
+
+	return x->nids < y->nids ? -1 : x->nids > y->nids;
+}
+
+/*
+ * The union of the posting lists of a matcher's ids. GIN evaluates an
+ * overlap key against every one of its ids for each candidate row, so one
+ * key with thousands of ids is quadratic; the ids go in chunks instead, each
+ * chunk a rescan adding to the same bitmap.
+ */
+static TIDBitmap *
+matcher_postings(Relation gin, Snapshot snapshot, const MatcherIds *m)
+{
+	TIDBitmap  *tbm = tbm_create(work_mem * (Size) 1024, NULL);
+	IndexScanDesc scan = index_beginscan_bitmap(gin, snapshot, 1);
+	Datum	   *elems = palloc(sizeof(Datum) * ALLOY_GIN_CHUNK_IDS);
+
+	for (int off = 0; off < m->nids; off += ALLOY_GIN_CHUNK_IDS)
+	{
+		int			n = Min(m->nids - off, ALLOY_GIN_CHUNK_IDS);
+		ArrayType  *arr;
+		ScanKeyData key;
+
+		CHECK_FOR_INTERRUPTS();
+		for (int j = 0; j < n; j++)
+			elems[j] = Int32GetDatum(m->ids[off + j]);
+		arr = construct_array(elems, n, INT4OID, sizeof(int32), true, TYPALIGN_INT);
+		ScanKeyInit(&key, 1, ALLOY_GIN_OVERLAP_STRATEGY, F_ARRAYOVERLAP, PointerGetDatum(arr));
+		index_rescan(scan, &key, 1, NULL, 0);
+		(void) index_getbitmap(scan, tbm);
+		pfree(arr);
+	}
+	index_endscan(scan);
+	pfree(elems);
+	return tbm;
+}
+
+AlloySelectedSeries *
+AlloySeriesSelect(int32 tenant_id, const AlloyMatcher *matchers, int nmatchers, int *nseries)
+{
+	SelectState st;
+	Relation	lidx;
+	Relation	srel;
+	MatcherIds **order;
+	int			npos = 0;
+	bool		possible = true;
+	TupleTableSlot *slot;
+	HASHCTL		ctl;
+
+	memset(&st, 0, sizeof(st));
+	st.rels = AlloyCatalogGetRels();
+	st.snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
+	st.tenant_id = tenant_id;
+	st.nmatchers = nmatchers;
+	st.mids = palloc0(sizeof(MatcherIds) * Max(nmatchers, 1));
+	*nseries = 0;
+
+	st.lrel = table_open(st.rels->labels, AccessShareLock);
+	lidx = index_open(st.rels->labels_key, AccessShareLock);
+	for (int i = 0; i < nmatchers && possible; i++)
+		possible = matcher_resolve(st.lrel, lidx, st.snapshot, tenant_id, &matchers[i], &st.mids[i]);
+	index_close(lidx, AccessShareLock);
+	if (!possible)
+	{
+		table_close(st.lrel, AccessShareLock);
+		return NULL;
+	}
+
+	ctl.keysize = sizeof(int32);
+	ctl.entrysize = sizeof(LabelCacheEntry);
+	ctl.hcxt = CurrentMemoryContext;
+	st.label_cache = hash_create("alloy select labels", 256, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	srel = table_open(st.rels->series, AccessShareLock);
+	slot = table_slot_create(srel, NULL);
+
+	/*
+	 * Postings: a bitmap per positive matcher (smallest id set first), the
+	 * union of its ids' posting lists, intersected. Matchers with very many
+	 * ids are left to the per-row recheck when a smaller one exists.
+	 */
+	order = palloc(sizeof(MatcherIds *) * Max(nmatchers, 1));
+	for (int i = 0; i < nmatchers; i++)
+		if (st.mids[i].positive)
+			order[npos++] = &st.mids[i];
+	qsort(order, npos, sizeof(MatcherIds *), cmp_matcher_size);
+
+	if (npos > 0)
+	{
+		Relation	gin = index_open(st.rels->series_gin, AccessShareLock);
+		TIDBitmap  *tbm = NULL;
+		TBMIterator *it;
+		TBMIterateResult *res;
+
+		for (int i = 0; i < npos; i++)
+		{
+			TIDBitmap  *b;
+
+			if (i > 0 && order[i]->nids > ALLOY_SELECT_MAX_INTERSECT_IDS)
+				break;
+			b = matcher_postings(gin, st.snapshot, order[i]);
+			if (tbm == NULL)
+				tbm = b;
+			else
+			{
+				tbm_intersect(tbm, b);
+				tbm_free(b);
+			}
+			if (tbm_is_empty(tbm))
+				break;
+		}
+		index_close(gin, AccessShareLock);
+
+		it = tbm_begin_iterate(tbm);
+		while ((res = tbm_iterate(it)) != NULL)
+		{
+			int			nt = res->ntuples >= 0 ? res->ntuples : MaxHeapTuplesPerPage;
+
+			CHECK_FOR_INTERRUPTS();
+			for (int j = 0; j < nt; j++)
+			{
+				ItemPointerData tid;
+
+				ItemPointerSet(&tid, res->blockno,
+							   res->ntuples >= 0 ? res->offsets[j] : (OffsetNumber) (j + 1));
+				if (table_tuple_fetch_row_version(srel, &tid, st.snapshot, slot))
+					consider_row(&st, slot);
+			}
+		}
+		tbm_end_iterate(it);
+		tbm_free(tbm);
+	}
+	else
+	{
+		/* only negative matchers: every series of the tenant */
+		ScanKeyData key;
+		IndexScanDesc scan;
+		Relation	idx = index_open(st.rels->series_key, AccessShareLock);
+
+		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(tenant_id));
+		scan = index_beginscan(srel, idx, st.snapshot, 1, 0);
+		index_rescan(scan, &key, 1, NULL, 0);
+		while (index_getnext_slot(scan, ForwardScanDirection, slot))
+		{
+			CHECK_FOR_INTERRUPTS();
+			consider_row(&st, slot);
+		}
+		index_endscan(scan);
+		index_close(idx, AccessShareLock);
+	}
+
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(srel, AccessShareLock);
+	table_close(st.lrel, AccessShareLock);
+
+	if (st.nout > 1)
+		qsort(st.out, st.nout, sizeof(AlloySelectedSeries), cmp_selected);
+	*nseries = st.nout;
+	return st.out;
+}

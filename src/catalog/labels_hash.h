@@ -1,0 +1,202 @@
+/*
+ * labels_hash.h: the 64-bit hash of a label set that keys the series cache.
+ *
+ * The ingest decoder (plain C, outside the server) hashes every decoded label
+ * set once, and the catalog uses the same value to find the series id in the
+ * shared-memory cache, so both sides must agree bit for bit.  That is why
+ * this header is self-contained: static inline functions, no PostgreSQL
+ * headers, usable from unit tests and libFuzzer targets.
+ *
+ * Definition (the contract): the hash is taken over the byte stream
+ *
+ *     name_1 0xFF value_1 0xFF name_2 0xFF value_2 0xFF ...
+ *
+ * of the labels in the order given (callers sort them by name, bytewise, and
+ * drop empty values first).  0xFF never occurs in valid UTF-8, so the stream
+ * is unambiguous.  The stream is consumed as little-endian 64-bit words with
+ * an xxHash64-style multiply-rotate round per word; the last 0..7 bytes are
+ * folded in as one zero-padded word together with their count, then the total
+ * length, then a full avalanche.  The result depends only on the bytes, not on
+ * how they are split between calls, so the streaming interface below and the
+ * one-shot alloy_labels_hash() always agree.
+ *
+ * A seed gives independent hash functions: the catalog stores a second hash
+ * (ALLOY_LABELS_HASH_SEED2) next to the first in its cache, so a cache hit
+ * needs a 128-bit match and a 64-bit collision can never return the wrong
+ * series.
+ */
+#ifndef ALLOY_LABELS_HASH_H
+#define ALLOY_LABELS_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define ALLOY_LABELS_HASH_SEED	UINT64_C(0)
+#define ALLOY_LABELS_HASH_SEED2 UINT64_C(0x9e3779b97f4a7c15)
+
+#define ALLOY_LH_P1 UINT64_C(0x9E3779B185EBCA87)
+#define ALLOY_LH_P2 UINT64_C(0xC2B2AE3D27D4EB4F)
+#define ALLOY_LH_P3 UINT64_C(0x165667B19E3779F9)
+#define ALLOY_LH_P4 UINT64_C(0x85EBCA77C2B2AE63)
+
+/* Streaming state: the running hash plus up to 7 bytes not yet a full word. */
+typedef struct AlloyLabelsHashState
+{
+	uint64_t	h;
+	uint64_t	total;			/* bytes consumed so far */
+	uint64_t	pend;			/* pending bytes, little-endian packed */
+	int			npend;			/* 0..7 */
+} AlloyLabelsHashState;
+
+static inline uint64_t
+alloy_lh_rotl(uint64_t x, int r)
+{
+	return (x << r) | (x >> (64 - r));
+}
+
+static inline uint64_t
+alloy_lh_load64(const unsigned char *p)
+{
+	/* Assemble explicitly so the value is the same on any byte order. */
+	return (uint64_t) p[0] | ((uint64_t) p[1] << 8) | ((uint64_t) p[2] << 16) |
+		((uint64_t) p[3] << 24) | ((uint64_t) p[4] << 32) |
+		((uint64_t) p[5] << 40) | ((uint64_t) p[6] << 48) |
+		((uint64_t) p[7] << 56);
+}
+
+static inline uint64_t
+alloy_lh_round(uint64_t h, uint64_t w)
+{
+	w *= ALLOY_LH_P2;
+	w = alloy_lh_rotl(w, 31);
+	w *= ALLOY_LH_P1;
+	h ^= w;
+	return alloy_lh_rotl(h, 27) * ALLOY_LH_P1 + ALLOY_LH_P4;
+}
+
+static inline void
+alloy_labels_hash_init(AlloyLabelsHashState *st, uint64_t seed)
+{
+	st->h = seed + ALLOY_LH_P3;
+	st->total = 0;
+	st->pend = 0;
+	st->npend = 0;
+}
+
+/* Feed bytes; whole words go straight through the round function. */
+static inline void
+alloy_labels_hash_update(AlloyLabelsHashState *st, const void *data, size_t len)
+{
+	const unsigned char *p = (const unsigned char *) data;
+
+	st->total += len;
+
+	/* Top up a partial word first. */
+	while (st->npend > 0 && len > 0)
+	{
+		st->pend |= (uint64_t) *p++ << (8 * st->npend);
+		len--;
+		if (++st->npend == 8)
+		{
+			st->h = alloy_lh_round(st->h, st->pend);
+			st->pend = 0;
+			st->npend = 0;
+		}
+	}
+	while (len >= 8)
+	{
+		st->h = alloy_lh_round(st->h, alloy_lh_load64(p));
+		p += 8;
+		len -= 8;
+	}
+	while (len > 0)
+	{
+		st->pend |= (uint64_t) *p++ << (8 * st->npend);
+		st->npend++;
+		len--;
+	}
+}
+
+static inline uint64_t
+alloy_labels_hash_final(const AlloyLabelsHashState *st)
+{
+	uint64_t	h = st->h;
+
+	if (st->npend > 0)
+		h = alloy_lh_round(h, st->pend ^ ((uint64_t) st->npend << 59));
+	h ^= st->total * ALLOY_LH_P1;
+	h ^= h >> 33;
+	h *= ALLOY_LH_P2;
+	h ^= h >> 29;
+	h *= ALLOY_LH_P3;
+	h ^= h >> 32;
+	return h;
+}
+
+/* Add one label (name 0xFF value 0xFF) to a running hash. */
+static inline void
+alloy_labels_hash_add(AlloyLabelsHashState *st,
+					  const char *name, size_t name_len,
+					  const char *value, size_t value_len)
+{
+	static const unsigned char sep = 0xFF;
+
+	alloy_labels_hash_update(st, name, name_len);
+	alloy_labels_hash_update(st, &sep, 1);
+	alloy_labels_hash_update(st, value, value_len);
+	alloy_labels_hash_update(st, &sep, 1);
+}
+
+/*
+ * A label as the catalog API takes it: pointers and lengths into the caller's
+ * buffers, not NUL-terminated (remote-write strings are not).  Defined here
+ * rather than in catalog.h so plain-C code can build and hash label sets.
+ */
+typedef struct AlloyLabel
+{
+	const char *name;
+	int			name_len;
+	const char *value;
+	int			value_len;
+} AlloyLabel;
+
+/* The label-set hash with a given seed (see the definition at the top). */
+static inline uint64_t
+AlloyLabelsHashSeed(const AlloyLabel *labels, int nlabels, uint64_t seed)
+{
+	AlloyLabelsHashState st;
+
+	alloy_labels_hash_init(&st, seed);
+	for (int i = 0; i < nlabels; i++)
+		alloy_labels_hash_add(&st, labels[i].name, (size_t) labels[i].name_len,
+							  labels[i].value, (size_t) labels[i].value_len);
+	return alloy_labels_hash_final(&st);
+}
+
+/* The hash AlloySeriesGetOrCreate expects: labels sorted by name. */
+static inline uint64_t
+AlloyLabelsHash(const AlloyLabel *labels, int nlabels)
+{
+	return AlloyLabelsHashSeed(labels, nlabels, ALLOY_LABELS_HASH_SEED);
+}
+
+/*
+ * One-shot form over parallel arrays, for callers that do not use AlloyLabel
+ * (the ingest decoder has its own label struct).
+ */
+static inline uint64_t
+alloy_labels_hash_pairs(const char *const *names, const int *name_lens,
+						const char *const *values, const int *value_lens,
+						int n, uint64_t seed)
+{
+	AlloyLabelsHashState st;
+
+	alloy_labels_hash_init(&st, seed);
+	for (int i = 0; i < n; i++)
+		alloy_labels_hash_add(&st, names[i], (size_t) name_lens[i],
+							  values[i], (size_t) value_lens[i]);
+	return alloy_labels_hash_final(&st);
+}
+
+#endif							/* ALLOY_LABELS_HASH_H */
