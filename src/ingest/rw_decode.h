@@ -1,0 +1,183 @@
+/*
+ * rw_decode.h: decoding of Prometheus remote-write request bodies.
+ *
+ * The HTTP worker hands us the raw POST /api/v1/write body together with its
+ * Content-Type and Content-Encoding headers; we check the headers, undo the
+ * snappy block compression, unpack the protobuf (remote write 1.0
+ * prometheus.WriteRequest or 2.0 io.prometheus.write.v2.Request) and return one
+ * flat, validated representation that the appender can walk without caring
+ * which protocol version arrived: series with sorted label pairs and a
+ * precomputed label-set hash, their float samples, and metadata entries.
+ *
+ * This layer is plain C with no PostgreSQL calls so unit tests and libFuzzer
+ * can exercise it outside the server. All memory comes from a caller-supplied
+ * allocator (the server passes palloc in a per-request memory context) and is
+ * bounded by a constant factor of the decompressed size, which the caller caps.
+ *
+ * Errors carry the HTTP status the worker should answer with: 400 for a
+ * malformed or invalid request (Prometheus drops it and never retries), 413
+ * when the body or its decompressed form exceeds the limit, 415 for a content
+ * type or encoding we do not speak. The message is one line, lower case.
+ */
+#ifndef RW_DECODE_H
+#define RW_DECODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "catalog/labels_hash.h"
+
+/*
+ * Allocator hooks. alloc returns NULL on failure (or does not return, as
+ * palloc); free may be a no-op when the memory lives in a context the caller
+ * resets. ctx is passed back unchanged.
+ */
+typedef struct RwAllocator
+{
+	void	   *(*alloc) (void *ctx, size_t size);
+	void		(*free) (void *ctx, void *ptr);
+	void	   *ctx;
+} RwAllocator;
+
+typedef enum RwVersion
+{
+	RW_VERSION_1 = 1,			/* prometheus.WriteRequest */
+	RW_VERSION_2 = 2			/* io.prometheus.write.v2.Request */
+} RwVersion;
+
+/*
+ * One label pair: AlloyLabel from the catalog's plain-C hash header, so the
+ * appender passes an RwSeries' labels to AlloySeriesGetOrCreate without
+ * copying. Strings point into the decoded request, NOT NUL-terminated.
+ */
+typedef AlloyLabel RwLabel;
+
+/* One float sample; value is copied bit-exact (stale-marker NaNs survive). */
+typedef struct RwSample
+{
+	int64_t		t_ms;			/* milliseconds since the Unix epoch */
+	double		value;
+} RwSample;
+
+/* Metric types, numbered as in both protocol versions. */
+typedef enum RwMetricType
+{
+	RW_METRIC_UNKNOWN = 0,
+	RW_METRIC_COUNTER = 1,
+	RW_METRIC_GAUGE = 2,
+	RW_METRIC_HISTOGRAM = 3,
+	RW_METRIC_GAUGEHISTOGRAM = 4,
+	RW_METRIC_SUMMARY = 5,
+	RW_METRIC_INFO = 6,
+	RW_METRIC_STATESET = 7
+} RwMetricType;
+
+typedef struct RwSeries
+{
+	uint64_t	hash;			/* AlloyLabelsHash() of labels */
+	const RwLabel *labels;		/* sorted by name, unique names, >= 1 */
+	int			nlabels;
+	const char *metric;			/* value of __name__, or NULL if absent */
+	int			metric_len;
+	const RwSample *samples;	/* in request order */
+	int			nsamples;
+	int			nexemplars;		/* counted, not stored */
+	int			nhistograms;	/* native histograms: counted, not stored */
+	int64_t		start_ms;		/* v2 start/created timestamp, 0 = unset */
+} RwSeries;
+
+typedef struct RwMetadata
+{
+	const char *family;			/* metric family name */
+	int			family_len;
+	RwMetricType type;
+	const char *help;
+	int			help_len;
+	const char *unit;
+	int			unit_len;
+} RwMetadata;
+
+typedef struct RwRequest
+{
+	RwVersion	version;
+	int			nseries;
+	RwSeries   *series;
+	int			nmetadata;
+	RwMetadata *metadata;
+	/* totals, e.g. for the X-Prometheus-Remote-Write-*-Written headers */
+	int64_t		nsamples;
+	int64_t		nexemplars;
+	int64_t		nhistograms;
+	size_t		decoded_bytes;	/* size of the decompressed protobuf */
+	void	   *priv;			/* memory owned by the request */
+} RwRequest;
+
+typedef struct RwError
+{
+	int			http_status;	/* 400, 413 or 415; 0 when no error */
+	char		message[200];	/* one line, lower case, no period */
+} RwError;
+
+/*
+ * Content-type names.
+ */
+#define RW_CONTENT_TYPE_V1 "application/x-protobuf"
+#define RW_CONTENT_TYPE_V2 "application/x-protobuf;proto=io.prometheus.write.v2.Request"
+
+/*
+ * Decode a whole HTTP request body.
+ *
+ * content_type and content_encoding may be NULL (header absent): a missing
+ * Content-Type means remote write 1.0, a missing Content-Encoding means snappy
+ * (as Prometheus's own receiver assumes). max_bytes caps both the compressed
+ * body and the decompressed protobuf. On success returns a request that
+ * rw_request_free releases; on failure returns NULL and fills *err.
+ */
+extern RwRequest *rw_decode(const void *body, size_t body_len,
+							const char *content_type,
+							const char *content_encoding,
+							size_t max_bytes,
+							const RwAllocator *allocator,
+							RwError *err);
+
+/*
+ * Decode an already-decompressed protobuf of the given version. Labels and
+ * strings of the result point into buf, which must outlive the request.
+ */
+extern RwRequest *rw_decode_protobuf(const void *buf, size_t len,
+									 RwVersion version,
+									 const RwAllocator *allocator,
+									 RwError *err);
+
+/*
+ * The same through protobuf-c's generic unpacker: slower (it allocates every
+ * message), kept as the reference the fast zero-copy reader is tested and
+ * fuzzed against. Same result and same accept/reject decisions.
+ */
+extern RwRequest *rw_decode_protobuf_reference(const void *buf, size_t len,
+											   RwVersion version,
+											   const RwAllocator *allocator,
+											   RwError *err);
+
+/*
+ * Which protocol a Content-Type header selects: RW_VERSION_1, RW_VERSION_2,
+ * or 0 when unsupported (answer 415).
+ */
+extern int	rw_content_type_version(const char *content_type);
+
+/* Release everything a decoded request holds. NULL is allowed. */
+extern void rw_request_free(RwRequest *req);
+
+/*
+ * The 64-bit hash of a sorted label set that maps label sets to series ids:
+ * exactly AlloyLabelsHash() of src/catalog/labels_hash.h (the catalog's
+ * contract), stored in RwSeries.hash so the catalog need not rehash.
+ */
+extern uint64_t rw_labels_hash(const RwLabel *labels, int nlabels);
+
+/* Validation helpers, shared with tests and other plain-C callers. */
+extern int	rw_valid_utf8(const char *s, size_t len);
+extern int	rw_valid_label_name(const char *s, size_t len);
+extern int	rw_valid_metric_name(const char *s, size_t len);
+
+#endif							/* RW_DECODE_H */
