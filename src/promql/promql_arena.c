@@ -1,0 +1,181 @@
+/*
+ * promql_arena.c: bump allocator for one PromQL query.
+ *
+ * Individual frees are never needed: a query's AST, series and intermediate
+ * vectors all die together, so the arena only grows and is released whole.
+ * Large requests get a block of their own so they do not waste the tail of
+ * the current block.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "promql/promql_arena.h"
+
+#define ARENA_BLOCK_SIZE	(64 * 1024)
+#define ARENA_ALIGN			16
+
+struct PromqlArenaBlock
+{
+	PromqlArenaBlock *next;
+	size_t		pad;			/* keeps the payload 16-byte aligned */
+};
+
+static void *
+malloc_hook(void *arg, size_t size)
+{
+	void	   *p;
+
+	(void) arg;
+	p = malloc(size);
+	if (p == NULL)
+	{
+		fprintf(stderr, "promql: out of memory\n");
+		abort();
+	}
+	return p;
+}
+
+static void
+free_hook(void *arg, void *ptr)
+{
+	(void) arg;
+	free(ptr);
+}
+
+const PromqlAllocHooks promql_malloc_hooks = {malloc_hook, free_hook, NULL};
+
+PromqlArena *
+promql_arena_create(const PromqlAllocHooks *hooks)
+{
+	PromqlArena *a = hooks->alloc(hooks->arg, sizeof(PromqlArena));
+
+	memset(a, 0, sizeof(*a));
+	a->hooks = *hooks;
+	return a;
+}
+
+void
+promql_arena_destroy(PromqlArena *arena)
+{
+	PromqlArenaBlock *b = arena->blocks;
+
+	while (b)
+	{
+		PromqlArenaBlock *next = b->next;
+
+		arena->hooks.free(arena->hooks.arg, b);
+		b = next;
+	}
+	arena->hooks.free(arena->hooks.arg, arena);
+}
+
+void *
+promql_alloc(PromqlArena *arena, size_t size)
+{
+	void	   *p;
+
+	size = (size + ARENA_ALIGN - 1) & ~(size_t) (ARENA_ALIGN - 1);
+	if (size == 0)
+		size = ARENA_ALIGN;
+	if (size > arena->left)
+	{
+		size_t		bsize = size > ARENA_BLOCK_SIZE / 4 ? size : ARENA_BLOCK_SIZE;
+		PromqlArenaBlock *b;
+
+		b = arena->hooks.alloc(arena->hooks.arg, sizeof(PromqlArenaBlock) + bsize);
+		arena->total += sizeof(PromqlArenaBlock) + bsize;
+		if (bsize == size && arena->blocks)
+		{
+			/* oversized request: keep the current block for small ones */
+			b->next = arena->blocks->next;
+			arena->blocks->next = b;
+			return (char *) b + sizeof(PromqlArenaBlock);
+		}
+		b->next = arena->blocks;
+		arena->blocks = b;
+		arena->cur = (char *) b + sizeof(PromqlArenaBlock);
+		arena->left = bsize;
+	}
+	p = arena->cur;
+	arena->cur += size;
+	arena->left -= size;
+	return p;
+}
+
+void *
+promql_alloc0(PromqlArena *arena, size_t size)
+{
+	void	   *p = promql_alloc(arena, size);
+
+	memset(p, 0, size);
+	return p;
+}
+
+void *
+promql_realloc(PromqlArena *arena, void *old, size_t oldsize, size_t newsize)
+{
+	void	   *p;
+
+	if (newsize <= oldsize)
+		return old;
+	p = promql_alloc(arena, newsize);
+	if (old && oldsize)
+		memcpy(p, old, oldsize);
+	return p;
+}
+
+char *
+promql_strndup(PromqlArena *arena, const char *s, size_t len)
+{
+	char	   *p = promql_alloc(arena, len + 1);
+
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return p;
+}
+
+char *
+promql_strdup(PromqlArena *arena, const char *s)
+{
+	return promql_strndup(arena, s, strlen(s));
+}
+
+char *
+promql_sprintf(PromqlArena *arena, const char *fmt,...)
+{
+	va_list		ap;
+	int			n;
+	char	   *p;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	p = promql_alloc(arena, (size_t) n + 1);
+	va_start(ap, fmt);
+	vsnprintf(p, (size_t) n + 1, fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+static void *
+arena_hook_alloc(void *arg, size_t size)
+{
+	return promql_alloc((PromqlArena *) arg, size);
+}
+
+static void
+arena_hook_free(void *arg, void *ptr)
+{
+	(void) arg;
+	(void) ptr;
+}
+
+PromqlAllocHooks
+promql_arena_hooks(PromqlArena *arena)
+{
+	PromqlAllocHooks h = {arena_hook_alloc, arena_hook_free, arena};
+
+	return h;
+}

@@ -1,0 +1,1201 @@
+/*
+ * promql_functions.c: the PromQL 2.42 function table and implementations.
+ *
+ * Functions over a range vector are computed per series and window (rate,
+ * *_over_time, ...); the engine's rule that their output keeps the series'
+ * labels minus __name__ (except last_over_time) lives here, in call_matrix.
+ * Numerical details (Kahan sums, extrapolation, the regression used by
+ * deriv/predict_linear, bucket interpolation) follow Prometheus 2.42 so the
+ * conformance scripts agree to their 1e-6 relative tolerance.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "promql/promql_internal.h"
+
+enum
+{
+	F_ABS, F_ABSENT, F_ABSENT_OVER_TIME, F_ACOS, F_ACOSH, F_ASIN, F_ASINH, F_ATAN, F_ATANH,
+	F_AVG_OVER_TIME, F_CEIL, F_CHANGES, F_CLAMP, F_CLAMP_MAX, F_CLAMP_MIN, F_COS, F_COSH,
+	F_COUNT_OVER_TIME, F_DAYS_IN_MONTH, F_DAY_OF_MONTH, F_DAY_OF_WEEK, F_DAY_OF_YEAR, F_DEG,
+	F_DELTA, F_DERIV, F_EXP, F_FLOOR, F_HISTOGRAM_COUNT, F_HISTOGRAM_SUM, F_HISTOGRAM_FRACTION,
+	F_HISTOGRAM_QUANTILE, F_HOLT_WINTERS, F_HOUR, F_IDELTA, F_INCREASE, F_IRATE,
+	F_LABEL_REPLACE, F_LABEL_JOIN, F_LAST_OVER_TIME, F_LN, F_LOG10, F_LOG2, F_MAX_OVER_TIME,
+	F_MIN_OVER_TIME, F_MINUTE, F_MONTH, F_PI, F_PREDICT_LINEAR, F_PRESENT_OVER_TIME,
+	F_QUANTILE_OVER_TIME, F_RAD, F_RATE, F_RESETS, F_ROUND, F_SCALAR, F_SGN, F_SIN, F_SINH,
+	F_SORT, F_SORT_DESC, F_SQRT, F_STDDEV_OVER_TIME, F_STDVAR_OVER_TIME, F_SUM_OVER_TIME,
+	F_TAN, F_TANH, F_TIME, F_TIMESTAMP, F_VECTOR, F_YEAR
+};
+
+#define S PROMQL_VAL_SCALAR
+#define V PROMQL_VAL_VECTOR
+#define M PROMQL_VAL_MATRIX
+#define STR PROMQL_VAL_STRING
+
+/* Sorted by name for bsearch. */
+static const PromqlFunction functions[] = {
+	{"abs", {V}, 1, 0, V, F_ABS},
+	{"absent", {V}, 1, 0, V, F_ABSENT},
+	{"absent_over_time", {M}, 1, 0, V, F_ABSENT_OVER_TIME},
+	{"acos", {V}, 1, 0, V, F_ACOS},
+	{"acosh", {V}, 1, 0, V, F_ACOSH},
+	{"asin", {V}, 1, 0, V, F_ASIN},
+	{"asinh", {V}, 1, 0, V, F_ASINH},
+	{"atan", {V}, 1, 0, V, F_ATAN},
+	{"atanh", {V}, 1, 0, V, F_ATANH},
+	{"avg_over_time", {M}, 1, 0, V, F_AVG_OVER_TIME},
+	{"ceil", {V}, 1, 0, V, F_CEIL},
+	{"changes", {M}, 1, 0, V, F_CHANGES},
+	{"clamp", {V, S, S}, 3, 0, V, F_CLAMP},
+	{"clamp_max", {V, S}, 2, 0, V, F_CLAMP_MAX},
+	{"clamp_min", {V, S}, 2, 0, V, F_CLAMP_MIN},
+	{"cos", {V}, 1, 0, V, F_COS},
+	{"cosh", {V}, 1, 0, V, F_COSH},
+	{"count_over_time", {M}, 1, 0, V, F_COUNT_OVER_TIME},
+	{"day_of_month", {V}, 1, 1, V, F_DAY_OF_MONTH},
+	{"day_of_week", {V}, 1, 1, V, F_DAY_OF_WEEK},
+	{"day_of_year", {V}, 1, 1, V, F_DAY_OF_YEAR},
+	{"days_in_month", {V}, 1, 1, V, F_DAYS_IN_MONTH},
+	{"deg", {V}, 1, 0, V, F_DEG},
+	{"delta", {M}, 1, 0, V, F_DELTA},
+	{"deriv", {M}, 1, 0, V, F_DERIV},
+	{"exp", {V}, 1, 0, V, F_EXP},
+	{"floor", {V}, 1, 0, V, F_FLOOR},
+	{"histogram_count", {V}, 1, 0, V, F_HISTOGRAM_COUNT},
+	{"histogram_fraction", {S, S, V}, 3, 0, V, F_HISTOGRAM_FRACTION},
+	{"histogram_quantile", {S, V}, 2, 0, V, F_HISTOGRAM_QUANTILE},
+	{"histogram_sum", {V}, 1, 0, V, F_HISTOGRAM_SUM},
+	{"holt_winters", {M, S, S}, 3, 0, V, F_HOLT_WINTERS},
+	{"hour", {V}, 1, 1, V, F_HOUR},
+	{"idelta", {M}, 1, 0, V, F_IDELTA},
+	{"increase", {M}, 1, 0, V, F_INCREASE},
+	{"irate", {M}, 1, 0, V, F_IRATE},
+	{"label_join", {V, STR, STR, STR}, 4, -1, V, F_LABEL_JOIN},
+	{"label_replace", {V, STR, STR, STR, STR}, 5, 0, V, F_LABEL_REPLACE},
+	{"last_over_time", {M}, 1, 0, V, F_LAST_OVER_TIME},
+	{"ln", {V}, 1, 0, V, F_LN},
+	{"log10", {V}, 1, 0, V, F_LOG10},
+	{"log2", {V}, 1, 0, V, F_LOG2},
+	{"max_over_time", {M}, 1, 0, V, F_MAX_OVER_TIME},
+	{"min_over_time", {M}, 1, 0, V, F_MIN_OVER_TIME},
+	{"minute", {V}, 1, 1, V, F_MINUTE},
+	{"month", {V}, 1, 1, V, F_MONTH},
+	{"pi", {0}, 0, 0, S, F_PI},
+	{"predict_linear", {M, S}, 2, 0, V, F_PREDICT_LINEAR},
+	{"present_over_time", {M}, 1, 0, V, F_PRESENT_OVER_TIME},
+	{"quantile_over_time", {S, M}, 2, 0, V, F_QUANTILE_OVER_TIME},
+	{"rad", {V}, 1, 0, V, F_RAD},
+	{"rate", {M}, 1, 0, V, F_RATE},
+	{"resets", {M}, 1, 0, V, F_RESETS},
+	{"round", {V, S}, 2, 1, V, F_ROUND},
+	{"scalar", {V}, 1, 0, S, F_SCALAR},
+	{"sgn", {V}, 1, 0, V, F_SGN},
+	{"sin", {V}, 1, 0, V, F_SIN},
+	{"sinh", {V}, 1, 0, V, F_SINH},
+	{"sort", {V}, 1, 0, V, F_SORT},
+	{"sort_desc", {V}, 1, 0, V, F_SORT_DESC},
+	{"sqrt", {V}, 1, 0, V, F_SQRT},
+	{"stddev_over_time", {M}, 1, 0, V, F_STDDEV_OVER_TIME},
+	{"stdvar_over_time", {M}, 1, 0, V, F_STDVAR_OVER_TIME},
+	{"sum_over_time", {M}, 1, 0, V, F_SUM_OVER_TIME},
+	{"tan", {V}, 1, 0, V, F_TAN},
+	{"tanh", {V}, 1, 0, V, F_TANH},
+	{"time", {0}, 0, 0, S, F_TIME},
+	{"timestamp", {V}, 1, 0, V, F_TIMESTAMP},
+	{"vector", {S}, 1, 0, V, F_VECTOR},
+	{"year", {V}, 1, 1, V, F_YEAR},
+};
+
+#undef S
+#undef V
+#undef M
+#undef STR
+
+const PromqlFunction *
+promql_function_lookup(const char *name, size_t len)
+{
+	int			lo = 0,
+				hi = (int) (sizeof(functions) / sizeof(functions[0])) - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+		int			c = strncmp(functions[mid].name, name, len);
+
+		if (c == 0 && functions[mid].name[len] != '\0')
+			c = 1;
+		if (c == 0)
+			return &functions[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return NULL;
+}
+
+bool
+promql_function_at_unsafe(const PromqlFunction *f)
+{
+	return f->id == F_DAYS_IN_MONTH || f->id == F_DAY_OF_MONTH || f->id == F_DAY_OF_WEEK ||
+		f->id == F_DAY_OF_YEAR || f->id == F_HOUR || f->id == F_MINUTE || f->id == F_MONTH ||
+		f->id == F_YEAR || f->id == F_TIME || f->id == F_PREDICT_LINEAR ||
+		f->id == F_TIMESTAMP;
+}
+
+/* ------------------------------------------------------------- helpers */
+
+/* Go's math.Min/Max: NaN wins, unlike fmin/fmax. */
+static double
+go_min(double a, double b)
+{
+	if (isnan(a) || isnan(b))
+		return NAN;
+	return fmin(a, b);
+}
+
+static double
+go_max(double a, double b)
+{
+	if (isnan(a) || isnan(b))
+		return NAN;
+	return fmax(a, b);
+}
+
+static void
+kahan_inc(double inc, double *sum, double *c)
+{
+	double		t = *sum + inc;
+
+	if (fabs(*sum) >= fabs(inc))
+		*c += (*sum - t) + inc;
+	else
+		*c += (inc - t) + *sum;
+	*sum = t;
+}
+
+static PromqlNode *
+unwrap_paren(PromqlNode *n)
+{
+	while (n->type == PROMQL_NODE_PAREN)
+		n = n->expr;
+	return n;
+}
+
+static EvValue
+vector_value(void)
+{
+	EvValue		r;
+
+	memset(&r, 0, sizeof(r));
+	r.type = PROMQL_VAL_VECTOR;
+	return r;
+}
+
+/* Prometheus's extrapolatedRate for rate, increase and delta. */
+static bool
+extrapolated_rate(const EvSeries *s, int64_t range_start, int64_t range_end, int64_t range_ms,
+				  bool counter, bool is_rate, double *out)
+{
+	double		result,
+				prev,
+				dstart,
+				dend,
+				sampled,
+				avg,
+				threshold,
+				interval,
+				factor;
+	int			n = s->n;
+
+	if (n < 2)
+		return false;
+	result = s->v[n - 1] - s->v[0];
+	prev = s->v[0];
+	if (counter)
+		for (int i = 1; i < n; i++)
+		{
+			if (s->v[i] < prev)
+				result += prev;
+			prev = s->v[i];
+		}
+	dstart = (double) (s->t[0] - range_start) / 1000.0;
+	dend = (double) (range_end - s->t[n - 1]) / 1000.0;
+	sampled = (double) (s->t[n - 1] - s->t[0]) / 1000.0;
+	avg = sampled / (double) (n - 1);
+	if (counter && result > 0 && s->v[0] >= 0)
+	{
+		double		dzero = sampled * (s->v[0] / result);
+
+		if (dzero < dstart)
+			dstart = dzero;
+	}
+	threshold = avg * 1.1;
+	interval = sampled;
+	interval += dstart < threshold ? dstart : avg / 2;
+	interval += dend < threshold ? dend : avg / 2;
+	factor = interval / sampled;
+	if (is_rate)
+		factor /= (double) range_ms / 1000.0;
+	*out = result * factor;
+	return true;
+}
+
+static void
+linear_regression(const EvSeries *s, int64_t intercept_time, double *slope, double *intercept)
+{
+	double		n = 0,
+				sx = 0,
+				cx = 0,
+				sy = 0,
+				cy = 0,
+				sxy = 0,
+				cxy = 0,
+				sx2 = 0,
+				cx2 = 0;
+	double		init = s->v[0];
+	bool		consty = true;
+
+	for (int i = 0; i < s->n; i++)
+	{
+		double		x;
+
+		if (consty && i > 0 && s->v[i] != init)
+			consty = false;
+		n += 1.0;
+		x = (double) (s->t[i] - intercept_time) / 1e3;
+		kahan_inc(x, &sx, &cx);
+		kahan_inc(s->v[i], &sy, &cy);
+		kahan_inc(x * s->v[i], &sxy, &cxy);
+		kahan_inc(x * x, &sx2, &cx2);
+	}
+	if (consty)
+	{
+		if (isinf(init))
+		{
+			*slope = NAN;
+			*intercept = NAN;
+			return;
+		}
+		*slope = 0;
+		*intercept = init;
+		return;
+	}
+	sx += cx;
+	sy += cy;
+	sxy += cxy;
+	sx2 += cx2;
+	{
+		double		cov = sxy - sx * sy / n;
+		double		var = sx2 - sx * sx / n;
+
+		*slope = cov / var;
+		*intercept = sy / n - *slope * sx / n;
+	}
+}
+
+/* One window of one series -> value; false drops the element. */
+static bool
+matrix_func(PromqlEval *ev, int id, const EvSeries *s, const double *sargs,
+			int64_t ts, int64_t range_start, int64_t range_end, int64_t range_ms, double *out)
+{
+	int			n = s->n;
+
+	switch (id)
+	{
+		case F_RATE:
+			return extrapolated_rate(s, range_start, range_end, range_ms, true, true, out);
+		case F_INCREASE:
+			return extrapolated_rate(s, range_start, range_end, range_ms, true, false, out);
+		case F_DELTA:
+			return extrapolated_rate(s, range_start, range_end, range_ms, false, false, out);
+		case F_IRATE:
+		case F_IDELTA:
+			{
+				double		last,
+							prev,
+							r;
+				int64_t		dt;
+
+				if (n < 2)
+					return false;
+				last = s->v[n - 1];
+				prev = s->v[n - 2];
+				if (id == F_IRATE && last < prev)
+					r = last;
+				else
+					r = last - prev;
+				dt = s->t[n - 1] - s->t[n - 2];
+				if (dt == 0)
+					return false;
+				if (id == F_IRATE)
+					r /= (double) dt / 1000.0;
+				*out = r;
+				return true;
+			}
+		case F_AVG_OVER_TIME:
+			{
+				double		mean = 0,
+							count = 0,
+							c = 0;
+
+				for (int i = 0; i < n; i++)
+				{
+					double		v = s->v[i];
+
+					count++;
+					if (isinf(mean))
+					{
+						if (isinf(v) && (mean > 0) == (v > 0))
+							continue;
+						if (!isinf(v) && !isnan(v))
+							continue;
+					}
+					kahan_inc(v / count - mean / count, &mean, &c);
+				}
+				*out = isinf(mean) ? mean : mean + c;
+				return true;
+			}
+		case F_COUNT_OVER_TIME:
+			*out = n;
+			return true;
+		case F_LAST_OVER_TIME:
+			*out = s->v[n - 1];
+			return true;
+		case F_PRESENT_OVER_TIME:
+		case F_ABSENT_OVER_TIME:
+			*out = 1;
+			return true;
+		case F_MAX_OVER_TIME:
+			{
+				double		m = s->v[0];
+
+				for (int i = 0; i < n; i++)
+					if (s->v[i] > m || isnan(m))
+						m = s->v[i];
+				*out = m;
+				return true;
+			}
+		case F_MIN_OVER_TIME:
+			{
+				double		m = s->v[0];
+
+				for (int i = 0; i < n; i++)
+					if (s->v[i] < m || isnan(m))
+						m = s->v[i];
+				*out = m;
+				return true;
+			}
+		case F_SUM_OVER_TIME:
+			{
+				double		sum = 0,
+							c = 0;
+
+				for (int i = 0; i < n; i++)
+					kahan_inc(s->v[i], &sum, &c);
+				*out = isinf(sum) ? sum : sum + c;
+				return true;
+			}
+		case F_STDDEV_OVER_TIME:
+		case F_STDVAR_OVER_TIME:
+			{
+				double		count = 0,
+							mean = 0,
+							cmean = 0,
+							aux = 0,
+							caux = 0;
+
+				for (int i = 0; i < n; i++)
+				{
+					double		delta;
+
+					count++;
+					delta = s->v[i] - (mean + cmean);
+					kahan_inc(delta / count, &mean, &cmean);
+					kahan_inc(delta * (s->v[i] - (mean + cmean)), &aux, &caux);
+				}
+				*out = (aux + caux) / count;
+				if (id == F_STDDEV_OVER_TIME)
+					*out = sqrt(*out);
+				return true;
+			}
+		case F_QUANTILE_OVER_TIME:
+			{
+				double	   *vals = promql_alloc(ev->arena, sizeof(double) * n);
+
+				memcpy(vals, s->v, sizeof(double) * n);
+				*out = promql_quantile(sargs[0], vals, n);
+				return true;
+			}
+		case F_CHANGES:
+		case F_RESETS:
+			{
+				int			k = 0;
+				double		prev = s->v[0];
+
+				for (int i = 1; i < n; i++)
+				{
+					double		cur = s->v[i];
+
+					if (id == F_CHANGES ? (cur != prev && !(isnan(cur) && isnan(prev))) : cur < prev)
+						k++;
+					prev = cur;
+				}
+				*out = k;
+				return true;
+			}
+		case F_DERIV:
+			{
+				double		slope,
+							icpt;
+
+				if (n < 2)
+					return false;
+				linear_regression(s, s->t[0], &slope, &icpt);
+				*out = slope;
+				return true;
+			}
+		case F_PREDICT_LINEAR:
+			{
+				double		slope,
+							icpt;
+
+				if (n < 2)
+					return false;
+				linear_regression(s, ts, &slope, &icpt);
+				*out = slope * sargs[0] + icpt;
+				return true;
+			}
+		case F_HOLT_WINTERS:
+			{
+				double		sf = sargs[0],
+							tf = sargs[1];
+				double		s0 = 0,
+							s1,
+							b;
+
+				if (sf <= 0 || sf >= 1)
+					promql_ev_error(ev, "invalid smoothing factor. Expected: 0 < sf < 1, got: %f", sf);
+				if (tf <= 0 || tf >= 1)
+					promql_ev_error(ev, "invalid trend factor. Expected: 0 < tf < 1, got: %f", tf);
+				if (n < 2)
+					return false;
+				s1 = s->v[0];
+				b = s->v[1] - s->v[0];
+				for (int i = 1; i < n; i++)
+				{
+					double		x = sf * s->v[i];
+					double		y;
+
+					if (i - 1 != 0)
+						b = tf * (s1 - s0) + (1 - tf) * b;
+					y = (1 - sf) * (s1 + b);
+					s0 = s1;
+					s1 = x + y;
+				}
+				*out = s1;
+				return true;
+			}
+	}
+	return false;
+}
+
+/* absent()'s labels: the equality matchers of a selector argument. */
+static PromqlLabels
+absent_labels(PromqlEval *ev, PromqlNode *arg)
+{
+	PromqlLabels out = {0, NULL};
+	PromqlNode *vs = NULL;
+	const char **empty;
+	int			nempty = 0;
+
+	if (arg->type == PROMQL_NODE_VECTOR_SELECTOR)
+		vs = arg;
+	else if (arg->type == PROMQL_NODE_MATRIX_SELECTOR)
+		vs = arg->expr;
+	if (!vs)
+		return out;
+	empty = promql_alloc(ev->arena, sizeof(char *) * (vs->nmatchers + 1));
+	for (int i = 0; i < vs->nmatchers; i++)
+	{
+		const PromqlMatcher *m = &vs->matchers[i];
+
+		if (strcmp(m->name, "__name__") == 0)
+			continue;
+		if (m->type == PROMQL_MATCH_EQ && promql_labels_get(&out, m->name) == NULL)
+			out = promql_labels_set(ev->arena, &out, m->name, m->value);
+		else
+			empty[nempty++] = m->name;
+	}
+	for (int i = 0; i < nempty; i++)
+		out = promql_labels_set(ev->arena, &out, empty[i], NULL);
+	return out;
+}
+
+/* Functions whose argument is a range vector. */
+static EvValue
+call_matrix(PromqlEval *ev, PromqlNode *call, int64_t ts, int argi)
+{
+	const PromqlFunction *f = call->func;
+	PromqlNode *arg = unwrap_paren(call->args[argi]);
+	EvValue		m = promql_ev_eval(ev, arg, ts);
+	EvValue		out = vector_value();
+	double		sargs[4] = {0};
+	int			ns = 0;
+	int64_t		range_ms,
+				range_end;
+
+	for (int i = 0; i < call->nargs; i++)
+		if (i != argi)
+			sargs[ns++] = promql_ev_eval(ev, call->args[i], ts).scalar;
+	if (arg->type == PROMQL_NODE_MATRIX_SELECTOR)
+	{
+		PromqlNode *vs = arg->expr;
+
+		range_ms = arg->range_ms;
+		range_end = (vs->at_kind == PROMQL_AT_NONE ? ts :
+					 vs->at_kind == PROMQL_AT_TIME ? vs->at_ms :
+					 vs->at_kind == PROMQL_AT_START ? ev->start : ev->end);
+		range_end = promql_ts_sub(range_end, vs->offset_ms);
+	}
+	else
+	{
+		range_ms = arg->range_ms;
+		range_end = (arg->at_kind == PROMQL_AT_NONE ? ts :
+					 arg->at_kind == PROMQL_AT_TIME ? arg->at_ms :
+					 arg->at_kind == PROMQL_AT_START ? ev->start : ev->end);
+		range_end = promql_ts_sub(range_end, arg->offset_ms);
+	}
+	if (f->id == F_ABSENT_OVER_TIME)
+	{
+		if (m.mat.n == 0)
+			promql_vec_push(ev, &out.vec, absent_labels(ev, arg), ts, 1);
+		return out;
+	}
+	for (int i = 0; i < m.mat.n; i++)
+	{
+		EvSeries   *s = &m.mat.s[i];
+		double		v;
+
+		promql_ev_tick(ev);
+		if (s->n == 0)
+			continue;
+		if (matrix_func(ev, f->id, s, sargs, ts, promql_ts_sub(range_end, range_ms), range_end, range_ms, &v))
+			promql_vec_push(ev, &out.vec,
+							f->id == F_LAST_OVER_TIME ? s->labels :
+							promql_labels_drop_name(ev->arena, &s->labels), ts, v);
+	}
+	return out;
+}
+
+/* Go's time.Unix(sec, 0).UTC() broken down. */
+static void
+utc_time(double v, struct tm *tm)
+{
+	time_t		t;
+
+	/* Go converts out-of-range floats to the minimum int64 on amd64 */
+	if (!(v >= -9223372036854775808.0 && v < 9223372036854775808.0))
+		t = (time_t) INT64_MIN;
+	else
+		t = (time_t) (int64_t) v;
+	memset(tm, 0, sizeof(*tm));
+	if (gmtime_r(&t, tm) == NULL)
+		tm->tm_year = INT32_MIN;	/* flags "no date" */
+}
+
+static double
+date_func(int id, double v)
+{
+	struct tm	tm;
+
+	utc_time(v, &tm);
+	if (tm.tm_year == INT32_MIN)
+		return NAN;
+	switch (id)
+	{
+		case F_DAYS_IN_MONTH:
+			{
+				static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+				int			y = tm.tm_year + 1900;
+
+				if (tm.tm_mon == 1 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+					return 29;
+				return days[tm.tm_mon];
+			}
+		case F_DAY_OF_MONTH:
+			return tm.tm_mday;
+		case F_DAY_OF_WEEK:
+			return tm.tm_wday;
+		case F_DAY_OF_YEAR:
+			return tm.tm_yday + 1;
+		case F_HOUR:
+			return tm.tm_hour;
+		case F_MINUTE:
+			return tm.tm_min;
+		case F_MONTH:
+			return tm.tm_mon + 1;
+		case F_YEAR:
+			return tm.tm_year + 1900;
+	}
+	return NAN;
+}
+
+static double
+simple_func(int id, double v)
+{
+	switch (id)
+	{
+		case F_ABS:
+			return fabs(v);
+		case F_CEIL:
+			return ceil(v);
+		case F_FLOOR:
+			return floor(v);
+		case F_EXP:
+			return exp(v);
+		case F_SQRT:
+			return sqrt(v);
+		case F_LN:
+			return log(v);
+		case F_LOG2:
+			return log2(v);
+		case F_LOG10:
+			return log10(v);
+		case F_SIN:
+			return sin(v);
+		case F_COS:
+			return cos(v);
+		case F_TAN:
+			return tan(v);
+		case F_ASIN:
+			return asin(v);
+		case F_ACOS:
+			return acos(v);
+		case F_ATAN:
+			return atan(v);
+		case F_SINH:
+			return sinh(v);
+		case F_COSH:
+			return cosh(v);
+		case F_TANH:
+			return tanh(v);
+		case F_ASINH:
+			return asinh(v);
+		case F_ACOSH:
+			return acosh(v);
+		case F_ATANH:
+			return atanh(v);
+		case F_RAD:
+			return v * M_PI / 180;
+		case F_DEG:
+			return v * 180 / M_PI;
+		case F_SGN:
+			return v < 0 ? -1 : v > 0 ? 1 : v;
+	}
+	return date_func(id, v);
+}
+
+static bool
+valid_label_name(const char *s)
+{
+	if (!*s)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' ||
+			  (p != s && *p >= '0' && *p <= '9')))
+			return false;
+	return true;
+}
+
+/* Go's Regexp.Expand: $1, ${1}, $name, ${name}, $$. */
+static char *
+expand_template(PromqlEval *ev, const PromqlRegex *rx, const char *tmpl, const char *src,
+				const size_t *ovec, int npairs)
+{
+	size_t		cap = strlen(tmpl) + strlen(src) * 4 + 16;
+	char	   *out = promql_alloc(ev->arena, cap);
+	size_t		o = 0;
+
+	for (const char *p = tmpl; *p;)
+	{
+		const char *name;
+		size_t		nlen;
+		int			g = -1;
+		bool		braces = false;
+
+		if (*p != '$')
+		{
+			if (o + 1 >= cap)
+			{
+				out = promql_realloc(ev->arena, out, cap, cap * 2);
+				cap *= 2;
+			}
+			out[o++] = *p++;
+			continue;
+		}
+		if (p[1] == '$')
+		{
+			out[o++] = '$';
+			p += 2;
+			continue;
+		}
+		name = p + 1;
+		if (*name == '{')
+		{
+			braces = true;
+			name++;
+		}
+		nlen = 0;
+		while (name[nlen] && (name[nlen] == '_' || (name[nlen] >= 'a' && name[nlen] <= 'z') ||
+							  (name[nlen] >= 'A' && name[nlen] <= 'Z') ||
+							  (name[nlen] >= '0' && name[nlen] <= '9')))
+			nlen++;
+		if (nlen == 0 || (braces && name[nlen] != '}'))
+		{
+			/* malformed: copy the '$' literally */
+			out[o++] = *p++;
+			continue;
+		}
+		p = name + nlen + (braces ? 1 : 0);
+		{
+			bool		numeric = true;
+			long		num = 0;
+
+			for (size_t i = 0; i < nlen; i++)
+			{
+				if (name[i] < '0' || name[i] > '9')
+				{
+					numeric = false;
+					break;
+				}
+				if (num < 100000)
+					num = num * 10 + (name[i] - '0');
+			}
+			if (numeric)
+				g = (int) num;
+			else
+				g = promql_regex_group_number(rx, name, nlen);
+		}
+		if (g >= 0 && g < npairs && ovec[2 * g] != (size_t) -1)
+		{
+			size_t		len = ovec[2 * g + 1] - ovec[2 * g];
+
+			while (o + len + 1 >= cap)
+			{
+				out = promql_realloc(ev->arena, out, cap, cap * 2);
+				cap *= 2;
+			}
+			memcpy(out + o, src + ovec[2 * g], len);
+			o += len;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+typedef struct Bucket
+{
+	double		upper;
+	double		count;
+} Bucket;
+
+static int
+cmp_bucket(const void *a, const void *b)
+{
+	double		x = ((const Bucket *) a)->upper,
+				y = ((const Bucket *) b)->upper;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+static double
+bucket_quantile(double q, Bucket *b, int n)
+{
+	int			i,
+				k;
+	double		obs,
+				rank,
+				start = 0,
+				end,
+				count;
+
+	if (isnan(q))
+		return NAN;
+	if (q < 0)
+		return -INFINITY;
+	if (q > 1)
+		return INFINITY;
+	qsort(b, n, sizeof(Bucket), cmp_bucket);
+	if (!(isinf(b[n - 1].upper) && b[n - 1].upper > 0))
+		return NAN;
+	/* coalesce equal bounds */
+	k = 0;
+	for (i = 1; i < n; i++)
+	{
+		if (b[i].upper == b[k].upper)
+			b[k].count += b[i].count;
+		else
+			b[++k] = b[i];
+	}
+	n = k + 1;
+	/* ensure monotonic counts */
+	{
+		double		max = b[0].count;
+
+		for (i = 1; i < n; i++)
+		{
+			if (b[i].count > max)
+				max = b[i].count;
+			else if (b[i].count < max)
+				b[i].count = max;
+		}
+	}
+	if (n < 2)
+		return NAN;
+	obs = b[n - 1].count;
+	if (obs == 0)
+		return NAN;
+	rank = q * obs;
+	/* sort.Search over the first n-1 buckets */
+	{
+		int			lo = 0,
+					hi = n - 1;
+
+		while (lo < hi)
+		{
+			int			mid = (lo + hi) / 2;
+
+			if (b[mid].count >= rank)
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		i = lo;
+	}
+	if (i == n - 1)
+		return b[n - 2].upper;
+	if (i == 0 && b[0].upper <= 0)
+		return b[0].upper;
+	end = b[i].upper;
+	count = b[i].count;
+	if (i > 0)
+	{
+		start = b[i - 1].upper;
+		count -= b[i - 1].count;
+		rank -= b[i - 1].count;
+	}
+	return start + (end - start) * (rank / count);
+}
+
+static bool
+parse_go_float(const char *s, double *out)
+{
+	char	   *end;
+
+	if (!*s || *s == ' ' || *s == '\t' || *s == '\n')
+		return false;
+	*out = strtod(s, &end);
+	return *end == '\0';
+}
+
+typedef struct HistGroup
+{
+	PromqlLabels labels;
+	Bucket	   *b;
+	int			n,
+				cap;
+} HistGroup;
+
+static EvValue
+call_histogram_quantile(PromqlEval *ev, PromqlNode *call, int64_t ts)
+{
+	double		q = promql_ev_eval(ev, call->args[0], ts).scalar;
+	EvValue		in = promql_ev_eval(ev, call->args[1], ts);
+	EvValue		out = vector_value();
+	PromqlLMap	map;
+	HistGroup  *g = promql_alloc(ev->arena, sizeof(HistGroup) * (in.vec.n + 1));
+	int			ng = 0;
+	static const char *const le[] = {"le"};
+	static const char *const excluded[] = {"__name__", "le"};
+
+	promql_lmap_init(&map, ev->arena, in.vec.n);
+	for (int i = 0; i < in.vec.n; i++)
+	{
+		PromqlSample *s = &in.vec.s[i];
+		const char *les = promql_labels_get(&s->labels, "le");
+		double		upper;
+		PromqlLabels key;
+		uint64_t	h;
+		int			k;
+
+		if (!les || !parse_go_float(les, &upper))
+			continue;
+		key = promql_labels_filter(ev->arena, &s->labels, le, 1, false, false);
+		h = promql_labels_hash(&key);
+		k = promql_lmap_get(&map, h, &key);
+		if (k < 0)
+		{
+			k = ng++;
+			memset(&g[k], 0, sizeof(HistGroup));
+			g[k].labels = promql_labels_filter(ev->arena, &s->labels, excluded, 2, false, false);
+			promql_lmap_put(&map, h, &key, k);
+		}
+		if (g[k].n == g[k].cap)
+		{
+			int			nc = g[k].cap ? g[k].cap * 2 : 8;
+
+			g[k].b = promql_realloc(ev->arena, g[k].b, sizeof(Bucket) * g[k].cap, sizeof(Bucket) * nc);
+			g[k].cap = nc;
+		}
+		g[k].b[g[k].n].upper = upper;
+		g[k].b[g[k].n].count = s->v;
+		g[k].n++;
+	}
+	for (int i = 0; i < ng; i++)
+		if (g[i].n > 0)
+			promql_vec_push(ev, &out.vec, g[i].labels, ts, bucket_quantile(q, g[i].b, g[i].n));
+	return out;
+}
+
+static int
+cmp_sort_asc(const void *a, const void *b)
+{
+	double		x = ((const PromqlSample *) a)->v,
+				y = ((const PromqlSample *) b)->v;
+
+	/* ascending, NaN last */
+	if (isnan(x))
+		return isnan(y) ? 0 : 1;
+	if (isnan(y))
+		return -1;
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+static int
+cmp_sort_desc(const void *a, const void *b)
+{
+	double		x = ((const PromqlSample *) a)->v,
+				y = ((const PromqlSample *) b)->v;
+
+	if (isnan(x))
+		return isnan(y) ? 0 : 1;
+	if (isnan(y))
+		return -1;
+	return x > y ? -1 : x < y ? 1 : 0;
+}
+
+EvValue
+promql_call(PromqlEval *ev, PromqlNode *call, int64_t ts)
+{
+	const PromqlFunction *f = call->func;
+	EvValue		out = vector_value();
+	EvValue		a;
+
+	/* range-vector functions */
+	for (int i = 0; i < f->nargtypes; i++)
+		if (f->argtypes[i] == PROMQL_VAL_MATRIX)
+			return call_matrix(ev, call, ts, i);
+
+	switch (f->id)
+	{
+		case F_PI:
+			out.type = PROMQL_VAL_SCALAR;
+			out.scalar = M_PI;
+			return out;
+		case F_TIME:
+			out.type = PROMQL_VAL_SCALAR;
+			out.scalar = (double) ts / 1000.0;
+			return out;
+		case F_SCALAR:
+			a = promql_ev_eval(ev, call->args[0], ts);
+			out.type = PROMQL_VAL_SCALAR;
+			out.scalar = a.vec.n == 1 ? a.vec.s[0].v : NAN;
+			return out;
+		case F_VECTOR:
+			a = promql_ev_eval(ev, call->args[0], ts);
+			promql_vec_push(ev, &out.vec, (PromqlLabels)
+							{
+								0, NULL
+							}, ts, a.scalar);
+			return out;
+		case F_HISTOGRAM_QUANTILE:
+			return call_histogram_quantile(ev, call, ts);
+		case F_HISTOGRAM_COUNT:
+		case F_HISTOGRAM_SUM:
+			(void) promql_ev_eval(ev, call->args[0], ts);
+			return out;			/* no native histograms: never a result */
+		case F_HISTOGRAM_FRACTION:
+			(void) promql_ev_eval(ev, call->args[2], ts);
+			return out;
+		case F_DAYS_IN_MONTH:
+		case F_DAY_OF_MONTH:
+		case F_DAY_OF_WEEK:
+		case F_DAY_OF_YEAR:
+		case F_HOUR:
+		case F_MINUTE:
+		case F_MONTH:
+		case F_YEAR:
+			if (call->nargs == 0)
+			{
+				promql_vec_push(ev, &out.vec, (PromqlLabels)
+								{
+									0, NULL
+								}, ts, date_func(f->id, (double) (ts / 1000)));
+				return out;
+			}
+			break;
+		default:
+			break;
+	}
+
+	a = promql_ev_eval(ev, call->args[0], ts);
+	switch (f->id)
+	{
+		case F_ABSENT:
+			if (a.vec.n == 0)
+				promql_vec_push(ev, &out.vec, absent_labels(ev, call->args[0]), ts, 1);
+			return out;
+		case F_SORT:
+		case F_SORT_DESC:
+			out.vec = a.vec;
+			promql_stable_sort(out.vec.s, out.vec.n, sizeof(PromqlSample),
+							   f->id == F_SORT ? cmp_sort_asc : cmp_sort_desc);
+			return out;
+		case F_TIMESTAMP:
+			{
+				bool		selector = unwrap_paren(call->args[0])->type == PROMQL_NODE_VECTOR_SELECTOR;
+
+				for (int i = 0; i < a.vec.n; i++)
+					promql_vec_push(ev, &out.vec, promql_labels_drop_name(ev->arena, &a.vec.s[i].labels),
+									ts, (double) (selector ? a.vec.s[i].t : ts) / 1000.0);
+				return out;
+			}
+		case F_CLAMP:
+		case F_CLAMP_MAX:
+		case F_CLAMP_MIN:
+			{
+				double		lo = -INFINITY,
+							hi = INFINITY;
+
+				if (f->id == F_CLAMP)
+				{
+					lo = promql_ev_eval(ev, call->args[1], ts).scalar;
+					hi = promql_ev_eval(ev, call->args[2], ts).scalar;
+					if (hi < lo)
+						return out;
+				}
+				else if (f->id == F_CLAMP_MAX)
+					hi = promql_ev_eval(ev, call->args[1], ts).scalar;
+				else
+					lo = promql_ev_eval(ev, call->args[1], ts).scalar;
+				for (int i = 0; i < a.vec.n; i++)
+				{
+					double		v = a.vec.s[i].v;
+
+					v = go_max(lo, go_min(hi, v));
+					promql_vec_push(ev, &out.vec, promql_labels_drop_name(ev->arena, &a.vec.s[i].labels), ts, v);
+				}
+				return out;
+			}
+		case F_ROUND:
+			{
+				double		to = 1,
+							inv;
+
+				if (call->nargs >= 2)
+					to = promql_ev_eval(ev, call->args[1], ts).scalar;
+				inv = 1.0 / to;
+				for (int i = 0; i < a.vec.n; i++)
+					promql_vec_push(ev, &out.vec, promql_labels_drop_name(ev->arena, &a.vec.s[i].labels),
+									ts, floor(a.vec.s[i].v * inv + 0.5) / inv);
+				return out;
+			}
+		case F_LABEL_REPLACE:
+			{
+				const char *dst = promql_ev_eval(ev, call->args[1], ts).str;
+				const char *repl = promql_ev_eval(ev, call->args[2], ts).str;
+				const char *src = promql_ev_eval(ev, call->args[3], ts).str;
+				const char *re = promql_ev_eval(ev, call->args[4], ts).str;
+				char		errbuf[256];
+				PromqlAllocHooks rxhooks = promql_arena_hooks(ev->arena);
+				PromqlRegex *rx = promql_regex_compile(re, strlen(re), &rxhooks, errbuf, sizeof(errbuf));
+				size_t		ovec[2 * 32];
+
+				if (!rx)
+					promql_ev_error(ev, "invalid regular expression in label_replace(): %s", re);
+				if (!valid_label_name(dst))
+					promql_ev_error(ev, "invalid destination label name in label_replace(): %s", dst);
+				for (int i = 0; i < a.vec.n; i++)
+				{
+					PromqlSample *s = &a.vec.s[i];
+					const char *sv = promql_labels_get(&s->labels, src);
+					int			np;
+					PromqlLabels m = s->labels;
+
+					if (!sv)
+						sv = "";
+					np = promql_regex_captures(rx, sv, strlen(sv), ovec, 32);
+					if (np >= 0)
+						m = promql_labels_set(ev->arena, &m, dst,
+											  expand_template(ev, rx, repl, sv, ovec, np));
+					promql_vec_push(ev, &out.vec, m, ts, s->v);
+				}
+				return out;
+			}
+		case F_LABEL_JOIN:
+			{
+				const char *dst = promql_ev_eval(ev, call->args[1], ts).str;
+				const char *sep = promql_ev_eval(ev, call->args[2], ts).str;
+				int			nsrc = call->nargs - 3;
+				const char **srcs = promql_alloc(ev->arena, sizeof(char *) * (nsrc + 1));
+
+				for (int i = 0; i < nsrc; i++)
+				{
+					srcs[i] = promql_ev_eval(ev, call->args[3 + i], ts).str;
+					if (!valid_label_name(srcs[i]))
+						promql_ev_error(ev, "invalid source label name in label_join(): %s", srcs[i]);
+				}
+				if (!valid_label_name(dst))
+					promql_ev_error(ev, "invalid destination label name in label_join(): %s", dst);
+				for (int i = 0; i < a.vec.n; i++)
+				{
+					PromqlSample *s = &a.vec.s[i];
+					size_t		len = 1;
+					char	   *joined,
+							   *p;
+
+					for (int j = 0; j < nsrc; j++)
+					{
+						const char *v = promql_labels_get(&s->labels, srcs[j]);
+
+						len += (v ? strlen(v) : 0) + strlen(sep);
+					}
+					joined = p = promql_alloc(ev->arena, len);
+					*p = '\0';
+					for (int j = 0; j < nsrc; j++)
+					{
+						const char *v = promql_labels_get(&s->labels, srcs[j]);
+
+						if (j > 0)
+							p = stpcpy(p, sep);
+						p = stpcpy(p, v ? v : "");
+					}
+					promql_vec_push(ev, &out.vec, promql_labels_set(ev->arena, &s->labels, dst, joined),
+									ts, s->v);
+				}
+				return out;
+			}
+		default:
+			for (int i = 0; i < a.vec.n; i++)
+			{
+				promql_ev_tick(ev);
+				promql_vec_push(ev, &out.vec, promql_labels_drop_name(ev->arena, &a.vec.s[i].labels),
+								ts, simple_func(f->id, a.vec.s[i].v));
+			}
+			return out;
+	}
+}

@@ -1,0 +1,28 @@
+# PromQL engine: regex, parser and evaluator unit tests, plus the conformance
+# harness over Prometheus's own test scripts when they are present.
+PROMQL_SRC = $(TOP)/src/promql
+PROMQL_ENGINE = $(addprefix $(PROMQL_SRC)/,promql_arena.c promql_regex.c promql_labels.c \
+	promql_parse.c promql_eval.c promql_functions.c)
+PROMQL_HDRS = $(wildcard $(PROMQL_SRC)/*.h)
+PROMQL_TESTS_V242 ?= $(TOP)/../shared/promql-tests/v2.42
+
+UNIT_TESTS += test_promql_regex test_promql_parse
+ifneq ($(wildcard $(PROMQL_TESTS_V242)),)
+UNIT_TESTS += promql_conformance
+endif
+
+$(BUILD)/test_promql_regex: test_promql_regex.c $(PROMQL_ENGINE) $(PROMQL_HDRS) | $(BUILD)
+	$(CC) $(CFLAGS) -o $@ test_promql_regex.c $(PROMQL_ENGINE) $(LDLIBS) -lpcre2-8
+
+$(BUILD)/test_promql_parse: test_promql_parse.c $(PROMQL_ENGINE) $(PROMQL_HDRS) | $(BUILD)
+	$(CC) $(CFLAGS) -o $@ test_promql_parse.c $(PROMQL_ENGINE) $(LDLIBS) -lpcre2-8
+
+$(BUILD)/promql_harness: $(TOP)/test/promql/promql_harness.c $(PROMQL_ENGINE) $(PROMQL_HDRS) | $(BUILD)
+	$(CC) $(CFLAGS) -o $@ $(TOP)/test/promql/promql_harness.c $(PROMQL_ENGINE) $(LDLIBS) -lpcre2-8
+
+# The harness run as a unit test: fails only on failures not listed in
+# test/promql/known-failures.txt.
+$(BUILD)/promql_conformance: $(BUILD)/promql_harness | $(BUILD)
+	printf '#!/bin/sh\nexec %s --known-failures %s %s\n' '$(abspath $(BUILD))/promql_harness' \
+		'$(TOP)/test/promql/known-failures.txt' '$(PROMQL_TESTS_V242)' > $@
+	chmod +x $@
