@@ -119,6 +119,9 @@ _PG_init(void)
 {
 	AlloyDefineSettings();
 
+	AlloyStorageInit();
+	AlloyCatalogInit();
+	AlloyIngestInit();
 	AlloyHttpInit();
 
 	MarkGUCPrefixReserved("alloy");

@@ -12,6 +12,8 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -24,6 +26,7 @@
 #include "utils/timestamp.h"
 
 #include "alloy.h"
+#include "http/api.h"
 #include "http/http_int.h"
 #include "http/metrics.h"
 
@@ -75,8 +78,18 @@ AlloyHttpInit(void)
 							PGC_POSTMASTER, GUC_UNIT_S,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("alloy.query_timeout",
+							"Longest a PromQL query over HTTP may run; a request's timeout parameter can only shorten it.",
+							"Zero means no limit. The same as Prometheus's --query.timeout.",
+							&alloy_query_timeout,
+							120000, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
 	AlloyHttpStatusRoutes();
 	AlloyMetricsRoutes();
+	AlloyApiQueryRoutes();
+	AlloyApiSeriesRoutes();
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;

@@ -7,6 +7,10 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
+#include "common/shortest_dec.h"
+
 #include "http/json.h"
 
 /* Length of the valid UTF-8 sequence at s (at most len bytes), or 0. */
@@ -102,4 +106,135 @@ void
 AlloyJsonString(StringInfo out, const char *s)
 {
 	AlloyJsonStringLen(out, s, strlen(s));
+}
+
+/*
+ * Shortest round-trip digits come from PostgreSQL's Ryu (the same digits Go's
+ * strconv picks); only the layout is redone here to match Go's 'f' and 'e'
+ * formats, which Prometheus's JSON uses.
+ */
+int
+AlloyFormatFloat(char *buf, double v)
+{
+	char		tmp[DOUBLE_SHORTEST_DECIMAL_LEN];
+	char		digits[DOUBLE_SHORTEST_DECIMAL_LEN];
+	int			nd = 0;
+	int			exp10 = 0;		/* value = 0.digits * 10^exp10 */
+	bool		neg;
+	bool		seen_point = false;
+	bool		leading = true;
+	const char *p;
+	char	   *o = buf;
+	double		a;
+
+	if (isnan(v))
+		return sprintf(buf, "NaN");
+	if (isinf(v))
+		return sprintf(buf, v > 0 ? "+Inf" : "-Inf");
+	neg = signbit(v);
+	if (v == 0)
+		return sprintf(buf, neg ? "-0" : "0");
+
+	/* the _bufn form does not terminate the string: use its length */
+	tmp[double_to_shortest_decimal_bufn(v, tmp)] = '\0';
+	p = tmp;
+	if (*p == '-')
+		p++;
+	for (; *p && *p != 'e'; p++)
+	{
+		if (*p == '.')
+		{
+			seen_point = true;
+			continue;
+		}
+		if (leading && *p == '0')
+		{
+			/* zeros before the first significant digit */
+			if (seen_point)
+				exp10--;
+			continue;
+		}
+		leading = false;
+		digits[nd++] = *p;
+		if (!seen_point)
+			exp10++;
+	}
+	if (*p == 'e')
+		exp10 += atoi(p + 1);
+	while (nd > 1 && digits[nd - 1] == '0')
+		nd--;
+
+	if (neg)
+		*o++ = '-';
+	a = fabs(v);
+	if (a < 1e-6 || a >= 1e21)
+	{
+		int			e = exp10 - 1;
+
+		*o++ = digits[0];
+		if (nd > 1)
+		{
+			*o++ = '.';
+			memcpy(o, digits + 1, nd - 1);
+			o += nd - 1;
+		}
+		o += sprintf(o, "e%c%02d", e < 0 ? '-' : '+', e < 0 ? -e : e);
+	}
+	else if (exp10 <= 0)
+	{
+		*o++ = '0';
+		*o++ = '.';
+		memset(o, '0', -exp10);
+		o += -exp10;
+		memcpy(o, digits, nd);
+		o += nd;
+	}
+	else if (exp10 >= nd)
+	{
+		memcpy(o, digits, nd);
+		o += nd;
+		memset(o, '0', exp10 - nd);
+		o += exp10 - nd;
+	}
+	else
+	{
+		memcpy(o, digits, exp10);
+		o += exp10;
+		*o++ = '.';
+		memcpy(o, digits + exp10, nd - exp10);
+		o += nd - exp10;
+	}
+	*o = '\0';
+	return o - buf;
+}
+
+void
+AlloyJsonFloat(StringInfo out, double v)
+{
+	char		buf[ALLOY_FLOAT_BUFLEN];
+	int			n = AlloyFormatFloat(buf, v);
+
+	appendStringInfoCharMacro(out, '"');
+	appendBinaryStringInfo(out, buf, n);
+	appendStringInfoCharMacro(out, '"');
+}
+
+void
+AlloyJsonTimestamp(StringInfo out, int64 t_ms)
+{
+	uint64		u;
+	int			frac;
+
+	if (t_ms < 0)
+	{
+		appendStringInfoCharMacro(out, '-');
+		u = -(uint64) t_ms;
+	}
+	else
+		u = (uint64) t_ms;
+	frac = (int) (u % 1000);
+	if (frac == 0)
+		appendStringInfo(out, UINT64_FORMAT, u / 1000);
+	else
+		appendStringInfo(out, UINT64_FORMAT ".%03d", u / 1000, frac);
 }

@@ -14,4 +14,16 @@
 extern void AlloyJsonString(StringInfo out, const char *s);
 extern void AlloyJsonStringLen(StringInfo out, const char *s, size_t len);
 
+/*
+ * Prometheus's spelling of a sample value (without quotes): shortest
+ * round-trip digits, fixed notation unless |v| < 1e-6 or |v| >= 1e21, and
+ * NaN, +Inf, -Inf. buf needs ALLOY_FLOAT_BUFLEN bytes; returns the length.
+ */
+#define ALLOY_FLOAT_BUFLEN 400
+extern int	AlloyFormatFloat(char *buf, double v);
+extern void AlloyJsonFloat(StringInfo out, double v);	/* quoted */
+
+/* A millisecond timestamp as Prometheus writes it: Unix seconds, 3 decimals at most. */
+extern void AlloyJsonTimestamp(StringInfo out, int64 t_ms);
+
 #endif							/* ALLOY_JSON_H */

@@ -5,3 +5,4 @@ PROMQL_ENGINE_OBJS = src/promql/promql_arena.o src/promql/promql_regex.o \
 	src/promql/promql_labels.o src/promql/promql_parse.o \
 	src/promql/promql_eval.o src/promql/promql_functions.o
 PROMQL_OBJS += $(PROMQL_ENGINE_OBJS)
+PROMQL_OBJS += src/promql/promql_pg.o src/promql/promql_sql.o

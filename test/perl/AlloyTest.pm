@@ -9,11 +9,13 @@ use strict;
 use warnings;
 use Exporter 'import';
 use HTTP::Tiny;
+use IPC::Run;
+use JSON::PP;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Time::HiRes qw(usleep);
 
-our @EXPORT = qw(alloy_node http_request wait_for_http);
+our @EXPORT = qw(alloy_node http_request wait_for_http rw_send query_json uri_escape);
 
 # A new, started node with alloy preloaded. %opts: conf => extra config text,
 # http_port => port (default: a free one), create_extension => 1 to run
@@ -63,6 +65,41 @@ sub wait_for_http
 		usleep(100_000);
 	}
 	return 0;
+}
+
+# Send samples given as text lines (`metric{a="b"} value [ts_ms]`, see
+# test/tools/rwclient.c) with our own remote-write client. Returns the HTTP
+# status the server answered (0 if none). %opts: protocol => 1|2,
+# tenant => name.
+sub rw_send
+{
+	my ($node, $text, %opts) = @_;
+	my $client = "$ENV{ALLOY_TOP}/test/tools/build/rwclient";
+	my @cmd = ($client);
+	push @cmd, '-p', $opts{protocol} if $opts{protocol};
+	push @cmd, '-t', $opts{tenant} if $opts{tenant};
+	push @cmd, "127.0.0.1:$node->{alloy_http_port}";
+	my ($out, $err) = ('', '');
+	IPC::Run::run(\@cmd, '<', \$text, '>', \$out, '2>', \$err);
+	my ($status) = $out =~ /^(\d{3})/m;
+	return $status // 0;
+}
+
+# GET an API path and decode the JSON answer; returns (status, decoded).
+sub query_json
+{
+	my ($node, $path, %opts) = @_;
+	my $res = http_request($node, 'GET', $path, %opts);
+	my $data = eval { JSON::PP::decode_json($res->{content}) };
+	return ($res->{status}, $data, $res->{content});
+}
+
+# Percent-encode a query parameter value.
+sub uri_escape
+{
+	my ($s) = @_;
+	$s =~ s/([^A-Za-z0-9\-_.~])/sprintf('%%%02X', ord($1))/ge;
+	return $s;
 }
 
 1;

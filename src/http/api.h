@@ -1,0 +1,25 @@
+/*
+ * api.h: shared pieces of the Prometheus HTTP API handlers (src/http/api_*.c).
+ */
+#ifndef ALLOY_HTTP_API_H
+#define ALLOY_HTTP_API_H
+
+#include "http/http.h"
+
+/* The widest times Prometheus accepts (its minTime/maxTime), in ms. */
+#define ALLOY_API_MIN_TIME INT64CONST(-9223309901257974)
+#define ALLOY_API_MAX_TIME INT64CONST(9223309901257974)
+
+extern bool AlloyApiParseTime(const char *s, int64 *ms);
+extern bool AlloyApiParseDuration(const char *s, int64 *ms);
+extern void AlloyApiBadParam(AlloyHttpResponse *resp, const char *param, const char *msg);
+/* Read a time parameter (dflt when absent); on a bad value answer 400 and return false. */
+extern bool AlloyApiTimeParam(AlloyHttpRequest *req, AlloyHttpResponse *resp,
+							  const char *name, int64 dflt, int64 *ms);
+
+extern int	alloy_query_timeout;	/* ms, 0 = none */
+
+extern void AlloyApiQueryRoutes(void);
+extern void AlloyApiSeriesRoutes(void);
+
+#endif							/* ALLOY_HTTP_API_H */

@@ -1,0 +1,343 @@
+/*
+ * api_series.c: /api/v1/series, /api/v1/labels, /api/v1/label/<name>/values
+ * and /api/v1/metadata, what Grafana's query builder and autocomplete call.
+ *
+ * match[] selectors are parsed by the PromQL parser and resolved through the
+ * catalog's label index for the request's tenant. Without match[], label
+ * names and values come straight from the interned label table.
+ *
+ * start and end are accepted and validated but not used to narrow results
+ * yet: every matching series is returned whatever its time range (a superset
+ * of Prometheus's answer when series have gone quiet).
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/snapmgr.h"
+
+#include "http/api.h"
+#include "http/json.h"
+#include "promql/promql_pg.h"
+
+/* Strings collected for a sorted, de-duplicated JSON array answer. */
+typedef struct AlloyStringSet
+{
+	int			n;
+	int			cap;
+	char	  **v;
+} AlloyStringSet;
+
+static void
+AlloyStringSetAdd(AlloyStringSet *set, const char *s, int len)
+{
+	if (set->n == set->cap)
+	{
+		set->cap = set->cap ? set->cap * 2 : 64;
+		set->v = set->v ? repalloc(set->v, sizeof(char *) * set->cap) :
+			palloc(sizeof(char *) * set->cap);
+	}
+	set->v[set->n++] = pnstrdup(s, len);
+}
+
+static int
+AlloyStrCmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* Answer {"status":"success","data":[...]} with the set sorted and unique. */
+static void
+AlloyStringSetAnswer(AlloyHttpResponse *resp, AlloyStringSet *set)
+{
+	qsort(set->v, set->n, sizeof(char *), AlloyStrCmp);
+	appendStringInfoString(&resp->body, "{\"status\":\"success\",\"data\":[");
+	for (int i = 0, out = 0; i < set->n; i++)
+	{
+		if (i > 0 && strcmp(set->v[i], set->v[i - 1]) == 0)
+			continue;
+		if (out++ > 0)
+			appendStringInfoCharMacro(&resp->body, ',');
+		AlloyJsonString(&resp->body, set->v[i]);
+	}
+	appendStringInfoString(&resp->body, "]}");
+	resp->status = 200;
+}
+
+/*
+ * Resolve every match[] selector; calls fn for each matched series (series
+ * may repeat across selectors). Returns false after answering 400.
+ */
+typedef void (*AlloySeriesFn) (AlloySelectedSeries *s, void *arg);
+
+static bool
+AlloyForMatchedSeries(AlloyHttpRequest *req, AlloyHttpResponse *resp, const char **sels,
+					  int nsels, AlloySeriesFn fn, void *arg)
+{
+	for (int i = 0; i < nsels; i++)
+	{
+		AlloyPromqlQuery *q;
+		AlloySelectedSeries *found;
+		bool		nonempty = false;
+		int			n;
+
+		q = AlloyPromqlBegin(sels[i], AlloyHttpTenant(req));
+		if (q->expr->type != PROMQL_NODE_VECTOR_SELECTOR)
+		{
+			AlloyApiBadParam(resp, "match[]",
+							 psprintf("1:1: parse error: expected a series selector, got \"%s\"", sels[i]));
+			return false;
+		}
+		for (int j = 0; j < q->expr->nmatchers; j++)
+			if (!promql_matcher_matches(&q->expr->matchers[j], ""))
+				nonempty = true;
+		if (!nonempty)
+		{
+			AlloyHttpJsonError(resp, 400, "bad_data",
+							   "match[] must contain at least one non-empty matcher");
+			return false;
+		}
+		found = AlloyPromqlMatchSeries(q, q->expr->matchers, q->expr->nmatchers, &n);
+		for (int j = 0; j < n; j++)
+			fn(&found[j], arg);
+	}
+	return true;
+}
+
+/* Validate start/end as Prometheus does, though they do not narrow results yet. */
+static bool
+AlloyApiTimeRange(AlloyHttpRequest *req, AlloyHttpResponse *resp)
+{
+	int64		start;
+	int64		end;
+
+	return AlloyApiTimeParam(req, resp, "start", ALLOY_API_MIN_TIME, &start) &&
+		AlloyApiTimeParam(req, resp, "end", ALLOY_API_MAX_TIME, &end);
+}
+
+static void
+AlloyBeginRead(void)
+{
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+}
+
+static void
+AlloyEndRead(void)
+{
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+}
+
+typedef struct AlloySeriesJson
+{
+	StringInfo	out;
+	int			count;
+	HTAB	   *seen;			/* series ids already written */
+} AlloySeriesJson;
+
+static void
+AlloyWriteSeries(AlloySelectedSeries *s, void *arg)
+{
+	AlloySeriesJson *js = arg;
+	bool		found;
+
+	hash_search(js->seen, &s->series_id, HASH_ENTER, &found);
+	if (found)
+		return;
+
+	if (js->count++ > 0)
+		appendStringInfoCharMacro(js->out, ',');
+	appendStringInfoCharMacro(js->out, '{');
+	for (int i = 0; i < s->nlabels; i++)
+	{
+		if (i > 0)
+			appendStringInfoCharMacro(js->out, ',');
+		AlloyJsonStringLen(js->out, s->labels[i].name, s->labels[i].name_len);
+		appendStringInfoCharMacro(js->out, ':');
+		AlloyJsonStringLen(js->out, s->labels[i].value, s->labels[i].value_len);
+	}
+	appendStringInfoCharMacro(js->out, '}');
+}
+
+static void
+AlloySeriesHandler(AlloyHttpRequest *req, AlloyHttpResponse *resp)
+{
+	const char **sels;
+	int			nsels = AlloyHttpArgAll(req, "match[]", &sels);
+	AlloySeriesJson js;
+	StringInfoData data;
+
+	if (nsels == 0)
+	{
+		AlloyHttpJsonError(resp, 400, "bad_data", "no match[] parameter provided");
+		return;
+	}
+	if (!AlloyApiTimeRange(req, resp))
+		return;
+	memset(&js, 0, sizeof(js));
+	initStringInfo(&data);
+	js.out = &data;
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(int64);
+		ctl.entrysize = sizeof(int64);
+		ctl.hcxt = CurrentMemoryContext;
+		js.seen = hash_create("alloy series answer", 256, &ctl,
+							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	AlloyBeginRead();
+	if (!AlloyForMatchedSeries(req, resp, sels, nsels, AlloyWriteSeries, &js))
+	{
+		AbortCurrentTransaction();
+		return;
+	}
+	AlloyEndRead();
+	appendStringInfoString(&resp->body, "{\"status\":\"success\",\"data\":[");
+	appendBinaryStringInfo(&resp->body, data.data, data.len);
+	appendStringInfoString(&resp->body, "]}");
+	resp->status = 200;
+}
+
+typedef struct AlloyLabelCollect
+{
+	AlloyStringSet *set;
+	const char *name;			/* NULL: collect names, else this label's values */
+} AlloyLabelCollect;
+
+static void
+AlloyCollectLabels(AlloySelectedSeries *s, void *arg)
+{
+	AlloyLabelCollect *c = arg;
+
+	for (int i = 0; i < s->nlabels; i++)
+	{
+		if (c->name == NULL)
+			AlloyStringSetAdd(c->set, s->labels[i].name, s->labels[i].name_len);
+		else if (strlen(c->name) == (size_t) s->labels[i].name_len &&
+				 memcmp(c->name, s->labels[i].name, s->labels[i].name_len) == 0)
+			AlloyStringSetAdd(c->set, s->labels[i].value, s->labels[i].value_len);
+	}
+}
+
+/* Label names or one label's values, from match[] or from the label table. */
+static void
+AlloyLabelsAnswer(AlloyHttpRequest *req, AlloyHttpResponse *resp, const char *name)
+{
+	const char **sels;
+	int			nsels = AlloyHttpArgAll(req, "match[]", &sels);
+	AlloyStringSet set = {0, 0, NULL};
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (!AlloyApiTimeRange(req, resp))
+		return;
+	AlloyBeginRead();
+	if (nsels > 0)
+	{
+		AlloyLabelCollect c = {&set, name};
+
+		if (!AlloyForMatchedSeries(req, resp, sels, nsels, AlloyCollectLabels, &c))
+		{
+			AbortCurrentTransaction();
+			return;
+		}
+	}
+	else
+	{
+		Oid			types[2] = {TEXTOID, TEXTOID};
+		Datum		args[2];
+		char		nulls[2] = {' ', ' '};
+		const char *tenant = AlloyHttpTenant(req);
+		int			ret;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (name == NULL)
+		{
+			args[0] = tenant ? CStringGetTextDatum(tenant) : (Datum) 0;
+			nulls[0] = tenant ? ' ' : 'n';
+			ret = SPI_execute_with_args("SELECT alloy.label_names($1)", 1, types, args, nulls,
+										true, 0);
+		}
+		else
+		{
+			args[0] = CStringGetTextDatum(name);
+			args[1] = tenant ? CStringGetTextDatum(tenant) : (Datum) 0;
+			nulls[1] = tenant ? ' ' : 'n';
+			ret = SPI_execute_with_args("SELECT alloy.label_values($1, $2)", 2, types, args, nulls,
+										true, 0);
+		}
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "label query failed: %d", ret);
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			char	   *v = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+			MemoryContext old = MemoryContextSwitchTo(cxt);
+
+			if (v)
+				AlloyStringSetAdd(&set, v, strlen(v));
+			MemoryContextSwitchTo(old);
+		}
+		SPI_finish();
+	}
+	AlloyEndRead();
+	AlloyStringSetAnswer(resp, &set);
+}
+
+static void
+AlloyLabelNamesHandler(AlloyHttpRequest *req, AlloyHttpResponse *resp)
+{
+	AlloyLabelsAnswer(req, resp, NULL);
+}
+
+/* GET /api/v1/label/<name>/values */
+static void
+AlloyLabelValuesHandler(AlloyHttpRequest *req, AlloyHttpResponse *resp)
+{
+	const char *rest = AlloyHttpPathRest(req);
+	const char *slash = strchr(rest, '/');
+	char	   *name;
+
+	if (slash == NULL || strcmp(slash, "/values") != 0 || slash == rest)
+	{
+		AlloyHttpJsonError(resp, 404, "not_found",
+						   psprintf("no endpoint %s", AlloyHttpPath(req)));
+		return;
+	}
+	name = pnstrdup(rest, slash - rest);
+	/* Prometheus checks the name with the label-name rule */
+	if (!((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= 'A' && name[0] <= 'Z') || name[0] == '_') ||
+		strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != strlen(name))
+	{
+		AlloyHttpJsonError(resp, 400, "bad_data",
+						   psprintf("invalid label name: \"%s\"", name));
+		return;
+	}
+	AlloyLabelsAnswer(req, resp, name);
+}
+
+/* Metric metadata is not stored yet: an empty, well-formed answer. */
+static void
+AlloyMetadataHandler(AlloyHttpRequest *req, AlloyHttpResponse *resp)
+{
+	resp->status = 200;
+	appendStringInfoString(&resp->body, "{\"status\":\"success\",\"data\":{}}");
+}
+
+void
+AlloyApiSeriesRoutes(void)
+{
+	AlloyHttpRoute("/api/v1/series", ALLOY_ROUTE_GET | ALLOY_ROUTE_POST, "/api/v1/series",
+				   AlloySeriesHandler);
+	AlloyHttpRoute("/api/v1/labels", ALLOY_ROUTE_GET | ALLOY_ROUTE_POST, "/api/v1/labels",
+				   AlloyLabelNamesHandler);
+	AlloyHttpRoute("/api/v1/label/", ALLOY_ROUTE_GET | ALLOY_ROUTE_PREFIX, "/api/v1/label/:name/values",
+				   AlloyLabelValuesHandler);
+	AlloyHttpRoute("/api/v1/metadata", ALLOY_ROUTE_GET, "/api/v1/metadata",
+				   AlloyMetadataHandler);
+}

@@ -1,0 +1,185 @@
+/*
+ * ingest_write.c: POST /api/v1/write, Prometheus remote write 1.0 and 2.0.
+ *
+ * The request is decoded completely before anything touches the database, so
+ * a malformed request costs no transaction. Then one transaction maps every
+ * label set to its series id (the catalog's shared cache answers known series
+ * without SQL) and appends every sample; 204 goes out only after the commit
+ * returned, i.e. once the samples are as durable as synchronous_commit makes
+ * them. Any failure after decoding aborts the whole request and answers 5xx
+ * (the sender retries; appends are idempotent for identical samples), so a
+ * request is never half stored.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "commands/extension.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+
+#include "alloy.h"
+#include "catalog/catalog.h"
+#include "http/http.h"
+#include "http/metrics.h"
+#include "ingest/rw_decode.h"
+#include "storage/samples.h"
+
+static int	m_requests_v1;
+static int	m_requests_v2;
+static int	m_samples;
+static int	m_bytes;
+static int	m_exemplars_dropped;
+static int	m_histograms_dropped;
+static int	m_rejected_400;
+static int	m_rejected_413;
+static int	m_rejected_415;
+
+/* The decoder's allocations live in the request's memory context. */
+static void *
+AlloyIngestAlloc(void *ctx, size_t size)
+{
+	return MemoryContextAllocHuge(CurrentMemoryContext, size);
+}
+
+static void
+AlloyIngestFree(void *ctx, void *ptr)
+{
+	/* the request context is deleted as a whole */
+}
+
+static void
+AlloyIngestReject(AlloyHttpResponse *resp, const RwError *err)
+{
+	switch (err->http_status)
+	{
+		case 413:
+			AlloyMetricAdd(m_rejected_413, 1);
+			break;
+		case 415:
+			AlloyMetricAdd(m_rejected_415, 1);
+			break;
+		default:
+			AlloyMetricAdd(m_rejected_400, 1);
+			break;
+	}
+	/* like Prometheus's receiver: a one-line plain-text reason */
+	resp->status = err->http_status;
+	resp->content_type = "text/plain; charset=utf-8";
+	appendStringInfo(&resp->body, "%s\n", err->message);
+}
+
+/* Store every series and sample of a decoded request in one transaction. */
+static void
+AlloyIngestStore(const RwRequest *rw, const char *tenant)
+{
+	AlloySample *samples;
+	int64		n = 0;
+	int32		tenant_id;
+
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+
+	if (!OidIsValid(get_extension_oid("alloy", true)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("extension \"alloy\" is not installed in database \"%s\"", alloy_database),
+				 errhint("Run CREATE EXTENSION alloy there.")));
+
+	tenant_id = AlloyTenantLookup(tenant, true);
+	samples = MemoryContextAllocHuge(CurrentMemoryContext,
+									 sizeof(AlloySample) * Max(rw->nsamples, 1));
+	for (int i = 0; i < rw->nseries; i++)
+	{
+		const RwSeries *s = &rw->series[i];
+		int64		id;
+
+		if (s->nsamples == 0)
+			continue;
+		id = AlloySeriesGetOrCreate(tenant_id, s->labels, s->nlabels, s->hash);
+		for (int j = 0; j < s->nsamples; j++)
+		{
+			samples[n].series_id = id;
+			samples[n].t_ms = s->samples[j].t_ms;
+			samples[n].value = s->samples[j].value;
+			n++;
+		}
+	}
+	if (n > 0)
+		AlloySamplesAppend(samples, (int) n);
+
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+}
+
+static void
+AlloyRemoteWriteHandler(AlloyHttpRequest *req, AlloyHttpResponse *resp)
+{
+	size_t		len;
+	const char *body = AlloyHttpBody(req, &len);
+	RwAllocator alloc = {AlloyIngestAlloc, AlloyIngestFree, NULL};
+	RwError		err;
+	RwRequest  *rw;
+
+	AlloyMetricAdd(m_bytes, len);
+	memset(&err, 0, sizeof(err));
+	rw = rw_decode(body, len,
+				   AlloyHttpHeader(req, "Content-Type"),
+				   AlloyHttpHeader(req, "Content-Encoding"),
+				   (size_t) alloy_max_request_bytes, &alloc, &err);
+	if (rw == NULL)
+	{
+		AlloyIngestReject(resp, &err);
+		return;
+	}
+	AlloyMetricAdd(rw->version == RW_VERSION_2 ? m_requests_v2 : m_requests_v1, 1);
+
+	AlloyIngestStore(rw, AlloyHttpTenant(req));
+
+	AlloyMetricAdd(m_samples, rw->nsamples);
+	AlloyMetricAdd(m_exemplars_dropped, rw->nexemplars);
+	AlloyMetricAdd(m_histograms_dropped, rw->nhistograms);
+
+	resp->status = 204;
+	resp->content_type = "text/plain; charset=utf-8";
+	if (rw->version == RW_VERSION_2)
+	{
+		AlloyHttpAddHeader(resp, "X-Prometheus-Remote-Write-Samples-Written",
+						   psprintf(INT64_FORMAT, rw->nsamples));
+		/* stored kinds only: histograms and exemplars are counted as dropped */
+		AlloyHttpAddHeader(resp, "X-Prometheus-Remote-Write-Histograms-Written", "0");
+		AlloyHttpAddHeader(resp, "X-Prometheus-Remote-Write-Exemplars-Written", "0");
+	}
+}
+
+void
+AlloyIngestInit(void)
+{
+	m_requests_v1 = AlloyMetricRegister(ALLOY_METRIC_COUNTER, "alloy_remote_write_requests_total",
+										"Remote-write requests decoded, by protocol version.",
+										"version=\"1.0\"");
+	m_requests_v2 = AlloyMetricRegister(ALLOY_METRIC_COUNTER, "alloy_remote_write_requests_total",
+										"Remote-write requests decoded, by protocol version.",
+										"version=\"2.0\"");
+	m_samples = AlloyMetricRegister(ALLOY_METRIC_COUNTER, "alloy_samples_ingested_total",
+									"Float samples committed through remote write.", NULL);
+	m_bytes = AlloyMetricRegister(ALLOY_METRIC_COUNTER, "alloy_remote_write_received_bytes_total",
+								  "Remote-write request bytes received, compressed.", NULL);
+	m_rejected_400 = AlloyMetricRegister(ALLOY_METRIC_COUNTER, "alloy_remote_write_rejected_requests_total",
+										 "Remote-write requests refused before storing, by reason.",
+										 "reason=\"invalid\"");
+	m_rejected_413 = AlloyMetricRegister(ALLOY_METRIC_COUNTER, "alloy_remote_write_rejected_requests_total",
+										 "Remote-write requests refused before storing, by reason.",
+										 "reason=\"too_large\"");
+	m_rejected_415 = AlloyMetricRegister(ALLOY_METRIC_COUNTER, "alloy_remote_write_rejected_requests_total",
+										 "Remote-write requests refused before storing, by reason.",
+										 "reason=\"unsupported_media_type\"");
+	m_exemplars_dropped = AlloyMetricRegister(ALLOY_METRIC_COUNTER, "alloy_samples_dropped_total",
+											  "Samples received but not stored, by kind (not supported yet).",
+											  "kind=\"exemplar\"");
+	m_histograms_dropped = AlloyMetricRegister(ALLOY_METRIC_COUNTER, "alloy_samples_dropped_total",
+											   "Samples received but not stored, by kind (not supported yet).",
+											   "kind=\"native_histogram\"");
+
+	AlloyHttpRoute("/api/v1/write", ALLOY_ROUTE_POST | ALLOY_ROUTE_RAW_BODY,
+				   "/api/v1/write", AlloyRemoteWriteHandler);
+}
