@@ -52,6 +52,14 @@ extern const char *AlloyHttpArg(AlloyHttpRequest *req, const char *name);
 /* Every value of a repeated argument (match[]); returns the count. */
 extern int	AlloyHttpArgAll(AlloyHttpRequest *req, const char *name, const char ***values);
 
+/*
+ * Answer only once WAL up to lsn is flushed (and replicated, as
+ * synchronous_commit asks). The worker suspends the connection and flushes
+ * once for every request waiting after its event-loop pass, so concurrent
+ * writes share one fsync (group commit) while each 2xx still means durable.
+ */
+extern void AlloyHttpRespondAfterFlush(AlloyHttpRequest *req, uint64 lsn);
+
 /* Response helpers. */
 extern void AlloyHttpAddHeader(AlloyHttpResponse *resp, const char *name, const char *value);
 extern void AlloyHttpJsonError(AlloyHttpResponse *resp, int status,

@@ -42,6 +42,8 @@ struct AlloyHttpRequest
 	AlloyHttpArgPair *args;
 	int			route;			/* index into the route table, -1 if none */
 	double		started;		/* seconds, for the duration histogram */
+	uint64		wait_lsn;		/* answer after WAL is flushed to here */
+	AlloyHttpResponse *deferred;	/* the answer, while waiting for the flush */
 };
 
 /* http_router.c */
@@ -58,6 +60,13 @@ extern int	AlloyHttpServerFds(int *fds, int max);
 extern void AlloyHttpServerRun(void);
 extern long AlloyHttpServerTimeoutMs(void);
 extern bool AlloyHttpServerListening(void);
+extern void AlloyHttpServerFlushPending(void);
+
+/* wal_flusher.c */
+extern void AlloyWalFlusherRegister(void);
+extern void AlloyWalFlusherAttachWorker(int index);
+extern uint64 AlloyWalDurableLsn(void);
+extern bool AlloyWalRequestFlush(uint64 lsn);
 
 /* http_status.c */
 extern void AlloyHttpStatusRoutes(void);

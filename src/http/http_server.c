@@ -25,7 +25,9 @@
 #include <microhttpd.h>
 
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "miscadmin.h"
+#include "replication/syncrep.h"
 #include "utils/memutils.h"
 
 #include "alloy.h"
@@ -41,6 +43,11 @@ extern int	alloy_http_idle_timeout;
 
 static struct MHD_Daemon *alloy_daemons[ALLOY_HTTP_MAX_DAEMONS];
 static int	alloy_ndaemons = 0;
+
+/* Suspended requests whose answers wait for a WAL flush (see AlloyHttpRespondAfterFlush). */
+static AlloyHttpRequest **alloy_pending = NULL;
+static int	alloy_npending = 0;
+static int	alloy_maxpending = 0;
 
 static void
 AlloyMhdLogger(void *cls, const char *fmt, va_list ap)
@@ -91,7 +98,7 @@ static bool
 AlloyHttpStartDaemon(int fd, int family)
 {
 	struct MHD_Daemon *d;
-	unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 
 	if (family == AF_INET6)
 		flags |= MHD_USE_IPv6;
@@ -368,6 +375,15 @@ AlloyHttpAccessInner(struct MHD_Connection *connection, const char *url,
 	if (req == NULL)
 		return AlloyHttpBegin(connection, url, method, req_cls);
 
+	/* resumed after the WAL flush it waited for: send the answer now */
+	if (req->deferred != NULL)
+	{
+		AlloyHttpResponse *r = req->deferred;
+
+		req->deferred = NULL;
+		return AlloyHttpSend(connection, r);
+	}
+
 	if (*upload_data_size > 0)
 	{
 		size_t		n = *upload_data_size;
@@ -395,8 +411,26 @@ AlloyHttpAccessInner(struct MHD_Connection *connection, const char *url,
 
 	old = MemoryContextSwitchTo(req->context);
 	AlloyHttpResponseInit(&resp);
+	req->wait_lsn = 0;
 	AlloyHttpDispatch(req, &resp);
 	MemoryContextSwitchTo(req->context);
+	if (req->wait_lsn != 0 && resp.status < 300)
+	{
+		/* durable answers wait for the worker's next group flush */
+		if (alloy_npending == alloy_maxpending)
+		{
+			alloy_maxpending = alloy_maxpending ? alloy_maxpending * 2 : 64;
+			alloy_pending = alloy_pending ?
+				repalloc(alloy_pending, sizeof(AlloyHttpRequest *) * alloy_maxpending) :
+				MemoryContextAlloc(TopMemoryContext, sizeof(AlloyHttpRequest *) * alloy_maxpending);
+		}
+		req->deferred = palloc(sizeof(AlloyHttpResponse));
+		*req->deferred = resp;
+		alloy_pending[alloy_npending++] = req;
+		MHD_suspend_connection(connection);
+		MemoryContextSwitchTo(old);
+		return MHD_YES;
+	}
 	ret = AlloyHttpSend(connection, &resp);
 	MemoryContextSwitchTo(old);
 	return ret;
@@ -449,6 +483,57 @@ AlloyHttpCompleted(void *cls, struct MHD_Connection *connection, void **req_cls,
 	AlloyMetricsCountRequest(req->route, status, AlloyHttpNow() - req->started);
 	*req_cls = NULL;
 	MemoryContextDelete(req->context);
+}
+
+void
+AlloyHttpRespondAfterFlush(AlloyHttpRequest *req, uint64 lsn)
+{
+	req->wait_lsn = lsn;
+}
+
+/*
+ * Send the answers whose WAL is durable now. The WAL flusher process does
+ * the flushing (see wal_flusher.c), so this worker goes on serving while an
+ * fsync runs; without a flusher the worker flushes once for every answer
+ * waiting. Either way one fsync covers many requests.
+ */
+void
+AlloyHttpServerFlushPending(void)
+{
+	XLogRecPtr	upto = InvalidXLogRecPtr;
+	uint64		durable;
+	int			kept = 0;
+	int			resumed = 0;
+
+	if (alloy_npending == 0)
+		return;
+	for (int i = 0; i < alloy_npending; i++)
+		if (alloy_pending[i]->wait_lsn > upto)
+			upto = alloy_pending[i]->wait_lsn;
+
+	durable = AlloyWalDurableLsn();
+	if (durable < upto && !AlloyWalRequestFlush(upto))
+	{
+		XLogFlush(upto);
+		if (synchronous_commit > SYNCHRONOUS_COMMIT_LOCAL_FLUSH)
+			SyncRepWaitForLSN(upto, true);
+		durable = upto;
+	}
+
+	for (int i = 0; i < alloy_npending; i++)
+	{
+		if (alloy_pending[i]->wait_lsn <= durable)
+		{
+			MHD_resume_connection(alloy_pending[i]->connection);
+			resumed++;
+		}
+		else
+			alloy_pending[kept++] = alloy_pending[i];
+	}
+	alloy_npending = kept;
+	/* hand the resumed connections their answers now */
+	if (resumed > 0)
+		AlloyHttpServerRun();
 }
 
 /* ---- request accessors (http.h) ---- */

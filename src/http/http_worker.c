@@ -95,6 +95,8 @@ AlloyHttpInit(void)
 		return;
 	AlloyMetricsShmemRequest();
 	AlloyHttpRegisterWorkers();
+	if (alloy_http_workers > 0)
+		AlloyWalFlusherRegister();
 }
 
 /* A wait set with the latch, postmaster death and every daemon's epoll fd. */
@@ -125,6 +127,7 @@ AlloyHttpWorkerMain(Datum main_arg)
 
 	BackgroundWorkerInitializeConnection(alloy_database, NULL, 0);
 	pgstat_report_appname("alloy http");
+	AlloyWalFlusherAttachWorker(DatumGetInt32(main_arg));
 
 	for (;;)
 	{
@@ -173,5 +176,6 @@ AlloyHttpWorkerMain(Datum main_arg)
 		}
 
 		AlloyHttpServerRun();
+		AlloyHttpServerFlushPending();
 	}
 }

@@ -65,6 +65,29 @@ my @partial = grep { $_ != 20 } values %have;
 is(scalar @partial, 0, 'no request is half stored');
 
 ok(wait_for_http($node, '/-/ready'), 'ready again after the restart');
+
+# No answer before the flush: with the WAL flusher stopped, a write is
+# committed but its 204 waits; once the flusher runs again the next write is
+# acknowledged as usual.
+my ($pmpid) = slurp_file($node->data_dir . '/postmaster.pid') =~ /^(\d+)/;
+my $flusher = `pgrep -P $pmpid -f 'alloy wal flusher'`;
+chomp $flusher;
+ok($flusher =~ /^\d+$/, 'the WAL flusher runs');
+kill 'STOP', $flusher;
+my $res = AlloyTest::http_request($node, 'GET', '/-/healthy', timeout => 5);
+is($res->{status}, 200, 'the HTTP worker keeps serving while a flush is outstanding');
+my $t_held = $base + 999_999;
+my $pid2 = fork();
+if ($pid2 == 0)
+{
+	my $st = rw_send($node, qq(held_metric{x="1"} 1 $t_held\n));
+	POSIX::_exit($st == 204 ? 0 : 1);
+}
+usleep(1_500_000);
+is(waitpid($pid2, POSIX::WNOHANG()), 0, 'no 204 while the WAL flush is held back');
+kill 'CONT', $flusher;
+waitpid($pid2, 0);
+is($? >> 8, 0, 'the 204 arrives once the flusher has flushed');
 is(rw_send($node, qq(crash_metric{series="after"} 1 $base\n)), 204, 'ingest works after recovery');
 
 $node->stop;
