@@ -20,6 +20,7 @@
 #include "utils/hsearch.h"
 #include "utils/snapmgr.h"
 
+#include "catalog/catalog.h"
 #include "http/api.h"
 #include "http/json.h"
 #include "promql/promql_pg.h"
@@ -321,12 +322,75 @@ AlloyLabelValuesHandler(AlloyHttpRequest *req, AlloyHttpResponse *resp)
 	AlloyLabelsAnswer(req, resp, name);
 }
 
-/* Metric metadata is not stored yet: an empty, well-formed answer. */
+/*
+ * GET /api/v1/metadata: what remote-write senders reported (alloy.metadata),
+ * as {"metric": [{"type", "help", "unit"}]}; limit and metric as Prometheus.
+ */
 static void
 AlloyMetadataHandler(AlloyHttpRequest *req, AlloyHttpResponse *resp)
 {
+	const char *limit_s = AlloyHttpArg(req, "limit");
+	const char *metric = AlloyHttpArg(req, "metric");
+	long		limit = -1;
+	Oid			types[2] = {INT4OID, TEXTOID};
+	Datum		args[2];
+	char		nulls[2] = {' ', ' '};
+	int32		tenant_id;
+	MemoryContext cxt = CurrentMemoryContext;
+	StringInfoData out;
+
+	if (limit_s != NULL && *limit_s != '\0')
+	{
+		char	   *end;
+
+		limit = strtol(limit_s, &end, 10);
+		if (*end != '\0')
+		{
+			AlloyHttpJsonError(resp, 400, "bad_data", "limit must be a number");
+			return;
+		}
+	}
+	initStringInfo(&out);
+	appendStringInfoString(&out, "{\"status\":\"success\",\"data\":{");
+	AlloyBeginRead();
+	tenant_id = AlloyTenantLookup(AlloyHttpTenant(req), false);
+	if (tenant_id != ALLOY_INVALID_TENANT_ID && limit != 0)
+	{
+		int			n = 0;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		args[0] = Int32GetDatum(tenant_id);
+		args[1] = metric && *metric ? CStringGetTextDatum(metric) : (Datum) 0;
+		nulls[1] = metric && *metric ? ' ' : 'n';
+		if (SPI_execute_with_args("SELECT metric, type, help, unit FROM alloy.metadata "
+								  "WHERE tenant_id = $1 AND ($2::text IS NULL OR metric = $2) "
+								  "ORDER BY metric", 2, types, args, nulls, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "metadata query failed");
+		for (uint64 i = 0; i < SPI_processed && (limit < 0 || n < limit); i++, n++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			MemoryContext old = MemoryContextSwitchTo(cxt);
+
+			if (n > 0)
+				appendStringInfoCharMacro(&out, ',');
+			AlloyJsonString(&out, SPI_getvalue(tup, desc, 1));
+			appendStringInfoString(&out, ":[{\"type\":");
+			AlloyJsonString(&out, SPI_getvalue(tup, desc, 2));
+			appendStringInfoString(&out, ",\"help\":");
+			AlloyJsonString(&out, SPI_getvalue(tup, desc, 3));
+			appendStringInfoString(&out, ",\"unit\":");
+			AlloyJsonString(&out, SPI_getvalue(tup, desc, 4));
+			appendStringInfoString(&out, "}]");
+			MemoryContextSwitchTo(old);
+		}
+		SPI_finish();
+	}
+	AlloyEndRead();
+	appendStringInfoString(&out, "}}");
+	appendBinaryStringInfo(&resp->body, out.data, out.len);
 	resp->status = 200;
-	appendStringInfoString(&resp->body, "{\"status\":\"success\",\"data\":{}}");
 }
 
 void

@@ -28,7 +28,7 @@
 #include "catalog/catalog.h"
 #include "http/http.h"
 #include "http/metrics.h"
-#include "ingest/rw_decode.h"
+#include "ingest/ingest_int.h"
 #include "storage/samples.h"
 
 static int	m_requests_v1;
@@ -40,6 +40,7 @@ static int	m_histograms_dropped;
 static int	m_rejected_400;
 static int	m_rejected_413;
 static int	m_rejected_415;
+static int	m_rejected_429;
 
 /* The decoder's allocations live in the request's memory context. */
 static void *
@@ -77,11 +78,12 @@ AlloyIngestReject(AlloyHttpResponse *resp, const RwError *err)
 
 /*
  * Store every series and sample of a decoded request in one transaction.
+ * A request over its tenant's rate limit stores nothing and sets *limited.
  * The commit itself does not wait for the WAL flush; the caller answers
  * only after the HTTP worker's next group flush covers the returned LSN.
  */
 static XLogRecPtr
-AlloyIngestStore(const RwRequest *rw, const char *tenant)
+AlloyIngestStore(const RwRequest *rw, const char *tenant, bool *limited)
 {
 	AlloySample *samples;
 	int64		n = 0;
@@ -99,6 +101,14 @@ AlloyIngestStore(const RwRequest *rw, const char *tenant)
 				 errhint("Run CREATE EXTENSION alloy there.")));
 
 	tenant_id = AlloyTenantLookup(tenant, true);
+	if (!AlloyIngestTakeTokens(tenant_id, rw->nsamples))
+	{
+		PopActiveSnapshot();
+		AbortCurrentTransaction();
+		*limited = true;
+		return InvalidXLogRecPtr;
+	}
+	AlloyIngestStoreMetadata(tenant_id, rw);
 	samples = MemoryContextAllocHuge(CurrentMemoryContext,
 									 sizeof(AlloySample) * Max(rw->nsamples, 1));
 	for (int i = 0; i < rw->nseries; i++)
@@ -134,6 +144,7 @@ AlloyRemoteWriteHandler(AlloyHttpRequest *req, AlloyHttpResponse *resp)
 	RwError		err;
 	RwRequest  *rw;
 	XLogRecPtr	commit_lsn;
+	bool		limited = false;
 
 	AlloyMetricAdd(m_bytes, len);
 	memset(&err, 0, sizeof(err));
@@ -148,7 +159,18 @@ AlloyRemoteWriteHandler(AlloyHttpRequest *req, AlloyHttpResponse *resp)
 	}
 	AlloyMetricAdd(rw->version == RW_VERSION_2 ? m_requests_v2 : m_requests_v1, 1);
 
-	commit_lsn = AlloyIngestStore(rw, AlloyHttpTenant(req));
+	commit_lsn = AlloyIngestStore(rw, AlloyHttpTenant(req), &limited);
+	if (limited)
+	{
+		AlloyMetricAdd(m_rejected_429, 1);
+		resp->status = 429;
+		resp->content_type = "text/plain; charset=utf-8";
+		appendStringInfo(&resp->body,
+						 "tenant \"%s\" is over its ingestion rate of %d samples per second (alloy.tenant_max_samples_per_second)\n",
+						 AlloyHttpTenant(req) ? AlloyHttpTenant(req) : "default",
+						 alloy_tenant_max_samples_per_second);
+		return;
+	}
 	/* 2xx means durable as far as synchronous_commit asks */
 	if (synchronous_commit > SYNCHRONOUS_COMMIT_OFF)
 		AlloyHttpRespondAfterFlush(req, commit_lsn);
@@ -172,6 +194,8 @@ AlloyRemoteWriteHandler(AlloyHttpRequest *req, AlloyHttpResponse *resp)
 void
 AlloyIngestInit(void)
 {
+	AlloyIngestLimitsInit();
+
 	m_requests_v1 = AlloyMetricRegister(ALLOY_METRIC_COUNTER, "alloy_remote_write_requests_total",
 										"Remote-write requests decoded, by protocol version.",
 										"version=\"1.0\"");
@@ -191,6 +215,9 @@ AlloyIngestInit(void)
 	m_rejected_415 = AlloyMetricRegister(ALLOY_METRIC_COUNTER, "alloy_remote_write_rejected_requests_total",
 										 "Remote-write requests refused before storing, by reason.",
 										 "reason=\"unsupported_media_type\"");
+	m_rejected_429 = AlloyMetricRegister(ALLOY_METRIC_COUNTER, "alloy_remote_write_rejected_requests_total",
+										 "Remote-write requests refused before storing, by reason.",
+										 "reason=\"rate_limited\"");
 	m_exemplars_dropped = AlloyMetricRegister(ALLOY_METRIC_COUNTER, "alloy_samples_dropped_total",
 											  "Samples received but not stored, by kind (not supported yet).",
 											  "kind=\"exemplar\"");

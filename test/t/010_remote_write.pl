@@ -9,7 +9,7 @@ use Test::More;
 use AlloyTest;
 
 my $node = alloy_node('remote_write', create_extension => 1,
-	conf => "alloy.max_request_bytes = '1MB'\n");
+	conf => "alloy.max_request_bytes = '1MB'\nalloy.tenant_max_samples_per_second = 1000\nalloy.tenant_burst_seconds = 1\n");
 ok(wait_for_http($node, '/-/ready'), 'ready');
 
 my $now = int(time()) * 1000;
@@ -85,12 +85,25 @@ is_deeply([ map { $_->{metric}{who} } @{ $json->{data}{result} } ], ['a'], 'tena
 ($st, $json) = query_json($node, "/api/v1/query?query=tenant_metric&time=" . ($now / 1000));
 is(scalar @{ $json->{data}{result} }, 0, 'the default tenant sees neither');
 
+# per-tenant rate limit: a burst over it is refused whole with 429
+my $big = join('', map { qq(limited_metric{i="$_"} 1 $now\n) } 1 .. 1500);
+is(rw_send($node, $big, tenant => 'limited'), 429, 'a request over the tenant rate is 429');
+is($node->safe_psql('postgres',
+		"SELECT count(*) FROM alloy.series WHERE metric = 'limited_metric'"),
+	'0', 'nothing of a refused request is stored');
+is(rw_send($node, qq(limited_metric{i="1"} 1 $now\n), tenant => 'limited'), 204,
+	'a small request of the same tenant still passes');
+is(rw_send($node, qq(other_metric{i="1"} 1 $now\n), tenant => 'team-a'), 204,
+	'other tenants are not limited by it');
+
 # /metrics counts what happened
 $res = http_request($node, 'GET', '/metrics');
 my ($ingested) = $res->{content} =~ /^alloy_samples_ingested_total (\d+)$/m;
-is($ingested, 11, 'every acknowledged sample counted once');
+is($ingested, 13, 'every acknowledged sample counted once');
 like($res->{content}, qr/^alloy_remote_write_rejected_requests_total\{reason="invalid"\} 2$/m,
 	'invalid requests counted');
+like($res->{content}, qr/^alloy_remote_write_rejected_requests_total\{reason="rate_limited"\} 1$/m,
+	'rate-limited requests counted');
 like($res->{content}, qr/^alloy_http_requests_total\{handler="\/api\/v1\/write",code="415"\} 1$/m,
 	'415 counted by handler and code');
 

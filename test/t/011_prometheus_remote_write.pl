@@ -34,6 +34,8 @@ remote_write:
     queue_config:
       batch_send_deadline: 1s
       max_samples_per_send: 500
+    metadata_config:
+      send_interval: 1s
 YAML
 close $cfg;
 
@@ -87,6 +89,24 @@ is($dropped->[0]{value}[1], '0', 'Prometheus reports no dropped samples');
 # the same value through alloy's API as in Prometheus, for a gauge that does not move
 my ($st, $json) = query_json($node, '/api/v1/query?query=' . 'prometheus_config_last_reload_successful');
 is($json->{data}{result}[0]{value}[1], '1', 'alloy answers PromQL over what Prometheus sent');
+
+# metric metadata arrives too, as Prometheus itself reports it
+my $meta_ok = 0;
+my $want_meta = decode_json($http->get("http://127.0.0.1:$prom_port/api/v1/metadata?metric=prometheus_http_requests_total")->{content})->{data}{prometheus_http_requests_total}[0];
+for (1 .. 50)
+{
+	my ($mst, $mj) = query_json($node, '/api/v1/metadata?metric=prometheus_http_requests_total');
+	my $got = $mj->{data}{prometheus_http_requests_total};
+	if ($got && $got->[0]{type} eq $want_meta->{type} && $got->[0]{help} eq $want_meta->{help})
+	{
+		$meta_ok = 1;
+		last;
+	}
+	usleep(200_000);
+}
+ok($meta_ok, 'metric metadata (type and help) arrives and is served by /api/v1/metadata');
+my ($mst, $mj) = query_json($node, '/api/v1/metadata?limit=3');
+is(scalar keys %{ $mj->{data} }, 3, 'metadata limit is honoured');
 
 $h->signal('TERM');
 $h->finish;

@@ -1,0 +1,17 @@
+/*
+ * ingest_int.h: private declarations shared by the files of src/ingest.
+ */
+#ifndef ALLOY_INGEST_INT_H
+#define ALLOY_INGEST_INT_H
+
+#include "ingest/rw_decode.h"
+
+/* ingest_limits.c */
+extern int	alloy_tenant_max_samples_per_second;
+extern void AlloyIngestLimitsInit(void);
+extern bool AlloyIngestTakeTokens(int32 tenant_id, int64 n);
+
+/* ingest_metadata.c */
+extern void AlloyIngestStoreMetadata(int32 tenant_id, const RwRequest *rw);
+
+#endif							/* ALLOY_INGEST_INT_H */
