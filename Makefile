@@ -12,7 +12,7 @@ CATALOG_OBJS =
 INGEST_OBJS =
 HTTP_OBJS =
 PROMQL_OBJS =
-REGRESS = extension settings
+REGRESS = extension settings grafana_sql
 
 include src/storage/objs.mk
 include src/catalog/objs.mk
