@@ -21,71 +21,87 @@
 
 #include "storage/storage_int.h"
 
-/* Samples that fit in one batch item on an empty head page. */
-#define ALLOY_BATCH_MAX \
-	((BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(AlloyPageOpaqueData)) \
-	  - sizeof(ItemIdData) - sizeof(AlloyBatchHeader)) / sizeof(AlloyHeadSample))
-
-/* Create the metapage if the relation has no block yet. */
+/*
+ * Create the metapage if the relation has none yet. Block 0 can exist and
+ * still be all zeros: while its creator (holding the extension lock) has
+ * not initialised it yet, or after a crash between extending the file and
+ * WAL-logging the page. Both cases are settled under the extension lock.
+ */
 static void
 AlloyEnsureMetapage(Relation rel)
 {
 	Buffer		buf;
 	GenericXLogState *state;
 	Page		page;
+	bool		isnew;
 
 	if (RelationGetNumberOfBlocks(rel) > 0)
-		return;
+	{
+		buf = ReadBuffer(rel, ALLOY_METAPAGE_BLKNO);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		isnew = PageIsNew(BufferGetPage(buf));
+		UnlockReleaseBuffer(buf);
+		if (!isnew)
+			return;
+	}
 
 	LockRelationForExtension(rel, ExclusiveLock);
 	if (RelationGetNumberOfBlocks(rel) == 0)
-	{
 		buf = ReadBufferExtended(rel, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
-		Assert(BufferGetBlockNumber(buf) == ALLOY_METAPAGE_BLKNO);
-		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	else
+		buf = ReadBuffer(rel, ALLOY_METAPAGE_BLKNO);
+	if (BufferGetBlockNumber(buf) != ALLOY_METAPAGE_BLKNO)
+		elog(ERROR, "alloy metapage of \"%s\" is not block 0", RelationGetRelationName(rel));
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	if (PageIsNew(BufferGetPage(buf)))
+	{
 		state = GenericXLogStart(rel);
 		page = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
 		AlloyInitMetaPage(page);
 		GenericXLogFinish(state);
-		UnlockReleaseBuffer(buf);
 	}
+	UnlockReleaseBuffer(buf);
 	UnlockRelationForExtension(rel, ExclusiveLock);
 }
 
-/* Samples of one batch item that fit in the page's free space. */
-static int
+/* Bytes of encoded samples one batch item may take on this page. */
+static Size
 AlloyBatchRoom(Page page)
 {
-	Size		free = PageGetFreeSpace(page);
+	Size		free = PageGetFreeSpace(page) & ~((Size) MAXIMUM_ALIGNOF - 1);
 
-	if (free < sizeof(AlloyBatchHeader) + sizeof(AlloyHeadSample))
+	if (free < sizeof(AlloyBatchHeader) + ALLOY_HEAD_SAMPLE_MAX)
 		return 0;
-	return (free - sizeof(AlloyBatchHeader)) / sizeof(AlloyHeadSample);
+	return free - sizeof(AlloyBatchHeader);
 }
 
-/* Add one batch item of m samples to page (already registered for WAL). */
+/*
+ * Add one batch item with as many of the n samples as fit in room bytes
+ * to page (already registered for WAL). *added gets that count.
+ */
 static OffsetNumber
 AlloyAddBatch(Relation rel, Page page, TransactionId xid,
-			  const AlloySample *samples, int m, char *itembuf)
+			  const AlloySample *samples, int n, Size room, char *itembuf,
+			  int *added)
 {
 	AlloyBatchHeader *hdr = (AlloyBatchHeader *) itembuf;
-	AlloyHeadSample *hs = (AlloyHeadSample *) (itembuf + sizeof(AlloyBatchHeader));
-	Size		size = sizeof(AlloyBatchHeader) + m * sizeof(AlloyHeadSample);
+	Size		used;
+	int			m;
 	OffsetNumber off;
-	int			j;
 
+	m = AlloyBatchEncode(samples, n, (uint8 *) itembuf + sizeof(AlloyBatchHeader),
+						 room, &used);
+	if (m <= 0)
+		elog(ERROR, "no room for a head batch in alloy relation \"%s\"",
+			 RelationGetRelationName(rel));
 	hdr->xid = xid;
 	hdr->nsamples = m;
-	for (j = 0; j < m; j++)
-	{
-		hs[j].series_id = samples[j].series_id;
-		hs[j].t = samples[j].t_ms;
-		hs[j].vbits = AlloyDoubleToBits(samples[j].value);
-	}
-	off = PageAddItem(page, (Item) itembuf, size, InvalidOffsetNumber, false, false);
+	off = PageAddItem(page, (Item) itembuf, sizeof(AlloyBatchHeader) + used,
+					  InvalidOffsetNumber, false, false);
 	if (off == InvalidOffsetNumber)
 		elog(ERROR, "could not add a batch of %d samples to alloy relation \"%s\"",
 			 m, RelationGetRelationName(rel));
+	*added = m;
 	return off;
 }
 
@@ -116,7 +132,7 @@ AlloyHeadAppend(Relation rel, const AlloySample *samples, int n,
 		BlockNumber last;
 		Page		page;
 		GenericXLogState *state;
-		int			room;
+		Size		room;
 		int			m;
 		OffsetNumber off;
 
@@ -138,10 +154,10 @@ AlloyHeadAppend(Relation rel, const AlloySample *samples, int n,
 				!BlockNumberIsValid(AlloyPageGetOpaque(page)->next) &&
 				(room = AlloyBatchRoom(page)) > 0)
 			{
-				m = Min(room, n - i);
 				state = GenericXLogStart(rel);
 				page = GenericXLogRegisterBuffer(state, buf, 0);
-				off = AlloyAddBatch(rel, page, xid, samples + i, m, itembuf);
+				off = AlloyAddBatch(rel, page, xid, samples + i, n - i, room,
+									itembuf, &m);
 				GenericXLogFinish(state);
 				if (first_tid && !tid_set)
 				{
@@ -199,8 +215,8 @@ AlloyHeadAppend(Relation rel, const AlloySample *samples, int n,
 			meta->head_last = newblk;
 			meta->head_npages++;
 
-			m = Min((int) ALLOY_BATCH_MAX, n - i);
-			off = AlloyAddBatch(rel, newpage, xid, samples + i, m, itembuf);
+			off = AlloyAddBatch(rel, newpage, xid, samples + i, n - i,
+								AlloyBatchRoom(newpage), itembuf, &m);
 			GenericXLogFinish(state);
 
 			if (first_tid && !tid_set)

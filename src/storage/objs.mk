@@ -4,4 +4,4 @@ STORAGE_OBJS += src/storage/xorchunk.o
 STORAGE_OBJS += src/storage/alloy_tableam.o src/storage/pages.o src/storage/head.o \
 	src/storage/read.o src/storage/scan.o src/storage/seal.o src/storage/vacuum.o \
 	src/storage/partition.o src/storage/sqlfuncs.o src/storage/worker.o
-REGRESS += storage_basic
+REGRESS += storage_basic storage_model

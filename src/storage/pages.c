@@ -76,6 +76,115 @@ AlloyDoubleToBits(double v)
 	return bits;
 }
 
+static inline int
+AlloyPutVarint(uint8 *p, uint64 v)
+{
+	int			n = 0;
+
+	while (v >= 0x80)
+	{
+		p[n++] = (uint8) (v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (uint8) v;
+	return n;
+}
+
+/* Zigzag of a wrapping difference, so any two int64 values round-trip. */
+static inline uint64
+AlloyZigzag(int64 cur, int64 prev)
+{
+	uint64		d = (uint64) cur - (uint64) prev;
+
+	return (d << 1) ^ (uint64) ((int64) d >> 63);
+}
+
+/*
+ * Encode samples into out (room bytes) until the next one might not fit.
+ * Returns how many were encoded; *used gets the bytes written.
+ */
+int
+AlloyBatchEncode(const AlloySample *s, int n, uint8 *out, Size room, Size *used)
+{
+	Size		pos = 0;
+	int64		psid = 0;
+	int64		pt = 0;
+	int			i;
+
+	for (i = 0; i < n && pos + ALLOY_HEAD_SAMPLE_MAX <= room; i++)
+	{
+		uint64		bits = AlloyDoubleToBits(s[i].value);
+
+		pos += AlloyPutVarint(out + pos, AlloyZigzag(s[i].series_id, psid));
+		pos += AlloyPutVarint(out + pos, AlloyZigzag(s[i].t_ms, pt));
+		memcpy(out + pos, &bits, sizeof(bits));
+		pos += sizeof(bits);
+		psid = s[i].series_id;
+		pt = s[i].t_ms;
+	}
+	*used = pos;
+	return i;
+}
+
+void
+AlloyBatchIterInit(AlloyBatchIter *it, const AlloyBatchHeader *hdr, Size itemlen)
+{
+	if (itemlen < sizeof(AlloyBatchHeader))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("alloy head batch of %zu bytes is too short", itemlen)));
+	it->p = (const uint8 *) hdr + sizeof(AlloyBatchHeader);
+	it->end = (const uint8 *) hdr + itemlen;
+	it->left = hdr->nsamples;
+	it->sid = 0;
+	it->t = 0;
+}
+
+static inline bool
+AlloyGetVarint(AlloyBatchIter *it, uint64 *v)
+{
+	uint64		r = 0;
+	int			shift = 0;
+
+	while (it->p < it->end && shift < 64)
+	{
+		uint8		b = *it->p++;
+
+		r |= (uint64) (b & 0x7f) << shift;
+		if (!(b & 0x80))
+		{
+			*v = r;
+			return true;
+		}
+		shift += 7;
+	}
+	return false;
+}
+
+/* Next sample of a batch; false at its end. Corruption is an error. */
+bool
+AlloyBatchNext(AlloyBatchIter *it, AlloyHeadSample *out)
+{
+	uint64		zs;
+	uint64		zt;
+
+	if (it->left == 0)
+		return false;
+	if (!AlloyGetVarint(it, &zs) || !AlloyGetVarint(it, &zt) ||
+		it->end - it->p < (ptrdiff_t) sizeof(uint64))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("alloy head batch is truncated")));
+	it->sid = (int64) ((uint64) it->sid + ((zs >> 1) ^ (0 - (zs & 1))));
+	it->t = (int64) ((uint64) it->t + ((zt >> 1) ^ (0 - (zt & 1))));
+	memcpy(&out->vbits, it->p, sizeof(uint64));
+	it->p += sizeof(uint64);
+	out->series_id = it->sid;
+	out->t = it->t;
+	it->left--;
+	return true;
+}
+
 void
 AlloyInitPage(Page page, uint16 type)
 {
@@ -151,9 +260,9 @@ AlloyReadPage(AlloyPageSource *src, BlockNumber blk)
 }
 
 /*
- * Copy the metapage; false when the relation has no block yet (the
- * metapage is created by the first insert, so an empty partition costs
- * no page at all).
+ * Copy the metapage; false when the relation has none yet (the metapage
+ * is created by the first insert, so an empty partition costs no page at
+ * all) or block 0 is still all zeros.
  */
 bool
 AlloyReadMeta(AlloyPageSource *src, AlloyMetaData *meta)
@@ -175,6 +284,12 @@ AlloyReadMeta(AlloyPageSource *src, AlloyMetaData *meta)
 	}
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
+	if (PageIsNew(page))
+	{
+		/* being created by a first append, or left so by a crash: empty */
+		UnlockReleaseBuffer(buf);
+		return false;
+	}
 	AlloyCheckMeta(src->rel, page);
 	memcpy(meta, AlloyPageGetMeta(page), sizeof(AlloyMetaData));
 	UnlockReleaseBuffer(buf);

@@ -18,6 +18,8 @@
 
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "commands/defrem.h"
@@ -30,6 +32,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
@@ -187,17 +190,26 @@ AlloyFormatMs(StringInfo buf, int64 ms, bool for_name)
 						 tm.tm_hour, tm.tm_min, tm.tm_sec, msec);
 }
 
+/* Run DDL; callers such as background workers may have no snapshot yet. */
 static void
 AlloyRunSQL(const char *sql)
 {
 	int			rc;
+	bool		pushed = false;
 
+	if (!ActiveSnapshotSet())
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pushed = true;
+	}
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	rc = SPI_execute(sql, false, 0);
 	if (rc < 0)
 		elog(ERROR, "SPI_execute failed with %d: %s", rc, sql);
 	SPI_finish();
+	if (pushed)
+		PopActiveSnapshot();
 }
 
 /* Create (and attach) the partition that will hold t. */
@@ -351,6 +363,11 @@ AlloySamplesAppend(const AlloySample *samples, int n)
 
 	if (n <= 0)
 		return;
+	if (XactReadOnly)
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot write samples in a read-only transaction"),
+				 RecoveryInProgress() ? errhint("The server is a standby; write to the primary.") : 0));
 	parent = AlloySamplesParentOid(false);
 	parts = AlloyListPartitions(parent, &nparts);
 	routes = palloc(sizeof(AlloyRoute) * n);

@@ -19,6 +19,7 @@
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "storage/procarray.h"
+#include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
@@ -196,6 +197,125 @@ AlloyMemSampleCmp(const void *a, const void *b)
 	return 0;
 }
 
+typedef struct AlloySeriesBucket
+{
+	int64		series_id;		/* hash key */
+	int64		count;
+	int64		offset;
+	int32		idx;
+} AlloySeriesBucket;
+
+static int
+AlloyBucketCmp(const void *a, const void *b)
+{
+	const AlloySeriesBucket *x = *(AlloySeriesBucket *const *) a;
+	const AlloySeriesBucket *y = *(AlloySeriesBucket *const *) b;
+
+	return x->series_id < y->series_id ? -1 : (x->series_id > y->series_id ? 1 : 0);
+}
+
+/*
+ * Sort head samples by (series, time, write order). Samples arrive
+ * scrape-ordered (every series at one time, then the next time), which a
+ * comparison sort of 32-byte elements handles slowly; instead they are
+ * bucketed by series (stable, so each series keeps its write order), and
+ * a series is sorted by time only if it is not already. Returns the sorted
+ * array (a new allocation; a is freed).
+ */
+AlloyMemSample *
+AlloySortMemSamples(AlloyMemSample *a, int64 n)
+{
+	HASHCTL		ctl;
+	HTAB	   *h;
+	int32	   *bidx;
+	AlloySeriesBucket **buckets;
+	int32		nbuckets = 0;
+	int32		bucket_cap = 1024;
+	int64	   *offsets;
+	AlloyMemSample *out;
+	AlloySeriesBucket *last = NULL;
+	int64		i;
+	int32		b;
+
+	if (n <= 1)
+		return a;
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(AlloySeriesBucket);
+	ctl.hcxt = CurrentMemoryContext;
+	h = hash_create("alloy head series", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	bidx = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * n);
+	buckets = palloc(sizeof(AlloySeriesBucket *) * bucket_cap);
+	for (i = 0; i < n; i++)
+	{
+		if (last == NULL || last->series_id != a[i].series_id)
+		{
+			bool		found;
+
+			last = hash_search(h, &a[i].series_id, HASH_ENTER, &found);
+			if (!found)
+			{
+				last->count = 0;
+				if (nbuckets >= bucket_cap)
+				{
+					bucket_cap *= 2;
+					buckets = repalloc_huge(buckets, sizeof(AlloySeriesBucket *) * bucket_cap);
+				}
+				last->idx = nbuckets;
+				buckets[nbuckets++] = last;
+			}
+		}
+		last->count++;
+		bidx[i] = last->idx;
+	}
+
+	/* series in id order; each gets its place in the output */
+	offsets = palloc(sizeof(int64) * nbuckets);
+	{
+		AlloySeriesBucket **sorted = palloc(sizeof(AlloySeriesBucket *) * nbuckets);
+		int64		off = 0;
+
+		memcpy(sorted, buckets, sizeof(AlloySeriesBucket *) * nbuckets);
+		qsort(sorted, nbuckets, sizeof(AlloySeriesBucket *), AlloyBucketCmp);
+		for (b = 0; b < nbuckets; b++)
+		{
+			sorted[b]->offset = off;
+			off += sorted[b]->count;
+		}
+		for (b = 0; b < nbuckets; b++)
+			offsets[b] = buckets[b]->offset;
+		pfree(sorted);
+	}
+
+	out = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(AlloyMemSample) * n);
+	for (i = 0; i < n; i++)
+		out[offsets[bidx[i]]++] = a[i];
+
+	/* within a series: usually already in time order */
+	for (b = 0; b < nbuckets; b++)
+	{
+		int64		end = offsets[b];
+		int64		start = end - buckets[b]->count;
+		int64		k;
+
+		for (k = start + 1; k < end; k++)
+		{
+			if (out[k].t < out[k - 1].t)
+			{
+				qsort(out + start, end - start, sizeof(AlloyMemSample), AlloyMemSampleCmp);
+				break;
+			}
+		}
+	}
+
+	hash_destroy(h);
+	pfree(bidx);
+	pfree(buckets);
+	pfree(offsets);
+	pfree(a);
+	return out;
+}
+
 /* First index of a head sample of series sid or later. */
 int64
 AlloyHeadLowerBound(AlloyMemSample *head, int64 n, int64 sid)
@@ -347,17 +467,18 @@ AlloyLoadHead(AlloyPartReader *pr, Snapshot snapshot)
 		{
 			ItemId		itemid = PageGetItemId(page, off);
 			AlloyBatchHeader *hdr = (AlloyBatchHeader *) PageGetItem(page, itemid);
-			AlloyHeadSample *hs = (AlloyHeadSample *) ((char *) hdr + sizeof(AlloyBatchHeader));
-			uint32		j;
+			AlloyBatchIter it;
+			AlloyHeadSample hs;
 
 			seq += hdr->nsamples;
 			if (!AlloyXidVisible(hdr->xid, snapshot))
 				continue;
-			for (j = 0; j < hdr->nsamples; j++)
+			AlloyBatchIterInit(&it, hdr, ItemIdGetLength(itemid));
+			while (AlloyBatchNext(&it, &hs))
 			{
 				AlloyMemSample *ms;
 
-				if (hs[j].t < pr->mint || hs[j].t > pr->maxt)
+				if (hs.t < pr->mint || hs.t > pr->maxt)
 					continue;
 				if (pr->nhead >= cap)
 				{
@@ -365,17 +486,16 @@ AlloyLoadHead(AlloyPartReader *pr, Snapshot snapshot)
 					pr->head = repalloc_huge(pr->head, cap * sizeof(AlloyMemSample));
 				}
 				ms = &pr->head[pr->nhead++];
-				ms->series_id = hs[j].series_id;
-				ms->t = hs[j].t;
-				ms->vbits = hs[j].vbits;
-				ms->seq = seq - hdr->nsamples + j;
+				ms->series_id = hs.series_id;
+				ms->t = hs.t;
+				ms->vbits = hs.vbits;
+				ms->seq = seq - it.left - 1;
 			}
 		}
 		blk = AlloyPageGetOpaque(page)->next;
 		UnlockReleaseBuffer(buf);
 	}
-	if (pr->nhead > 1)
-		qsort(pr->head, pr->nhead, sizeof(AlloyMemSample), AlloyMemSampleCmp);
+	pr->head = AlloySortMemSamples(pr->head, pr->nhead);
 }
 
 /*

@@ -235,13 +235,14 @@ alloy_scan_analyze_next_block(TableScanDesc sscan, BlockNumber blockno,
 			{
 				ItemId		itemid = PageGetItemId(page, off);
 				AlloyBatchHeader *hdr = (AlloyBatchHeader *) PageGetItem(page, itemid);
-				AlloyHeadSample *hs = (AlloyHeadSample *) ((char *) hdr + sizeof(AlloyBatchHeader));
-				uint32		j;
+				AlloyBatchIter it;
+				AlloyHeadSample hs;
 
 				if (!AlloyXidVisible(hdr->xid, NULL))
 					continue;
-				for (j = 0; j < hdr->nsamples; j++)
-					AlloyAnalyzeAdd(scan, hs[j].series_id, hs[j].t, hs[j].vbits);
+				AlloyBatchIterInit(&it, hdr, ItemIdGetLength(itemid));
+				while (AlloyBatchNext(&it, &hs))
+					AlloyAnalyzeAdd(scan, hs.series_id, hs.t, hs.vbits);
 			}
 			break;
 		default:

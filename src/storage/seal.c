@@ -4,7 +4,9 @@
  * Sealing rewrites a whole partition into a new relfilenode, the way
  * TRUNCATE and CLUSTER swap storage: under AccessExclusiveLock, the old
  * sealed region and the sealable head samples are merged (last write wins)
- * and re-encoded as chunks of ALLOY_CHUNK_SAMPLES, the sparse index is
+ * into chunks of up to ALLOY_CHUNK_SAMPLES (chunks of series without new
+ * samples, and full chunks that end before a series' new samples, are
+ * copied byte for byte; the rest is decoded and re-encoded), the sparse index is
  * written after them, and head batches that cannot be sealed yet are copied
  * over unchanged. The swap is transactional: until commit every other
  * session keeps reading the old file (it cannot even open the relation),
@@ -81,23 +83,23 @@ AlloySealFlushPage(AlloySealWriter *w)
 	w->page_has_items = false;
 }
 
+/* Add one chunk item (header + XOR bytes) to the chunk page being filled. */
 static void
-AlloySealFlushChunk(AlloySealWriter *w)
+AlloySealAddItem(AlloySealWriter *w, int64 sid, int64 min_t, int64 max_t,
+				 const uint8 *data, size_t len)
 {
-	char		item[sizeof(AlloyChunkHeader) + ALLOY_CHUNK_BUF];
+	char		item[sizeof(AlloyChunkHeader) + BLCKSZ];
 	AlloyChunkHeader *hdr = (AlloyChunkHeader *) item;
-	size_t		len;
+	size_t		ilen = sizeof(AlloyChunkHeader) + len;
 
-	if (!w->chunk_open)
-		return;
-	len = xor_appender_bytes(&w->app);
-	hdr->series_id = w->chunk_sid;
-	hdr->min_t = w->chunk_min_t;
-	hdr->max_t = w->chunk_max_t;
-	memcpy(item + sizeof(AlloyChunkHeader), w->chunkbuf, len);
-	len += sizeof(AlloyChunkHeader);
+	if (ilen > sizeof(item))
+		elog(ERROR, "alloy chunk of %zu bytes is too large", len);
+	hdr->series_id = sid;
+	hdr->min_t = min_t;
+	hdr->max_t = max_t;
+	memcpy(item + sizeof(AlloyChunkHeader), data, len);
 
-	if (PageGetFreeSpace(w->page) < MAXALIGN(len))
+	if (PageGetFreeSpace(w->page) < MAXALIGN(ilen))
 		AlloySealFlushPage(w);
 	if (!w->page_has_items)
 	{
@@ -106,15 +108,28 @@ AlloySealFlushChunk(AlloySealWriter *w)
 			w->index_cap *= 2;
 			w->index = repalloc_huge(w->index, w->index_cap * sizeof(AlloyIndexEntry));
 		}
-		w->index[w->nindex].series_id = w->chunk_sid;
-		w->index[w->nindex].min_t = w->chunk_min_t;
+		w->index[w->nindex].series_id = sid;
+		w->index[w->nindex].min_t = min_t;
 		w->nindex++;
 	}
-	if (PageAddItem(w->page, (Item) item, len, InvalidOffsetNumber, false, false) ==
+	if (PageAddItem(w->page, (Item) item, ilen, InvalidOffsetNumber, false, false) ==
 		InvalidOffsetNumber)
-		elog(ERROR, "could not add a chunk of %zu bytes to an alloy page", len);
+		elog(ERROR, "could not add a chunk of %zu bytes to an alloy page", ilen);
 	w->page_has_items = true;
 	w->nchunks++;
+	if (min_t < w->min_t)
+		w->min_t = min_t;
+	if (max_t > w->max_t)
+		w->max_t = max_t;
+}
+
+static void
+AlloySealFlushChunk(AlloySealWriter *w)
+{
+	if (!w->chunk_open)
+		return;
+	AlloySealAddItem(w, w->chunk_sid, w->chunk_min_t, w->chunk_max_t,
+					 w->chunkbuf, xor_appender_bytes(&w->app));
 	w->chunk_open = false;
 }
 
@@ -147,10 +162,155 @@ AlloySealAdd(AlloySealWriter *w, int64 sid, int64 t, double v)
 		elog(ERROR, "XOR chunk append failed with status %d", rc);
 	w->chunk_max_t = t;
 	w->nsamples++;
-	if (t < w->min_t)
-		w->min_t = t;
-	if (t > w->max_t)
-		w->max_t = t;
+}
+
+/*
+ * Walks the chunk items of the old sealed region in order, so that chunks a
+ * seal does not need to change are copied without decoding.
+ */
+typedef struct AlloyChunkCursor
+{
+	AlloyPageSource src;
+	BlockNumber blk;
+	BlockNumber endblk;
+	char	   *page;
+	bool		loaded;
+	OffsetNumber off;
+	OffsetNumber maxoff;
+	bool		have;
+	AlloyChunkHeader hdr;
+	const uint8 *data;			/* points into page until the next call */
+	size_t		len;
+} AlloyChunkCursor;
+
+static void
+AlloyChunkCursorNext(AlloyChunkCursor *cc)
+{
+	for (;;)
+	{
+		ItemId		itemid;
+		char	   *item;
+
+		if (!cc->loaded || cc->off > cc->maxoff)
+		{
+			Buffer		buf;
+
+			if (cc->blk >= cc->endblk)
+			{
+				cc->have = false;
+				return;
+			}
+			CHECK_FOR_INTERRUPTS();
+			buf = AlloyReadPage(&cc->src, cc->blk);
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			memcpy(cc->page, BufferGetPage(buf), BLCKSZ);
+			UnlockReleaseBuffer(buf);
+			if (PageIsNew(cc->page) ||
+				AlloyPageGetOpaque(cc->page)->type != ALLOY_PAGE_CHUNK)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("alloy page %u is not a chunk page", cc->blk)));
+			cc->blk++;
+			cc->off = FirstOffsetNumber;
+			cc->maxoff = PageGetMaxOffsetNumber(cc->page);
+			cc->loaded = true;
+			continue;
+		}
+		itemid = PageGetItemId(cc->page, cc->off);
+		cc->off++;
+		if (!ItemIdIsNormal(itemid) || ItemIdGetLength(itemid) < sizeof(AlloyChunkHeader))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("alloy chunk page %u has a bad item", cc->blk - 1)));
+		item = PageGetItem(cc->page, itemid);
+		memcpy(&cc->hdr, item, sizeof(AlloyChunkHeader));
+		cc->data = (const uint8 *) item + sizeof(AlloyChunkHeader);
+		cc->len = ItemIdGetLength(itemid) - sizeof(AlloyChunkHeader);
+		cc->have = true;
+		return;
+	}
+}
+
+static void
+AlloySealCopyChunk(AlloySealWriter *w, AlloyChunkCursor *cc)
+{
+	AlloySealFlushChunk(w);
+	AlloySealAddItem(w, cc->hdr.series_id, cc->hdr.min_t, cc->hdr.max_t,
+					 cc->data, cc->len);
+	w->nsamples += xor_chunk_count(cc->data, cc->len);
+}
+
+/*
+ * One series present in both the old chunks and the sealable head
+ * (head[hlo, hhi)): full chunks that end before the first head sample are
+ * copied as they are; from the first chunk that may overlap (or is not
+ * full, so it gets filled up) on, old samples are decoded and merged, the
+ * head winning on equal timestamps.
+ */
+static void
+AlloySealMergeSeries(AlloySealWriter *w, AlloyChunkCursor *cc,
+					 AlloyMemSample *head, int64 hlo, int64 hhi)
+{
+	int64		sid = head[hlo].series_id;
+	int64		first_t = head[hlo].t;
+	int64	   *ots = NULL;
+	double	   *ovs = NULL;
+	int64		no = 0;
+	int64		ocap = 0;
+	int64		i;
+	int64		j;
+
+	while (cc->have && cc->hdr.series_id == sid && cc->hdr.max_t < first_t &&
+		   xor_chunk_count(cc->data, cc->len) >= ALLOY_CHUNK_SAMPLES)
+	{
+		AlloySealCopyChunk(w, cc);
+		AlloyChunkCursorNext(cc);
+	}
+	while (cc->have && cc->hdr.series_id == sid)
+	{
+		int			cnt = xor_chunk_count(cc->data, cc->len);
+		int			got;
+
+		if (no + cnt > ocap)
+		{
+			ocap = Max(ocap * 2, no + cnt + 256);
+			ots = ots ? repalloc_huge(ots, ocap * sizeof(int64)) : palloc(ocap * sizeof(int64));
+			ovs = ovs ? repalloc_huge(ovs, ocap * sizeof(double)) : palloc(ocap * sizeof(double));
+		}
+		got = xor_decode_all(cc->data, cc->len, ots + no, ovs + no, cnt);
+		if (got != cnt)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("corrupt XOR chunk of series %lld", (long long) sid)));
+		no += got;
+		AlloyChunkCursorNext(cc);
+	}
+
+	i = 0;
+	j = hlo;
+	while (i < no || j < hhi)
+	{
+		int64		k = j;
+
+		if (j < hhi)
+			while (k + 1 < hhi && head[k + 1].t == head[j].t)
+				k++;
+		if (i < no && (j >= hhi || ots[i] < head[j].t))
+		{
+			AlloySealAdd(w, sid, ots[i], ovs[i]);
+			i++;
+			continue;
+		}
+		if (i < no && ots[i] == head[j].t)
+			i++;				/* overwritten by a later write */
+		AlloySealAdd(w, sid, head[k].t, AlloyBitsToDouble(head[k].vbits));
+		j = k + 1;
+	}
+	if (ots)
+	{
+		pfree(ots);
+		pfree(ovs);
+	}
 }
 
 /* A kept head batch, copied out of the old file. */
@@ -182,8 +342,9 @@ AlloySealRelation(Relation rel, bool *rewritten)
 	BlockNumber blk;
 	RelFileNode oldnode;
 	AlloySealWriter *w;
-	AlloySealedCursor *cur;
+	AlloyChunkCursor *cc;
 	AlloyMerge	m;
+	int64		hpos;
 	int64		sid;
 	int64		t;
 	double		v;
@@ -229,9 +390,9 @@ AlloySealRelation(Relation rel, bool *rewritten)
 		{
 			ItemId		itemid = PageGetItemId(hpage, off);
 			AlloyBatchHeader *hdr = (AlloyBatchHeader *) PageGetItem(hpage, itemid);
-			AlloyHeadSample *hs = (AlloyHeadSample *) ((char *) hdr + sizeof(AlloyBatchHeader));
 			TransactionId xid = hdr->xid;
-			uint32		j;
+			AlloyBatchIter it;
+			AlloyHeadSample hs;
 
 			seq += hdr->nsamples;
 			if (TransactionIdIsCurrentTransactionId(xid) ||
@@ -254,7 +415,8 @@ AlloySealRelation(Relation rel, bool *rewritten)
 				ndropped += hdr->nsamples;
 				continue;
 			}
-			for (j = 0; j < hdr->nsamples; j++)
+			AlloyBatchIterInit(&it, hdr, ItemIdGetLength(itemid));
+			while (AlloyBatchNext(&it, &hs))
 			{
 				AlloyMemSample *ms;
 
@@ -264,10 +426,10 @@ AlloySealRelation(Relation rel, bool *rewritten)
 					seal = repalloc_huge(seal, seal_cap * sizeof(AlloyMemSample));
 				}
 				ms = &seal[nseal++];
-				ms->series_id = hs[j].series_id;
-				ms->t = hs[j].t;
-				ms->vbits = hs[j].vbits;
-				ms->seq = seq - hdr->nsamples + j;
+				ms->series_id = hs.series_id;
+				ms->t = hs.t;
+				ms->vbits = hs.vbits;
+				ms->seq = seq - it.left - 1;
 			}
 		}
 		blk = AlloyPageGetOpaque(hpage)->next;
@@ -280,13 +442,14 @@ AlloySealRelation(Relation rel, bool *rewritten)
 		MemoryContextDelete(cxt);
 		return 0;
 	}
-	if (nseal > 1)
-		qsort(seal, nseal, sizeof(AlloyMemSample), AlloyMemSampleCmp);
+	seal = AlloySortMemSamples(seal, nseal);
 
 	/* swap in a new, empty relfilenode; the old one stays readable by node */
 	CheckTableNotInUse(rel, "alloy.seal");
 	oldnode = rel->rd_node;
+	MemoryContextSwitchTo(old);
 	RelationSetNewRelfilenode(rel, rel->rd_rel->relpersistence);
+	MemoryContextSwitchTo(cxt);
 	src.by_node = true;
 	src.node = oldnode;
 
@@ -305,15 +468,46 @@ AlloySealRelation(Relation rel, bool *rewritten)
 	w->min_t = PG_INT64_MAX;
 	w->max_t = PG_INT64_MIN;
 
-	/* merge the old sealed region with the sealable head */
-	cur = palloc(sizeof(AlloySealedCursor));
-	AlloySealedCursorInit(cur, &src, &meta, meta.sealed_start, PG_INT64_MIN, PG_INT64_MAX);
-	AlloyMergeInit(&m, cur, seal, 0, nseal);
-	while (AlloyMergeNext(&m, &sid, &t, &v))
+	/*
+	 * Merge the old sealed region with the sealable head, series by series:
+	 * series without new samples keep their chunks byte for byte.
+	 */
+	cc = palloc0(sizeof(AlloyChunkCursor));
+	cc->src = src;
+	cc->page = palloc(BLCKSZ);
+	if (BlockNumberIsValid(meta.sealed_start) && meta.sealed_npages > 0)
 	{
-		AlloySealAdd(w, sid, t, v);
-		if ((w->nsamples & 0xffff) == 0)
-			CHECK_FOR_INTERRUPTS();
+		cc->blk = meta.sealed_start;
+		cc->endblk = meta.sealed_start + meta.sealed_npages;
+	}
+	AlloyChunkCursorNext(cc);
+	hpos = 0;
+	while (cc->have || hpos < nseal)
+	{
+		int64		sc = cc->have ? cc->hdr.series_id : PG_INT64_MAX;
+		int64		sh = hpos < nseal ? seal[hpos].series_id : PG_INT64_MAX;
+		int64		hend = hpos;
+
+		while (hend < nseal && seal[hend].series_id == sh)
+			hend++;
+		if (sc < sh || (sc == sh && hpos >= nseal))
+		{
+			while (cc->have && cc->hdr.series_id == sc)
+			{
+				AlloySealCopyChunk(w, cc);
+				AlloyChunkCursorNext(cc);
+			}
+			continue;
+		}
+		if (sh < sc)
+		{
+			AlloyMergeInit(&m, NULL, seal, hpos, hend);
+			while (AlloyMergeNext(&m, &sid, &t, &v))
+				AlloySealAdd(w, sid, t, v);
+		}
+		else
+			AlloySealMergeSeries(w, cc, seal, hpos, hend);
+		hpos = hend;
 	}
 	AlloySealFlushChunk(w);
 	AlloySealFlushPage(w);

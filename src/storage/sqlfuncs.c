@@ -7,6 +7,7 @@
 
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -71,6 +72,10 @@ AlloySeal(void)
 
 	if (!OidIsValid(parent))
 		return 0;
+	if (XactReadOnly)
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot seal in a read-only transaction")));
 	parts = AlloyListPartitions(parent, &n);
 	relids = palloc(sizeof(Oid) * Max(n, 1));
 	for (i = 0; i < n; i++)

@@ -33,6 +33,15 @@ alloy_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
 	AlloyCheckTupleDesc(rel);
 
 	/*
+	 * Sealing reads the old file by its RelFileNode through shared buffers,
+	 * which does not reach a temporary table's local buffers and files.
+	 */
+	if (persistence == RELPERSISTENCE_TEMP)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("temporary tables cannot use access method alloy")));
+
+	/*
 	 * Head batches copied by a seal may carry xids down to the removal
 	 * horizon, so claim nothing newer than that.
 	 */
@@ -148,7 +157,7 @@ alloy_relation_vacuum(Relation rel, struct VacuumParams *params,
 		frozenxid = GetOldestNonRemovableTransactionId(rel);
 	AlloySourceFromRel(&src, rel);
 	if (RelationGetNumberOfBlocks(rel) > 0 && AlloyReadMeta(&src, &meta))
-		ntuples = (double) meta.sealed_nsamples + (double) meta.head_npages * 339.0;
+		ntuples = (double) meta.sealed_nsamples + (double) meta.head_npages * ALLOY_HEAD_SAMPLES_PER_PAGE;
 	vac_update_relstats(rel, RelationGetNumberOfBlocks(rel), ntuples, 0, false,
 						frozenxid, GetOldestMultiXactId(),
 						&frozenxid_updated, &minmulti_updated, false);
@@ -171,6 +180,6 @@ alloy_relation_estimate_size(Relation rel, int32 *attr_widths,
 	AlloySourceFromRel(&src, rel);
 	if (!AlloyReadMeta(&src, &meta))
 		return;
-	/* head pages hold about 339 samples each */
-	*tuples = (double) meta.sealed_nsamples + (double) meta.head_npages * 339.0;
+	/* head pages hold about ALLOY_HEAD_SAMPLES_PER_PAGE samples each */
+	*tuples = (double) meta.sealed_nsamples + (double) meta.head_npages * ALLOY_HEAD_SAMPLES_PER_PAGE;
 }
