@@ -5,6 +5,8 @@ CREATE EXTENSION IF NOT EXISTS alloy;
 SELECT alloy.series_get_or_create('{"__name__": "cat_epoch_a"}', 'cat-epoch') > 0 AS a;
 SELECT alloy.series_get_or_create('{"__name__": "cat_epoch_b"}', 'cat-epoch') > 0 AS b;
 SELECT alloy.series_lookup('{"__name__": "cat_epoch_b"}', 'cat-epoch') > 0 AS b_cached;
+-- reuses the committed label __name__=cat_epoch_a (now in the label cache)
+SELECT alloy.series_get_or_create('{"__name__": "cat_epoch_a", "x": "1"}', 'cat-epoch') > 0 AS a1;
 DROP EXTENSION alloy CASCADE;
 CREATE EXTENSION alloy;
 -- b is not there any more, and its old id is not served from the cache
@@ -12,4 +14,6 @@ SELECT alloy.series_lookup('{"__name__": "cat_epoch_b"}', 'cat-epoch') IS NULL A
 -- new series ids start again at 1, and each id names the right labels
 SELECT alloy.series_get_or_create('{"__name__": "cat_epoch_b"}', 'cat-epoch') AS b_new;
 SELECT alloy.series_get_or_create('{"__name__": "cat_epoch_a"}', 'cat-epoch') AS a_new;
+-- committed now; then a series sharing its label must get the new label id
+SELECT alloy.series_get_or_create('{"__name__": "cat_epoch_a", "x": "1"}', 'cat-epoch') AS a1_new;
 SELECT series_id, labels, tenant FROM alloy.series ORDER BY series_id;

@@ -89,3 +89,19 @@ FROM alloy.series_catalog WHERE series_id = :s1;
 -- The cache answers known series.
 SELECT alloy.series_lookup('{"__name__": "up", "job": "node", "instance": "a:9100"}', 'cat-series') = :s1 AS warm;
 SELECT hits > 0 AS cache_hits, entries > 0 AS cache_entries FROM alloy.series_cache_stats();
+
+-- The C functions bypass table privileges, so EXECUTE is not public.
+CREATE ROLE regress_alloy_catalog;
+GRANT USAGE ON SCHEMA alloy TO regress_alloy_catalog;
+SET ROLE regress_alloy_catalog;
+SELECT alloy.series_get_or_create('{"__name__": "up"}');
+SELECT alloy.write('{"__name__": "up"}', now(), 1);
+SELECT * FROM alloy.match_series('[["__name__", "=", "up"]]');
+RESET ROLE;
+GRANT EXECUTE ON FUNCTION alloy.series_lookup(jsonb, text) TO regress_alloy_catalog;
+SET ROLE regress_alloy_catalog;
+SELECT alloy.series_lookup('{"__name__": "up", "job": "node", "instance": "a:9100"}', 'cat-series') = :s1 AS granted;
+RESET ROLE;
+REVOKE ALL ON FUNCTION alloy.series_lookup(jsonb, text) FROM regress_alloy_catalog;
+REVOKE USAGE ON SCHEMA alloy FROM regress_alloy_catalog;
+DROP ROLE regress_alloy_catalog;

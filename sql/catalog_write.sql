@@ -29,3 +29,27 @@ SELECT alloy.write('{"__name__": "x"}', ARRAY[now()], ARRAY[1, 2]::float8[]);
 SELECT alloy.write('{"__name__": "x"}', ARRAY[now(), NULL], ARRAY[1, 2]::float8[]);
 SELECT alloy.write('{"__name__": "x"}', ARRAY[[now()]], ARRAY[[1]]::float8[]);
 SELECT alloy.write('{"__name__": "x", "v": true}', now(), 1);
+
+-- the samples reach storage, with times truncated to milliseconds (rounded
+-- down, also before 1970)
+SELECT alloy.write('{"__name__": "cat_write_ms"}',
+				   ARRAY['2024-01-01 00:00:00.1239+00', '2024-01-01 00:00:01.0001+00',
+						 '1969-12-31 23:59:59.9995+00']::timestamptz[],
+				   ARRAY[1, 2, 3]::float8[], 'cat-write');
+SET timezone = 'UTC';
+SELECT s."time", s.value FROM alloy.samples s
+WHERE s.series_id = alloy.series_lookup('{"__name__": "cat_write_ms"}', 'cat-write')
+ORDER BY 1;
+SELECT s."time", s.value FROM alloy.samples s
+WHERE s.series_id = alloy.series_lookup('{"__name__": "cat_write", "job": "a"}', 'cat-write')
+ORDER BY 1;
+SELECT count(*), sum(s.value) FROM alloy.samples s JOIN alloy.series c USING (series_id)
+WHERE c.metric = 'cat_bulk' AND c.tenant = 'cat-write';
+-- a rolled-back write leaves neither series nor samples
+BEGIN;
+SELECT alloy.write('{"__name__": "cat_write_rb"}', '2024-01-01 00:00:00+00', 1, 'cat-write');
+ROLLBACK;
+SELECT count(*) FROM alloy.series WHERE metric = 'cat_write_rb';
+SELECT alloy.write('{"__name__": "cat_write_rb"}', '2024-01-01 00:00:00+00', 2, 'cat-write');
+SELECT s.value FROM alloy.samples s
+WHERE s.series_id = alloy.series_lookup('{"__name__": "cat_write_rb"}', 'cat-write');

@@ -51,19 +51,20 @@ CREATE INDEX series_catalog_label_ids_idx
 	ON alloy.series_catalog USING gin (label_ids);
 CREATE SEQUENCE alloy.series_catalog_series_id_seq MINVALUE 1 START 1 OWNED BY alloy.series_catalog.series_id;
 
--- The label set of a series as a jsonb object (name -> value, __name__ included).
+-- The label set of a series as a jsonb object (name -> value, __name__
+-- included), and its metric name. C, with the labels read once per query.
 CREATE FUNCTION alloy.series_labels(label_ids int4[]) RETURNS jsonb
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
-AS $$
-	SELECT coalesce(jsonb_object_agg(l.name, l.value), '{}'::jsonb)
-	FROM alloy.labels l WHERE l.label_id = ANY (label_ids)
-$$;
+AS 'MODULE_PATHNAME', 'alloy_series_labels'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION alloy.series_metric(label_ids int4[]) RETURNS text
+AS 'MODULE_PATHNAME', 'alloy_series_metric'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
 -- The contract's view of the catalog: one row per series.
 CREATE VIEW alloy.series AS
 SELECT s.series_id,
-	   (SELECT l.value FROM alloy.labels l
-		WHERE l.label_id = ANY (s.label_ids) AND l.name = '__name__') AS metric,
+	   alloy.series_metric(s.label_ids) AS metric,
 	   alloy.series_labels(s.label_ids) AS labels,
 	   t.name AS tenant,
 	   s.created
@@ -130,6 +131,17 @@ CREATE FUNCTION alloy.series_cache_stats(OUT shared boolean, OUT capacity bigint
 										 OUT bytes bigint)
 AS 'MODULE_PATHNAME', 'alloy_series_cache_stats'
 LANGUAGE C VOLATILE;
+
+-- These C functions read and write the catalog directly, bypassing table
+-- privileges, so only roles granted EXECUTE may call them (superusers and the
+-- alloy background workers always can).
+REVOKE ALL ON FUNCTION alloy.write(jsonb, timestamptz, double precision, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION alloy.write(jsonb, timestamptz[], double precision[], text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION alloy.series_get_or_create(jsonb, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION alloy.series_lookup(jsonb, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION alloy.match_series(jsonb, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION alloy.series_labels(int4[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION alloy.series_metric(int4[]) FROM PUBLIC;
 
 -- pg_dump keeps the catalog's rows (series ids must survive a dump and
 -- restore, since samples refer to them) and the sequences' positions.

@@ -58,24 +58,28 @@ alloy_catalog_shmem_startup(void)
 }
 
 /*
- * Define alloy.series_cache_size and, when preloaded, ask for the shared
+ * When preloaded, define alloy.series_cache_size and ask for the shared
  * cache. Called once from _PG_init.
  */
 void
 AlloyCatalogInit(void)
 {
+	/*
+	 * PostgreSQL refuses (FATAL) to define a PGC_POSTMASTER setting outside
+	 * shared_preload_libraries, and without preloading there is no shared
+	 * cache to size: the backend-local cache then has its fixed size.
+	 */
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
 	DefineCustomIntVariable("alloy.series_cache_size",
 							"Number of series ids the shared series cache holds.",
 							"Each entry takes 40 bytes of shared memory. Series not in the "
-							"cache are found through the catalog's indexes. Without "
-							"shared_preload_libraries each backend keeps a small private cache.",
+							"cache are found through the catalog's indexes.",
 							&alloy_series_cache_size,
 							1048576, 1024, 100 * 1000 * 1000,
 							PGC_POSTMASTER, 0,
 							NULL, NULL, NULL);
-
-	if (!process_shared_preload_libraries_in_progress)
-		return;
 
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = alloy_catalog_shmem_request;

@@ -9,7 +9,9 @@
  * emptier; when both are full the least recently used of their entries is
  * evicted (approximately: each entry carries the value of a global clock at
  * its last use). The table never grows, so alloy.series_cache_size bounds the
- * memory.
+ * memory. A set is five cache lines: the eight first hashes in the first, so
+ * a probe that misses reads one line from memory and a hit two (the table is
+ * far larger than the CPU caches, so memory reads are what a lookup costs).
  *
  * Correctness rules:
  *  - An entry matches only on both 64-bit hashes (two independent seeds), the
@@ -23,8 +25,10 @@
  *
  * Locking (shared cache): set s is protected by LWLock s % ALLOY_CACHE_PARTITIONS
  * of the "alloy_series_cache" tranche; a lookup takes one set's lock shared
- * at a time, an insert takes both sets' locks exclusive, lower number first. The LRU stamp is written under the shared lock: a lost update
- * only makes eviction slightly less exact. Counters are atomics.
+ * at a time, an insert takes both sets' locks exclusive, lower number first.
+ * The LRU stamp is written under the shared lock: a lost update only makes
+ * eviction slightly less exact. Counters are atomics, one cache line of them
+ * per partition.
  *
  * Without shared_preload_libraries the same table lives in this backend's
  * memory, at most ALLOY_LOCAL_CACHE_MAX entries, without locks.
@@ -39,31 +43,51 @@
 
 #include "catalog/catalog_int.h"
 
-/* 40 bytes: keep it so, the setting's description promises it. */
-typedef struct AlloyCacheEntry
+/* The rest of an entry: 32 bytes, two to a cache line. */
+typedef struct AlloyCacheWay
 {
-	uint64		hash;
 	uint64		hash2;
 	int64		series_id;		/* 0: empty */
 	Oid			dbid;
 	Oid			relid;
 	int32		tenant_id;
 	uint32		stamp;			/* clock value at last use */
-} AlloyCacheEntry;
+} AlloyCacheWay;
 
-StaticAssertDecl(sizeof(AlloyCacheEntry) == 40, "cache entry size changed");
+/* One set: 8 x (8 + 32) = 320 bytes, 40 per entry as documented. */
+typedef struct AlloyCacheSet
+{
+	uint64		hash[ALLOY_CACHE_WAYS];
+	AlloyCacheWay way[ALLOY_CACHE_WAYS];
+} AlloyCacheSet;
+
+StaticAssertDecl(sizeof(AlloyCacheSet) == 40 * ALLOY_CACHE_WAYS, "cache entry size changed");
+
+/*
+ * Counters, one cache line per lock partition: a single shared counter
+ * bumped by every lookup of every backend would bounce its cache line
+ * between CPUs on the ingest hot path.
+ */
+typedef union AlloyCacheCounters
+{
+	struct
+	{
+		pg_atomic_uint64 hits;
+		pg_atomic_uint64 misses;
+		pg_atomic_uint64 inserts;
+		pg_atomic_uint64 evictions;
+		pg_atomic_uint64 entries;
+	}			c;
+	char		pad[PG_CACHE_LINE_SIZE];
+} AlloyCacheCounters;
 
 typedef struct AlloyCacheHeader
 {
 	uint64		nsets;
 	bool		shared;
 	pg_atomic_uint32 clock;
-	pg_atomic_uint64 entries;
-	pg_atomic_uint64 hits;
-	pg_atomic_uint64 misses;
-	pg_atomic_uint64 inserts;
-	pg_atomic_uint64 evictions;
-	AlloyCacheEntry slots[FLEXIBLE_ARRAY_MEMBER];
+	AlloyCacheSet *sets;		/* cache-line aligned, after the header */
+	AlloyCacheCounters counters[ALLOY_CACHE_PARTITIONS];
 } AlloyCacheHeader;
 
 static AlloyCacheHeader *shared_cache = NULL;
@@ -78,11 +102,12 @@ alloy_cache_nsets(int64 entries)
 	return Max(nsets, 1);
 }
 
+/* Bytes for the header and the sets, with room to align both to cache lines. */
 static Size
 alloy_cache_size(uint64 nsets)
 {
-	return add_size(offsetof(AlloyCacheHeader, slots),
-					mul_size(mul_size(nsets, ALLOY_CACHE_WAYS), sizeof(AlloyCacheEntry)));
+	return add_size(add_size(CACHELINEALIGN(sizeof(AlloyCacheHeader)), 2 * PG_CACHE_LINE_SIZE),
+					mul_size(nsets, sizeof(AlloyCacheSet)));
 }
 
 Size
@@ -91,30 +116,44 @@ AlloyCacheShmemSize(void)
 	return alloy_cache_size(alloy_cache_nsets(alloy_series_cache_size));
 }
 
-static void
-alloy_cache_init_header(AlloyCacheHeader *c, uint64 nsets, bool shared)
+/* Lay out and clear a cache in raw memory of alloy_cache_size(nsets) bytes. */
+static AlloyCacheHeader *
+alloy_cache_init(void *raw, uint64 nsets, bool shared)
 {
+	AlloyCacheHeader *c = (AlloyCacheHeader *) CACHELINEALIGN(raw);
+
 	c->nsets = nsets;
 	c->shared = shared;
+	c->sets = (AlloyCacheSet *) CACHELINEALIGN((char *) c + sizeof(AlloyCacheHeader));
 	pg_atomic_init_u32(&c->clock, 1);
-	pg_atomic_init_u64(&c->entries, 0);
-	pg_atomic_init_u64(&c->hits, 0);
-	pg_atomic_init_u64(&c->misses, 0);
-	pg_atomic_init_u64(&c->inserts, 0);
-	pg_atomic_init_u64(&c->evictions, 0);
-	memset(c->slots, 0, mul_size(mul_size(nsets, ALLOY_CACHE_WAYS), sizeof(AlloyCacheEntry)));
+	for (int i = 0; i < ALLOY_CACHE_PARTITIONS; i++)
+	{
+		pg_atomic_init_u64(&c->counters[i].c.hits, 0);
+		pg_atomic_init_u64(&c->counters[i].c.misses, 0);
+		pg_atomic_init_u64(&c->counters[i].c.inserts, 0);
+		pg_atomic_init_u64(&c->counters[i].c.evictions, 0);
+		pg_atomic_init_u64(&c->counters[i].c.entries, 0);
+	}
+	memset(c->sets, 0, mul_size(nsets, sizeof(AlloyCacheSet)));
+	return c;
 }
 
-/* Called from the shmem startup hook, under AddinShmemInitLock. */
+/*
+ * Called from the shmem startup hook, under AddinShmemInitLock. The header
+ * holds a pointer into the segment, which is valid in every process since
+ * shared memory is mapped at the same address everywhere.
+ */
 void
 AlloyCacheShmemInit(void)
 {
 	bool		found;
 	uint64		nsets = alloy_cache_nsets(alloy_series_cache_size);
+	void	   *raw = ShmemInitStruct("alloy series cache", alloy_cache_size(nsets), &found);
 
-	shared_cache = ShmemInitStruct("alloy series cache", alloy_cache_size(nsets), &found);
 	if (!found)
-		alloy_cache_init_header(shared_cache, nsets, true);
+		shared_cache = alloy_cache_init(raw, nsets, true);
+	else
+		shared_cache = (AlloyCacheHeader *) CACHELINEALIGN(raw);
 }
 
 void
@@ -134,18 +173,20 @@ alloy_cache_get(void)
 		int64		entries = Min(alloy_series_cache_size, ALLOY_LOCAL_CACHE_MAX);
 		uint64		nsets = alloy_cache_nsets(entries);
 
-		local_cache = MemoryContextAllocHuge(TopMemoryContext, alloy_cache_size(nsets));
-		alloy_cache_init_header(local_cache, nsets, false);
+		local_cache = alloy_cache_init(MemoryContextAllocHuge(TopMemoryContext,
+															  alloy_cache_size(nsets)),
+									   nsets, false);
 	}
 	return local_cache;
 }
 
 static inline bool
-alloy_cache_entry_matches(const AlloyCacheEntry *e, const AlloyCacheKey *key)
+alloy_cache_way_matches(const AlloyCacheSet *set, int i, const AlloyCacheKey *key)
 {
-	return e->series_id != 0 && e->hash == key->hash && e->hash2 == key->hash2 &&
-		e->tenant_id == key->tenant_id && e->dbid == key->dbid &&
-		e->relid == key->relid;
+	const AlloyCacheWay *w = &set->way[i];
+
+	return set->hash[i] == key->hash && w->series_id != 0 && w->hash2 == key->hash2 &&
+		w->tenant_id == key->tenant_id && w->dbid == key->dbid && w->relid == key->relid;
 }
 
 /*
@@ -173,19 +214,19 @@ alloy_cache_lock_of(uint64 set)
 
 /* Look for key in one set (its lock held); 0 if absent. */
 static inline int64
-alloy_cache_probe(AlloyCacheHeader *c, uint64 set, const AlloyCacheKey *key)
+alloy_cache_probe(AlloyCacheHeader *c, uint64 setno, const AlloyCacheKey *key)
 {
-	AlloyCacheEntry *e = &c->slots[set * ALLOY_CACHE_WAYS];
+	AlloyCacheSet *set = &c->sets[setno];
 
 	for (int i = 0; i < ALLOY_CACHE_WAYS; i++)
 	{
-		if (alloy_cache_entry_matches(&e[i], key))
+		if (set->hash[i] == key->hash && alloy_cache_way_matches(set, i, key))
 		{
 			uint32		now = pg_atomic_read_u32(&c->clock);
 
-			if (e[i].stamp != now)
-				e[i].stamp = now;
-			return e[i].series_id;
+			if (set->way[i].stamp != now)
+				set->way[i].stamp = now;
+			return set->way[i].series_id;
 		}
 	}
 	return 0;
@@ -201,6 +242,11 @@ AlloyCacheLookup(const AlloyCacheKey *key)
 	int64		result;
 
 	alloy_cache_sets_of(c, key, &set1, &set2);
+#ifdef __GNUC__
+	/* half the keys live in their second set: start both memory reads now */
+	__builtin_prefetch(&c->sets[set1].hash[0]);
+	__builtin_prefetch(&c->sets[set2].hash[0]);
+#endif
 	if (c->shared)
 	{
 		LWLockAcquire(alloy_cache_lock_of(set1), LW_SHARED);
@@ -221,9 +267,9 @@ AlloyCacheLookup(const AlloyCacheKey *key)
 	}
 
 	if (result != 0)
-		pg_atomic_fetch_add_u64(&c->hits, 1);
+		pg_atomic_fetch_add_u64(&c->counters[set1 % ALLOY_CACHE_PARTITIONS].c.hits, 1);
 	else
-		pg_atomic_fetch_add_u64(&c->misses, 1);
+		pg_atomic_fetch_add_u64(&c->counters[set1 % ALLOY_CACHE_PARTITIONS].c.misses, 1);
 	return result;
 }
 
@@ -235,27 +281,27 @@ void
 AlloyCacheInsert(const AlloyCacheKey *key, int64 series_id)
 {
 	AlloyCacheHeader *c = alloy_cache_get();
-	uint64		set1;
-	uint64		set2;
+	uint64		setnos[2];
+	int			nsets;
 	LWLock	   *lock1 = NULL;
 	LWLock	   *lock2 = NULL;
-	AlloyCacheEntry *victim = NULL;
+	AlloyCacheSet *vset = NULL;
+	int			vway = -1;
 	bool		inserted = false;
 	bool		evicted = false;
 	uint32		now = pg_atomic_fetch_add_u32(&c->clock, 1) + 1;
-	uint64		sets[2];
-	int			nsets;
 
-	alloy_cache_sets_of(c, key, &set1, &set2);
-	sets[0] = set1;
-	sets[1] = set2;
-	nsets = set1 == set2 ? 1 : 2;
+	alloy_cache_sets_of(c, key, &setnos[0], &setnos[1]);
+	nsets = setnos[0] == setnos[1] ? 1 : 2;
 
 	if (c->shared)
 	{
 		/* both partitions, in a fixed order so two inserters cannot deadlock */
-		lock1 = alloy_cache_lock_of(Min(set1 % ALLOY_CACHE_PARTITIONS, set2 % ALLOY_CACHE_PARTITIONS));
-		lock2 = alloy_cache_lock_of(Max(set1 % ALLOY_CACHE_PARTITIONS, set2 % ALLOY_CACHE_PARTITIONS));
+		uint64		p1 = setnos[0] % ALLOY_CACHE_PARTITIONS;
+		uint64		p2 = setnos[1] % ALLOY_CACHE_PARTITIONS;
+
+		lock1 = &shared_locks[Min(p1, p2)].lock;
+		lock2 = &shared_locks[Max(p1, p2)].lock;
 		LWLockAcquire(lock1, LW_EXCLUSIVE);
 		if (lock2 != lock1)
 			LWLockAcquire(lock2, LW_EXCLUSIVE);
@@ -263,42 +309,48 @@ AlloyCacheInsert(const AlloyCacheKey *key, int64 series_id)
 
 	for (int s = 0; s < nsets; s++)
 	{
-		AlloyCacheEntry *e = &c->slots[sets[s] * ALLOY_CACHE_WAYS];
+		AlloyCacheSet *set = &c->sets[setnos[s]];
 
 		for (int i = 0; i < ALLOY_CACHE_WAYS; i++)
 		{
-			if (alloy_cache_entry_matches(&e[i], key))
+			if (alloy_cache_way_matches(set, i, key))
 			{
 				/* another backend was first; ids agree since series are unique */
-				e[i].stamp = now;
+				set->way[i].stamp = now;
 				goto done;
 			}
 		}
 	}
 	/* an empty way in either set, else the least recently used of both */
-	for (int s = 0; s < nsets && (victim == NULL || victim->series_id != 0); s++)
+	for (int s = 0; s < nsets; s++)
 	{
-		AlloyCacheEntry *e = &c->slots[sets[s] * ALLOY_CACHE_WAYS];
+		AlloyCacheSet *set = &c->sets[setnos[s]];
 
 		for (int i = 0; i < ALLOY_CACHE_WAYS; i++)
 		{
-			if (e[i].series_id == 0)
+			if (set->way[i].series_id == 0)
 			{
-				victim = &e[i];
-				break;
+				vset = set;
+				vway = i;
+				goto found;
 			}
-			if (victim == NULL || (uint32) (now - e[i].stamp) > (uint32) (now - victim->stamp))
-				victim = &e[i];
+			if (vset == NULL ||
+				(uint32) (now - set->way[i].stamp) > (uint32) (now - vset->way[vway].stamp))
+			{
+				vset = set;
+				vway = i;
+			}
 		}
 	}
-	evicted = victim->series_id != 0;
-	victim->hash = key->hash;
-	victim->hash2 = key->hash2;
-	victim->dbid = key->dbid;
-	victim->relid = key->relid;
-	victim->tenant_id = key->tenant_id;
-	victim->stamp = now;
-	victim->series_id = series_id;
+found:
+	evicted = vset->way[vway].series_id != 0;
+	vset->hash[vway] = key->hash;
+	vset->way[vway].hash2 = key->hash2;
+	vset->way[vway].dbid = key->dbid;
+	vset->way[vway].relid = key->relid;
+	vset->way[vway].tenant_id = key->tenant_id;
+	vset->way[vway].stamp = now;
+	vset->way[vway].series_id = series_id;
 	inserted = true;
 
 done:
@@ -308,11 +360,13 @@ done:
 		LWLockRelease(lock1);
 	if (inserted)
 	{
-		pg_atomic_fetch_add_u64(&c->inserts, 1);
+		AlloyCacheCounters *cnt = &c->counters[setnos[0] % ALLOY_CACHE_PARTITIONS];
+
+		pg_atomic_fetch_add_u64(&cnt->c.inserts, 1);
 		if (evicted)
-			pg_atomic_fetch_add_u64(&c->evictions, 1);
+			pg_atomic_fetch_add_u64(&cnt->c.evictions, 1);
 		else
-			pg_atomic_fetch_add_u64(&c->entries, 1);
+			pg_atomic_fetch_add_u64(&cnt->c.entries, 1);
 	}
 }
 
@@ -323,10 +377,14 @@ AlloyCacheGetStats(AlloyCacheStats *stats)
 
 	stats->shared = c->shared;
 	stats->capacity = (int64) (c->nsets * ALLOY_CACHE_WAYS);
-	stats->entries = (int64) pg_atomic_read_u64(&c->entries);
-	stats->hits = (int64) pg_atomic_read_u64(&c->hits);
-	stats->misses = (int64) pg_atomic_read_u64(&c->misses);
-	stats->inserts = (int64) pg_atomic_read_u64(&c->inserts);
-	stats->evictions = (int64) pg_atomic_read_u64(&c->evictions);
+	stats->entries = stats->hits = stats->misses = stats->inserts = stats->evictions = 0;
+	for (int i = 0; i < ALLOY_CACHE_PARTITIONS; i++)
+	{
+		stats->entries += (int64) pg_atomic_read_u64(&c->counters[i].c.entries);
+		stats->hits += (int64) pg_atomic_read_u64(&c->counters[i].c.hits);
+		stats->misses += (int64) pg_atomic_read_u64(&c->counters[i].c.misses);
+		stats->inserts += (int64) pg_atomic_read_u64(&c->counters[i].c.inserts);
+		stats->evictions += (int64) pg_atomic_read_u64(&c->counters[i].c.evictions);
+	}
 	stats->bytes = (int64) alloy_cache_size(c->nsets);
 }

@@ -7,11 +7,13 @@
  *  - one that matches the empty string also matches series without the label
  *    (Prometheus semantics), so it is kept as the ids whose value does NOT
  *    match, and a series must carry none of them ("negative": subtraction).
- * All positive matchers go to one GIN scan of series_catalog.label_ids, one
- * `&&` (overlap) key each, which GIN intersects itself; the resulting TIDs
- * are fetched and every matcher is re-checked on the row's label ids (GIN
- * bitmaps may be lossy, and negative matchers are checked only there). A
- * selector with no positive matcher reads all of the tenant's series.
+ * Positive matchers with few ids go to one GIN scan of
+ * series_catalog.label_ids, one `&&` (overlap) key each, which GIN
+ * intersects itself; matchers with many ids are scanned in chunks and
+ * unioned (see AlloySeriesSelect). The resulting TIDs are fetched and every
+ * matcher is rechecked on the row's label ids (GIN bitmaps may be lossy, and
+ * negative matchers are checked only there). A selector with no positive
+ * matcher reads all of the tenant's series.
  *
  * Label values are found through alloy.labels' (tenant_id, name, value)
  * index: an = matcher (or a regex that is an alternation of literals) is one
@@ -45,6 +47,8 @@
 #define ALLOY_GIN_OVERLAP_STRATEGY	1
 /* Label ids per GIN overlap key (its cost per row grows with the count). */
 #define ALLOY_GIN_CHUNK_IDS			32
+/* A matcher with at most this many ids joins the single intersecting scan. */
+#define ALLOY_GIN_KEY_MAX_IDS		256
 /* A second positive matcher with more ids than this is only rechecked. */
 #define ALLOY_SELECT_MAX_INTERSECT_IDS	4096
 
@@ -373,6 +377,36 @@ cmp_matcher_size(const void *a, const void *b)
 	return x->nids < y->nids ? -1 : x->nids > y->nids;
 }
 
+static ArrayType *
+ids_array(const int32 *ids, int n)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+	ArrayType  *arr;
+
+	for (int j = 0; j < n; j++)
+		elems[j] = Int32GetDatum(ids[j]);
+	arr = construct_array(elems, n, INT4OID, sizeof(int32), true, TYPALIGN_INT);
+	pfree(elems);
+	return arr;
+}
+
+/* Series carrying an id of every one of these matchers: one GIN scan. */
+static TIDBitmap *
+matcher_postings_and(Relation gin, Snapshot snapshot, MatcherIds **ms, int n)
+{
+	TIDBitmap  *tbm = tbm_create(work_mem * (Size) 1024, NULL);
+	IndexScanDesc scan = index_beginscan_bitmap(gin, snapshot, n);
+	ScanKeyData *keys = palloc(sizeof(ScanKeyData) * n);
+
+	for (int i = 0; i < n; i++)
+		ScanKeyInit(&keys[i], 1, ALLOY_GIN_OVERLAP_STRATEGY, F_ARRAYOVERLAP,
+					PointerGetDatum(ids_array(ms[i]->ids, ms[i]->nids)));
+	index_rescan(scan, keys, n, NULL, 0);
+	(void) index_getbitmap(scan, tbm);
+	index_endscan(scan);
+	return tbm;
+}
+
 /*
  * The union of the posting lists of a matcher's ids. GIN evaluates an
  * overlap key against every one of its ids for each candidate row, so one
@@ -380,29 +414,24 @@ cmp_matcher_size(const void *a, const void *b)
  * chunk a rescan adding to the same bitmap.
  */
 static TIDBitmap *
-matcher_postings(Relation gin, Snapshot snapshot, const MatcherIds *m)
+matcher_postings_union(Relation gin, Snapshot snapshot, const MatcherIds *m)
 {
 	TIDBitmap  *tbm = tbm_create(work_mem * (Size) 1024, NULL);
 	IndexScanDesc scan = index_beginscan_bitmap(gin, snapshot, 1);
-	Datum	   *elems = palloc(sizeof(Datum) * ALLOY_GIN_CHUNK_IDS);
 
 	for (int off = 0; off < m->nids; off += ALLOY_GIN_CHUNK_IDS)
 	{
 		int			n = Min(m->nids - off, ALLOY_GIN_CHUNK_IDS);
-		ArrayType  *arr;
+		ArrayType  *arr = ids_array(m->ids + off, n);
 		ScanKeyData key;
 
 		CHECK_FOR_INTERRUPTS();
-		for (int j = 0; j < n; j++)
-			elems[j] = Int32GetDatum(m->ids[off + j]);
-		arr = construct_array(elems, n, INT4OID, sizeof(int32), true, TYPALIGN_INT);
 		ScanKeyInit(&key, 1, ALLOY_GIN_OVERLAP_STRATEGY, F_ARRAYOVERLAP, PointerGetDatum(arr));
 		index_rescan(scan, &key, 1, NULL, 0);
 		(void) index_getbitmap(scan, tbm);
 		pfree(arr);
 	}
 	index_endscan(scan);
-	pfree(elems);
 	return tbm;
 }
 
@@ -447,9 +476,13 @@ AlloySeriesSelect(int32 tenant_id, const AlloyMatcher *matchers, int nmatchers, 
 	slot = table_slot_create(srel, NULL);
 
 	/*
-	 * Postings: a bitmap per positive matcher (smallest id set first), the
-	 * union of its ids' posting lists, intersected. Matchers with very many
-	 * ids are left to the per-row recheck when a smaller one exists.
+	 * Postings. Positive matchers with few ids become one GIN scan with one
+	 * `&&` key each: GIN intersects them itself and skips through long
+	 * posting lists (metric{instance="x"} reads one posting, not the
+	 * metric's million). Without such a matcher, the one with the fewest ids
+	 * gives the candidates as a union of chunked scans. Other positive
+	 * matchers with many ids are intersected as bitmaps when moderate, else
+	 * only rechecked per row.
 	 */
 	order = palloc(sizeof(MatcherIds *) * Max(nmatchers, 1));
 	for (int i = 0; i < nmatchers; i++)
@@ -463,14 +496,19 @@ AlloySeriesSelect(int32 tenant_id, const AlloyMatcher *matchers, int nmatchers, 
 		TIDBitmap  *tbm = NULL;
 		TBMIterator *it;
 		TBMIterateResult *res;
+		int			nsmall = 0;
 
-		for (int i = 0; i < npos; i++)
+		while (nsmall < npos && order[nsmall]->nids <= ALLOY_GIN_KEY_MAX_IDS)
+			nsmall++;
+		if (nsmall > 0)
+			tbm = matcher_postings_and(gin, st.snapshot, order, nsmall);
+		for (int i = nsmall; i < npos && !(tbm && tbm_is_empty(tbm)); i++)
 		{
 			TIDBitmap  *b;
 
-			if (i > 0 && order[i]->nids > ALLOY_SELECT_MAX_INTERSECT_IDS)
-				break;
-			b = matcher_postings(gin, st.snapshot, order[i]);
+			if (tbm != NULL && (nsmall > 0 || order[i]->nids > ALLOY_SELECT_MAX_INTERSECT_IDS))
+				break;			/* recheck only */
+			b = matcher_postings_union(gin, st.snapshot, order[i]);
 			if (tbm == NULL)
 				tbm = b;
 			else
@@ -478,8 +516,6 @@ AlloySeriesSelect(int32 tenant_id, const AlloyMatcher *matchers, int nmatchers, 
 				tbm_intersect(tbm, b);
 				tbm_free(b);
 			}
-			if (tbm_is_empty(tbm))
-				break;
 		}
 		index_close(gin, AccessShareLock);
 

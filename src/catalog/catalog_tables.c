@@ -34,11 +34,13 @@
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/indexing.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
+#include "executor/tuptable.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
@@ -77,6 +79,28 @@ typedef struct AlloyTenantCacheEntry
 } AlloyTenantCacheEntry;
 
 static HTAB *tenant_cache = NULL;
+
+/*
+ * Committed labels of this backend: (tenant, name, value) -> label id, so
+ * creating a series whose labels mostly exist does not probe alloy.labels
+ * for each. Keyed by a 64-bit hash with the strings kept for verification;
+ * emptied when it reaches ALLOY_LABEL_CACHE_MAX entries or the catalog
+ * changes (labels are never deleted, so entries never go stale otherwise).
+ */
+typedef struct AlloyLabelCacheEntry
+{
+	uint64		key;
+	int32		tenant_id;
+	int32		label_id;
+	char	   *name;			/* name NUL value NUL, in label_cache_cxt */
+	int			name_len;
+	int			value_len;
+} AlloyLabelCacheEntry;
+
+#define ALLOY_LABEL_CACHE_MAX 100000
+
+static HTAB *label_cache = NULL;
+static MemoryContext label_cache_cxt = NULL;
 
 StaticAssertDecl(NAMEDATALEN * 3 > ALLOY_TENANT_NAME_MAX, "tenant cache key too short");
 
@@ -172,6 +196,76 @@ AlloyTenantCacheReset(void)
 		hash_destroy(tenant_cache);
 		tenant_cache = NULL;
 	}
+	if (label_cache_cxt != NULL)
+	{
+		MemoryContextDelete(label_cache_cxt);
+		label_cache_cxt = NULL;
+		label_cache = NULL;
+	}
+}
+
+static uint64
+alloy_label_cache_key(int32 tenant_id, const AlloyLabel *l)
+{
+	AlloyLabelsHashState st;
+
+	alloy_labels_hash_init(&st, (uint64) (uint32) tenant_id);
+	alloy_labels_hash_add(&st, l->name, l->name_len, l->value, l->value_len);
+	return alloy_labels_hash_final(&st);
+}
+
+static int32
+alloy_label_cache_get(int32 tenant_id, const AlloyLabel *l, uint64 key)
+{
+	AlloyLabelCacheEntry *e;
+
+	if (label_cache == NULL)
+		return 0;
+	e = hash_search(label_cache, &key, HASH_FIND, NULL);
+	if (e == NULL || e->tenant_id != tenant_id ||
+		e->name_len != l->name_len || e->value_len != l->value_len ||
+		memcmp(e->name, l->name, l->name_len) != 0 ||
+		memcmp(e->name + l->name_len + 1, l->value, l->value_len) != 0)
+		return 0;
+	return e->label_id;
+}
+
+static void
+alloy_label_cache_put(int32 tenant_id, const AlloyLabel *l, uint64 key, int32 label_id)
+{
+	AlloyLabelCacheEntry *e;
+	bool		found;
+
+	if (label_cache != NULL && hash_get_num_entries(label_cache) >= ALLOY_LABEL_CACHE_MAX)
+	{
+		MemoryContextDelete(label_cache_cxt);
+		label_cache_cxt = NULL;
+		label_cache = NULL;
+	}
+	if (label_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		label_cache_cxt = AllocSetContextCreate(TopMemoryContext, "alloy label cache",
+												ALLOCSET_DEFAULT_SIZES);
+		ctl.keysize = sizeof(uint64);
+		ctl.entrysize = sizeof(AlloyLabelCacheEntry);
+		ctl.hcxt = label_cache_cxt;
+		label_cache = hash_create("alloy labels", 4096, &ctl,
+								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	e = hash_search(label_cache, &key, HASH_ENTER, &found);
+	if (found)
+		return;					/* a 64-bit collision: keep the first */
+	e->tenant_id = tenant_id;
+	e->label_id = label_id;
+	e->name_len = l->name_len;
+	e->value_len = l->value_len;
+	e->name = MemoryContextAlloc(label_cache_cxt, l->name_len + l->value_len + 2);
+	memcpy(e->name, l->name, l->name_len);
+	e->name[l->name_len] = '\0';
+	memcpy(e->name + l->name_len + 1, l->value, l->value_len);
+	e->name[l->name_len + 1 + l->value_len] = '\0';
 }
 
 /* ---------- helpers ---------- */
@@ -491,6 +585,42 @@ AlloyLabelIdLookup(Relation labels, Relation labels_key, Snapshot snapshot,
 	return result;
 }
 
+/* The id of a label (SnapshotSelf), and whether this transaction made it. */
+static int32
+alloy_label_find(Relation labels, Relation labels_key, int32 tenant_id,
+				 const AlloyLabel *l, bool *own)
+{
+	ScanKeyData keys[3];
+	IndexScanDesc scan;
+	TupleTableSlot *slot = table_slot_create(labels, NULL);
+	int32		result = 0;
+	text	   *tname = cstring_to_text_with_len(l->name, l->name_len);
+	text	   *tvalue = cstring_to_text_with_len(l->value, l->value_len);
+
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(tenant_id));
+	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_TEXTEQ, PointerGetDatum(tname));
+	ScanKeyInit(&keys[2], 3, BTEqualStrategyNumber, F_TEXTEQ, PointerGetDatum(tvalue));
+	scan = index_beginscan(labels, labels_key, SnapshotSelf, 3, 0);
+	index_rescan(scan, keys, 3, NULL, 0);
+	*own = false;
+	if (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		bool		shouldfree;
+		HeapTuple	tup = ExecFetchSlotHeapTuple(slot, false, &shouldfree);
+
+		result = DatumGetInt32(slot_getattr(slot, Anum_alloy_labels_label_id, &isnull));
+		*own = alloy_tuple_is_own(tup);
+		if (shouldfree)
+			heap_freetuple(tup);
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	pfree(tname);
+	pfree(tvalue);
+	return result;
+}
+
 static int32
 alloy_label_insert(Relation labels, const AlloyCatalogRels *rels, int32 tenant_id,
 				   const AlloyLabel *l)
@@ -574,11 +704,17 @@ alloy_series_insert(Relation srel, const AlloyCatalogRels *rels, const AlloyCach
 	lidx = index_open(rels->labels_key, AccessShareLock);
 	for (int i = 0; i < nlabels; i++)
 	{
-		ids[i] = AlloyLabelIdLookup(lrel, lidx, SnapshotSelf, key->tenant_id,
-									labels[i].name, labels[i].name_len,
-									labels[i].value, labels[i].value_len);
+		uint64		ck = alloy_label_cache_key(key->tenant_id, &labels[i]);
+		bool		own = false;
+
+		ids[i] = alloy_label_cache_get(key->tenant_id, &labels[i], ck);
+		if (ids[i] != 0)
+			continue;
+		ids[i] = alloy_label_find(lrel, lidx, key->tenant_id, &labels[i], &own);
 		if (ids[i] == 0)
 			ids[i] = alloy_label_insert(lrel, rels, key->tenant_id, &labels[i]);
+		else if (!own)
+			alloy_label_cache_put(key->tenant_id, &labels[i], ck, ids[i]);
 	}
 	index_close(lidx, AccessShareLock);
 	table_close(lrel, NoLock);

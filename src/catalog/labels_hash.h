@@ -58,11 +58,18 @@ alloy_lh_rotl(uint64_t x, int r)
 static inline uint64_t
 alloy_lh_load64(const unsigned char *p)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t	w;
+
+	memcpy(&w, p, 8);
+	return w;
+#else
 	/* Assemble explicitly so the value is the same on any byte order. */
 	return (uint64_t) p[0] | ((uint64_t) p[1] << 8) | ((uint64_t) p[2] << 16) |
 		((uint64_t) p[3] << 24) | ((uint64_t) p[4] << 32) |
 		((uint64_t) p[5] << 40) | ((uint64_t) p[6] << 48) |
 		((uint64_t) p[7] << 56);
+#endif
 }
 
 static inline uint64_t
@@ -84,6 +91,45 @@ alloy_labels_hash_init(AlloyLabelsHashState *st, uint64_t seed)
 	st->npend = 0;
 }
 
+/*
+ * The first n (< 8) bytes at p as the low bytes of a little-endian word, in
+ * at most three loads instead of a byte loop: label names and values are
+ * short, so partial words are the common case.
+ */
+static inline uint64_t
+alloy_lh_loadn(const unsigned char *p, size_t n)
+{
+	uint64_t	w = 0;
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	size_t		i = 0;
+
+	/* fixed-size copies compile to single loads */
+	if (n & 4)
+	{
+		uint32_t	x;
+
+		memcpy(&x, p, 4);
+		w = x;
+		i = 4;
+	}
+	if (n & 2)
+	{
+		uint16_t	x;
+
+		memcpy(&x, p + i, 2);
+		w |= (uint64_t) x << (8 * i);
+		i += 2;
+	}
+	if (n & 1)
+		w |= (uint64_t) p[i] << (8 * i);
+#else
+	for (size_t i = 0; i < n; i++)
+		w |= (uint64_t) p[i] << (8 * i);
+#endif
+	return w;
+}
+
 /* Feed bytes; whole words go straight through the round function. */
 static inline void
 alloy_labels_hash_update(AlloyLabelsHashState *st, const void *data, size_t len)
@@ -93,16 +139,22 @@ alloy_labels_hash_update(AlloyLabelsHashState *st, const void *data, size_t len)
 	st->total += len;
 
 	/* Top up a partial word first. */
-	while (st->npend > 0 && len > 0)
+	if (st->npend > 0)
 	{
-		st->pend |= (uint64_t) *p++ << (8 * st->npend);
-		len--;
-		if (++st->npend == 8)
+		size_t		need = 8 - (size_t) st->npend;
+
+		if (len < need)
 		{
-			st->h = alloy_lh_round(st->h, st->pend);
-			st->pend = 0;
-			st->npend = 0;
+			st->pend |= alloy_lh_loadn(p, len) << (8 * st->npend);
+			st->npend += (int) len;
+			return;
 		}
+		st->pend |= alloy_lh_loadn(p, need) << (8 * st->npend);
+		st->h = alloy_lh_round(st->h, st->pend);
+		p += need;
+		len -= need;
+		st->pend = 0;
+		st->npend = 0;
 	}
 	while (len >= 8)
 	{
@@ -110,11 +162,24 @@ alloy_labels_hash_update(AlloyLabelsHashState *st, const void *data, size_t len)
 		p += 8;
 		len -= 8;
 	}
-	while (len > 0)
+	if (len > 0)
 	{
-		st->pend |= (uint64_t) *p++ << (8 * st->npend);
-		st->npend++;
-		len--;
+		st->pend = alloy_lh_loadn(p, len);
+		st->npend = (int) len;
+	}
+}
+
+/* Feed the 0xFF separator (one byte, the most frequent update). */
+static inline void
+alloy_labels_hash_sep(AlloyLabelsHashState *st)
+{
+	st->total++;
+	st->pend |= (uint64_t) 0xFF << (8 * st->npend);
+	if (++st->npend == 8)
+	{
+		st->h = alloy_lh_round(st->h, st->pend);
+		st->pend = 0;
+		st->npend = 0;
 	}
 }
 
@@ -140,12 +205,10 @@ alloy_labels_hash_add(AlloyLabelsHashState *st,
 					  const char *name, size_t name_len,
 					  const char *value, size_t value_len)
 {
-	static const unsigned char sep = 0xFF;
-
 	alloy_labels_hash_update(st, name, name_len);
-	alloy_labels_hash_update(st, &sep, 1);
+	alloy_labels_hash_sep(st);
 	alloy_labels_hash_update(st, value, value_len);
-	alloy_labels_hash_update(st, &sep, 1);
+	alloy_labels_hash_sep(st);
 }
 
 /*
