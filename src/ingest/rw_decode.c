@@ -1,15 +1,20 @@
 /*
- * rw_decode.c: remote-write request decoding (headers, snappy, protobuf-c,
+ * rw_decode.c: remote-write request decoding (headers, snappy, protobuf,
  * validation, normalisation into RwRequest). See rw_decode.h for the API and
  * docs/ingest-decoding.md for the rules and measurements.
  *
- * Memory. Everything a request needs (the decompressed buffer, the structs
- * protobuf-c unpacks, our flat arrays) comes from one bump arena whose blocks
- * come from the caller's allocator. protobuf-c's per-message malloc/free calls
- * become pointer bumps, freeing is one walk over a short block list, and the
- * arena enforces a hard cap proportional to the decompressed size, so a small
- * body that unpacks into many empty messages cannot make us allocate without
- * bound (we answer 413 instead).
+ * Layout of this file: the arena; error helpers; validation (UTF-8, names);
+ * label sets (sort, hash, per-series checks); the protobuf-c reference
+ * decoders for 1.0 and 2.0; the fast zero-copy reader used in production
+ * (same behaviour, checked against the reference by tests and fuzzing); the
+ * entry points with header and snappy handling.
+ *
+ * Memory. Everything a request needs (the decompressed buffer, our flat
+ * arrays, the structs protobuf-c unpacks on the reference path) comes from
+ * one bump arena whose blocks come from the caller's allocator. Freeing is
+ * one walk over a short block list, and the arena enforces a hard cap
+ * proportional to the decompressed size, so a small body that unpacks into
+ * many empty messages cannot make us allocate without bound (we answer 413).
  *
  * Plain C, no PostgreSQL calls: unit tests and libFuzzer link this directly.
  */
@@ -26,16 +31,20 @@
 #include "ingest/write_v2.pb-c.h"
 
 /*
- * Arena limits. A realistic request unpacks into about 3-5 times its
- * decompressed size; the pathological case (every message empty) is about
- * 100 times. We allow RW_ARENA_FACTOR times plus a fixed slack and reject the
- * rest as too large.
+ * Arena limits. A realistic request needs about 3 times its decompressed size
+ * (9 on the protobuf-c reference path); the pathological case (every message
+ * empty) would need about 100 times. We allow RW_ARENA_FACTOR times plus a
+ * fixed slack and reject the rest as too large.
  */
 #define RW_ARENA_FACTOR		16
 #define RW_ARENA_SLACK		(1024 * 1024)
 #define RW_BLOCK_MIN		(64 * 1024)
 #define RW_BLOCK_MAX		(1024 * 1024)
+#define RW_BLOCK_BIG		(16 * 1024)	/* own block from this size on */
 #define RW_ALIGN			8
+
+/* Counts and lengths are ints in RwRequest: refuse anything that could overflow them. */
+#define RW_MAX_DECODED		((size_t) 1 << 30)
 
 typedef struct RwBlock
 {
@@ -80,6 +89,37 @@ arena_alloc(RwArena *ar, size_t size)
 	size = (size + RW_ALIGN - 1) & ~(size_t) (RW_ALIGN - 1);
 	if (size == 0)
 		size = RW_ALIGN;
+	if (size >= RW_BLOCK_BIG && (b == NULL || b->size - b->used < size))
+	{
+		/*
+		 * A big array (the decompressed body, the label array) gets a block
+		 * of its own, linked behind the current one, so neither the current
+		 * block's free tail nor a doubled block is wasted on it.
+		 */
+		RwBlock    *big;
+
+		if (ar->total + RW_BLOCK_HDR + size > ar->limit)
+		{
+			ar->over_limit = true;
+			return NULL;
+		}
+		big = ar->alloc.alloc(ar->alloc.ctx, RW_BLOCK_HDR + size);
+		if (big == NULL)
+			return NULL;
+		big->size = big->used = size;
+		ar->total += RW_BLOCK_HDR + size;
+		if (b == NULL)
+		{
+			big->next = NULL;
+			ar->head = big;
+		}
+		else
+		{
+			big->next = b->next;
+			b->next = big;
+		}
+		return (char *) big + RW_BLOCK_HDR;
+	}
 	if (b == NULL || b->size - b->used < size)
 	{
 		size_t		bsize = ar->next_block;
@@ -516,7 +556,7 @@ bin_ptr(const ProtobufCBinaryData *b)
 	return b->data ? (const char *) b->data : "";
 }
 
-/* ---------- remote write 1.0 ---------- */
+/* ---------- reference decoder (protobuf-c): remote write 1.0 ---------- */
 
 static bool
 decode_v1(RwArena *ar, RwRequest *req, const uint8_t *buf, size_t len, RwError *err)
@@ -626,7 +666,7 @@ nomem:
 	return false;
 }
 
-/* ---------- remote write 2.0 ---------- */
+/* ---------- reference decoder (protobuf-c): remote write 2.0 ---------- */
 
 typedef struct V2Symbols
 {
@@ -1810,6 +1850,12 @@ decode_protobuf(const void *buf, size_t len, RwVersion version, bool reference,
 		err->http_status = 0;
 		err->message[0] = '\0';
 	}
+	if (len > RW_MAX_DECODED)
+	{
+		set_error(err, 413, "decoded request of %zu bytes exceeds the limit of %zu bytes",
+				  len, RW_MAX_DECODED);
+		return NULL;
+	}
 	ar = arena_create(allocator, RW_ARENA_FACTOR * len + RW_ARENA_SLACK);
 	if (ar == NULL)
 	{
@@ -1990,10 +2036,10 @@ rw_decode(const void *body, size_t body_len, const char *content_type,
 		set_error(err, 400, "body is not snappy block-compressed data");
 		return NULL;
 	}
-	if (ulen > max_bytes)
+	if (ulen > max_bytes || ulen > RW_MAX_DECODED)
 	{
 		set_error(err, 413, "decompressed request of %zu bytes exceeds the limit of %zu bytes",
-				  ulen, max_bytes);
+				  ulen, max_bytes < RW_MAX_DECODED ? max_bytes : RW_MAX_DECODED);
 		return NULL;
 	}
 	ar = arena_create(allocator, ulen + RW_BLOCK_HDR + RW_ALIGN +

@@ -29,8 +29,10 @@
 
 /*
  * Allocator hooks. alloc returns NULL on failure (or does not return, as
- * palloc); free may be a no-op when the memory lives in a context the caller
- * resets. ctx is passed back unchanged.
+ * palloc); free may be NULL when the memory lives in a context the caller
+ * resets anyway. ctx is passed back unchanged. The largest single request is
+ * the decompressed body plus a 24-byte header, so with palloc keep max_bytes
+ * below MaxAllocSize (1 GB) or allocate with MCXT_ALLOC_HUGE.
  */
 typedef struct RwAllocator
 {
@@ -130,8 +132,9 @@ typedef struct RwError
  * content_type and content_encoding may be NULL (header absent): a missing
  * Content-Type means remote write 1.0, a missing Content-Encoding means snappy
  * (as Prometheus's own receiver assumes). max_bytes caps both the compressed
- * body and the decompressed protobuf. On success returns a request that
- * rw_request_free releases; on failure returns NULL and fills *err.
+ * body and the decompressed protobuf (never more than 1 GB is decoded). On
+ * success returns a request that rw_request_free releases; on failure returns
+ * NULL and fills *err. Thread-safe: no static state.
  */
 extern RwRequest *rw_decode(const void *body, size_t body_len,
 							const char *content_type,
