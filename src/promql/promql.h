@@ -163,6 +163,8 @@ struct PromqlNode
 	struct PromqlSeriesSet *series;
 	int64_t		plan_mint;
 	int64_t		plan_maxt;
+	/* SUBQUERY: evaluator's cache of inner steps (reset by each evaluation) */
+	void	   *eval_cache;
 
 	/* MATRIX_SELECTOR (expr = vector selector) and SUBQUERY */
 	int64_t		range_ms;
@@ -204,6 +206,17 @@ extern const char *promql_value_type_name(PromqlValueType t);
  */
 extern PromqlNode *promql_parse(PromqlArena *arena, const char *query, size_t len,
 								const char **err);
+
+/*
+ * Which Prometheus the engine imitates where 2.x and 3.x differ: 2 (the
+ * default; v2.42) or 3 (left-open range and lookback windows, '.' matching
+ * newlines in regexes).
+ */
+#define PROMQL_COMPAT_V2	2
+#define PROMQL_COMPAT_V3	3
+
+extern PromqlNode *promql_parse_compat(PromqlArena *arena, const char *query, size_t len,
+									   int compat, const char **err);
 
 /* Parse a duration such as 1h30m (Prometheus's model.ParseDuration). */
 extern bool promql_parse_duration(const char *s, size_t len, int64_t *ms);
@@ -259,7 +272,8 @@ typedef struct PromqlEngineOpts
 {
 	int64_t		lookback_ms;	/* default 5 minutes */
 	int64_t		max_samples;	/* 0 = unlimited */
-	int64_t		default_subquery_step_ms;	/* 0 = the query step (or 1m) */
+	int64_t		default_subquery_step_ms;	/* 0 = 1 minute */
+	int			compat;			/* PROMQL_COMPAT_V2 (0 means that too) or _V3 */
 	/* called often in long loops; may longjmp (CHECK_FOR_INTERRUPTS) */
 	void		(*interrupt) (void *arg);
 	void	   *interrupt_arg;

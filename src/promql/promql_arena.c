@@ -71,6 +71,24 @@ promql_arena_destroy(PromqlArena *arena)
 	arena->hooks.free(arena->hooks.arg, arena);
 }
 
+void
+promql_arena_reset(PromqlArena *arena)
+{
+	PromqlArenaBlock *b = arena->blocks;
+
+	while (b)
+	{
+		PromqlArenaBlock *next = b->next;
+
+		arena->hooks.free(arena->hooks.arg, b);
+		b = next;
+	}
+	arena->blocks = NULL;
+	arena->cur = NULL;
+	arena->left = 0;
+	arena->total = 0;
+}
+
 void *
 promql_alloc(PromqlArena *arena, size_t size)
 {

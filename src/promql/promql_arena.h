@@ -46,6 +46,8 @@ extern PromqlAllocHooks promql_arena_hooks(PromqlArena *arena);
 
 extern PromqlArena *promql_arena_create(const PromqlAllocHooks *hooks);
 extern void promql_arena_destroy(PromqlArena *arena);
+/* Release everything allocated so far but keep the arena usable. */
+extern void promql_arena_reset(PromqlArena *arena);
 extern void *promql_alloc(PromqlArena *arena, size_t size);
 extern void *promql_alloc0(PromqlArena *arena, size_t size);
 extern void *promql_realloc(PromqlArena *arena, void *old, size_t oldsize, size_t newsize);

@@ -339,6 +339,7 @@ plan_node(Planner *pl, PromqlNode *n, int64_t lo, int64_t hi)
 			plan_selector(pl, n->expr, lo, hi, n->range_ms, true);
 			break;
 		case PROMQL_NODE_SUBQUERY:
+			n->eval_cache = NULL;
 			if (n->at_kind != PROMQL_AT_NONE)
 				lo = hi = at_time(pl->ev, n, lo);
 			plan_node(pl, n->expr, promql_ts_sub(promql_ts_sub(lo, n->offset_ms), n->range_ms),
@@ -381,7 +382,8 @@ eval_vector_selector(PromqlEval *ev, PromqlNode *n, int64_t ts)
 		int64_t		k = last_at_or_before(s->t, s->n, ref);
 
 		promql_ev_tick(ev);
-		if (k < 0 || s->t[k] < promql_ts_sub(ref, ev->lookback) || is_stale(s->v[k]))
+		if (k < 0 || s->t[k] < promql_ts_sub(ref, ev->lookback) ||
+			(ev->v3 && s->t[k] == promql_ts_sub(ref, ev->lookback)) || is_stale(s->v[k]))
 			continue;
 		promql_vec_push(ev, &r.vec, s->labels, s->t[k], s->v[k]);
 	}
@@ -408,6 +410,8 @@ eval_matrix_selector(PromqlEval *ev, PromqlNode *n, int64_t ts)
 		EvSeries   *o;
 
 		promql_ev_tick(ev);
+		if (ev->v3 && a < s->n && s->t[a] == mint)
+			a++;				/* Prometheus 3: the window is open on the left */
 		if (b < (int64_t) a)
 			continue;
 		o = &r.mat.s[r.mat.n++];
@@ -420,6 +424,13 @@ eval_matrix_selector(PromqlEval *ev, PromqlNode *n, int64_t ts)
 	return r;
 }
 
+/*
+ * A subquery's inner steps, cached for the whole query: the series it
+ * produced, each a growing array of points in time order.  Range queries
+ * step forward, so each outer step only evaluates the inner steps after the
+ * last one cached, and windows are slices found by binary search, as for
+ * range selectors.  Everything here lives in the query arena.
+ */
 typedef struct SubSeries
 {
 	PromqlLabels labels;
@@ -428,6 +439,84 @@ typedef struct SubSeries
 	int64_t    *t;
 	double	   *v;
 } SubSeries;
+
+typedef struct SubCache
+{
+	bool		any;			/* some inner step has been evaluated */
+	int64_t		first;			/* first and last inner step evaluated */
+	int64_t		last;
+	PromqlLMap	map;			/* labels -> index into ss */
+	SubSeries  *ss;
+	int			nss,
+				capss;
+} SubCache;
+
+/* Copy a label set into the query arena (step arenas are reset). */
+static PromqlLabels
+labels_to_query_arena(PromqlEval *ev, const PromqlLabels *ls)
+{
+	PromqlLabels out;
+	PromqlLabel *v = promql_alloc(ev->qarena, sizeof(PromqlLabel) * (ls->n + 1));
+
+	for (int i = 0; i < ls->n; i++)
+	{
+		v[i].name = promql_strdup(ev->qarena, ls->v[i].name);
+		v[i].value = promql_strdup(ev->qarena, ls->v[i].value);
+	}
+	out.n = ls->n;
+	out.v = v;
+	return out;
+}
+
+static void
+subcache_reset(PromqlEval *ev, SubCache *c)
+{
+	memset(c, 0, sizeof(*c));
+	promql_lmap_init(&c->map, ev->qarena, 16);
+}
+
+/* Evaluate the inner expression at t and append its points to the cache. */
+static void
+subcache_add_step(PromqlEval *ev, PromqlNode *n, SubCache *c, int64_t t)
+{
+	EvValue		v = promql_ev_eval(ev, n->expr, t);
+
+	for (int i = 0; i < v.vec.n; i++)
+	{
+		PromqlSample *s = &v.vec.s[i];
+		uint64_t	h = promql_labels_hash(&s->labels);
+		int			k = promql_lmap_get(&c->map, h, &s->labels);
+		SubSeries  *o;
+
+		if (k < 0)
+		{
+			if (c->nss == c->capss)
+			{
+				int			nc = c->capss ? c->capss * 2 : 8;
+
+				c->ss = promql_realloc(ev->qarena, c->ss, sizeof(SubSeries) * c->capss,
+									   sizeof(SubSeries) * nc);
+				c->capss = nc;
+			}
+			k = c->nss++;
+			memset(&c->ss[k], 0, sizeof(SubSeries));
+			c->ss[k].labels = labels_to_query_arena(ev, &s->labels);
+			promql_lmap_put(&c->map, h, &c->ss[k].labels, k);
+		}
+		o = &c->ss[k];
+		if (o->n == o->cap)
+		{
+			int			nc = o->cap ? o->cap * 2 : 16;
+
+			o->t = promql_realloc(ev->qarena, o->t, sizeof(int64_t) * o->cap, sizeof(int64_t) * nc);
+			o->v = promql_realloc(ev->qarena, o->v, sizeof(double) * o->cap, sizeof(double) * nc);
+			o->cap = nc;
+		}
+		o->t[o->n] = t;
+		o->v[o->n] = s->v;
+		o->n++;
+	}
+}
 
 static EvValue
 eval_subquery(PromqlEval *ev, PromqlNode *n, int64_t ts)
@@ -438,72 +527,59 @@ eval_subquery(PromqlEval *ev, PromqlNode *n, int64_t ts)
 		(ev->opts->default_subquery_step_ms > 0 ? ev->opts->default_subquery_step_ms : 60000);
 	int64_t		lo = promql_ts_sub(ref, n->range_ms);
 	int64_t		first;
-	PromqlLMap	map;
-	SubSeries  *ss = NULL;
-	int			nss = 0,
-				capss = 0;
-	int64_t		saved_samples = ev->samples;
+	SubCache   *c = n->eval_cache;
+	int64_t		from;
+	int64_t		until = ref;
 
 	/* the first multiple of step at or after lo */
 	first = (lo / step) * step;
-	if (first < lo && __builtin_add_overflow(first, step, &first))
-		first = INT64_MAX;	/* only a window ending at the end of time */
-	promql_lmap_init(&map, ev->arena, 16);
-	for (int64_t t = first; t <= ref;)
+	if ((first < lo || (ev->v3 && first == lo)) && __builtin_add_overflow(first, step, &first))
+		first = INT64_MAX;		/* only a window ending at the end of time */
+	if (c == NULL)
 	{
-		EvValue		v = promql_ev_eval(ev, n->expr, t);
-
+		c = promql_alloc(ev->qarena, sizeof(SubCache));
+		subcache_reset(ev, c);
+		n->eval_cache = c;
+	}
+	/* the cache holds consecutive inner steps; start over if this window is not their continuation */
+	if (c->any && (first < c->first || (first - c->first) % step != 0 ||
+				   (first > c->last && first - c->last > step)))
+		subcache_reset(ev, c);
+	from = first;
+	if (c->any && c->last >= first && __builtin_add_overflow(c->last, step, &from))
+		from = -1, until = -2;	/* everything up to the end of time is cached */
+	for (int64_t t = from; t <= until;)
+	{
 		promql_ev_tick(ev);
-		for (int i = 0; i < v.vec.n; i++)
+		subcache_add_step(ev, n, c, t);
+		if (!c->any)
 		{
-			PromqlSample *s = &v.vec.s[i];
-			uint64_t	h = promql_labels_hash(&s->labels);
-			int			k = promql_lmap_get(&map, h, &s->labels);
-			SubSeries  *o;
-
-			if (k < 0)
-			{
-				if (nss == capss)
-				{
-					int			nc = capss ? capss * 2 : 8;
-
-					ss = promql_realloc(ev->arena, ss, sizeof(SubSeries) * capss, sizeof(SubSeries) * nc);
-					capss = nc;
-				}
-				k = nss++;
-				memset(&ss[k], 0, sizeof(SubSeries));
-				ss[k].labels = s->labels;
-				promql_lmap_put(&map, h, &s->labels, k);
-			}
-			o = &ss[k];
-			if (o->n == o->cap)
-			{
-				int			nc = o->cap ? o->cap * 2 : 8;
-
-				o->t = promql_realloc(ev->arena, o->t, sizeof(int64_t) * o->cap, sizeof(int64_t) * nc);
-				o->v = promql_realloc(ev->arena, o->v, sizeof(double) * o->cap, sizeof(double) * nc);
-				o->cap = nc;
-			}
-			o->t[o->n] = t;
-			o->v[o->n] = s->v;
-			o->n++;
+			c->any = true;
+			c->first = t;
 		}
-		/* the inner step's vector is now held as points of the series */
+		c->last = t;
 		if (__builtin_add_overflow(t, step, &t))
 			break;
 	}
-	ev->samples = saved_samples;
+
 	memset(&r, 0, sizeof(r));
 	r.type = PROMQL_VAL_MATRIX;
-	r.mat.n = nss;
-	r.mat.s = promql_alloc(ev->arena, sizeof(EvSeries) * (nss + 1));
-	for (int i = 0; i < nss; i++)
+	r.mat.s = promql_alloc(ev->arena, sizeof(EvSeries) * (c->nss + 1));
+	for (int i = 0; i < c->nss; i++)
 	{
-		r.mat.s[i].labels = ss[i].labels;
-		r.mat.s[i].n = ss[i].n;
-		r.mat.s[i].t = ss[i].t;
-		r.mat.s[i].v = ss[i].v;
-		count_samples(ev, ss[i].n);
+		SubSeries  *s = &c->ss[i];
+		size_t		a = first_at_or_after(s->t, s->n, first);
+		int64_t		b = last_at_or_before(s->t, s->n, ref);
+		EvSeries   *o;
+
+		if (b < (int64_t) a)
+			continue;
+		o = &r.mat.s[r.mat.n++];
+		o->labels = s->labels;
+		o->n = (int) (b - (int64_t) a + 1);
+		o->t = s->t + a;
+		o->v = s->v + a;
+		count_samples(ev, o->n);
 	}
 	return r;
 }
@@ -517,10 +593,11 @@ is_comparison(PromqlOp op)
 }
 
 static bool
-drops_name(PromqlOp op)
+drops_name(PromqlOp op, bool v3)
 {
 	return op == PROMQL_OP_ADD || op == PROMQL_OP_SUB || op == PROMQL_OP_MUL ||
-		op == PROMQL_OP_DIV || op == PROMQL_OP_MOD || op == PROMQL_OP_POW;
+		op == PROMQL_OP_DIV || op == PROMQL_OP_MOD || op == PROMQL_OP_POW ||
+		(v3 && op == PROMQL_OP_ATAN2);
 }
 
 /* Value of l op r; *keep is false when a comparison filters the element. */
@@ -649,7 +726,7 @@ result_metric(PromqlEval *ev, PromqlNode *n, const PromqlLabels *ls, const Promq
 {
 	PromqlLabels m = *ls;
 
-	if (drops_name(n->op))
+	if (drops_name(n->op, ev->v3))
 		m = promql_labels_drop_name(ev->arena, &m);
 	if (n->card == PROMQL_CARD_ONE_TO_ONE)
 	{
@@ -736,8 +813,8 @@ vector_binop(PromqlEval *ev, PromqlNode *n, PromqlVector *lhs, PromqlVector *rhs
 		value = elem_binop(n->op, vl, vr, &keep);
 		if (n->return_bool)
 			value = keep ? 1.0 : 0.0;
-		else if (!keep)
-			continue;
+		else if (!keep && !ev->v3)
+			continue;			/* 2.42 filters before checking for duplicate matches */
 		metric = result_metric(ev, n, &l->s[i].labels, &r->s[k].labels);
 		if (n->return_bool)
 			metric = promql_labels_drop_name(ev->arena, &metric);
@@ -762,6 +839,8 @@ vector_binop(PromqlEval *ev, PromqlNode *n, PromqlVector *lhs, PromqlVector *rhs
 				promql_ev_error(ev, "multiple matches for labels: grouping labels must ensure unique matches");
 			promql_lmap_put(&inserted[mk], mh, &metric, 0);
 		}
+		if (!keep && !n->return_bool)
+			continue;
 		promql_vec_push(ev, &out.vec, metric, ts, value);
 	}
 	return out;
@@ -819,7 +898,7 @@ eval_binary(PromqlEval *ev, PromqlNode *n, int64_t ts)
 			}
 			if (!keep)
 				continue;
-			if (drops_name(n->op) || n->return_bool)
+			if (drops_name(n->op, ev->v3) || n->return_bool)
 				metric = promql_labels_drop_name(ev->arena, &metric);
 			promql_vec_push(ev, &out.vec, metric, ts, value);
 		}
@@ -834,6 +913,8 @@ typedef struct AggGroup
 {
 	PromqlLabels labels;
 	double		value;
+	double		kahan_c;		/* Prometheus 3 compensated sum and mean */
+	bool		incremental;
 	double		mean;
 	int			count;
 	/* topk/bottomk heap, quantile values */
@@ -841,6 +922,21 @@ typedef struct AggGroup
 	int			nheap;
 	int			capheap;
 } AggGroup;
+
+/* Prometheus 3's Kahan-Neumaier step: the compensation resets once the sum is infinite. */
+static void
+kahan_inc3(double inc, double *sum, double *c)
+{
+	double		t = *sum + inc;
+
+	if (isinf(t))
+		*c = 0;
+	else if (fabs(*sum) >= fabs(inc))
+		*c += (*sum - t) + inc;
+	else
+		*c += (inc - t) + *sum;
+	*sum = t;
+}
 
 /* Go's vectorByValueHeap / vectorByReverseValueHeap Less. */
 static bool
@@ -1075,7 +1171,8 @@ eval_aggregate(PromqlEval *ev, PromqlNode *n, int64_t ts)
 			{
 				case PROMQL_AGG_STDDEV:
 				case PROMQL_AGG_STDVAR:
-					g->value = 0;
+					/* Prometheus 3: a group starting with NaN or Inf stays NaN */
+					g->value = (ev->v3 && (isnan(s->v) || isinf(s->v))) ? NAN : 0;
 					break;
 				case PROMQL_AGG_TOPK:
 				case PROMQL_AGG_BOTTOMK:
@@ -1097,9 +1194,39 @@ eval_aggregate(PromqlEval *ev, PromqlNode *n, int64_t ts)
 		switch (op)
 		{
 			case PROMQL_AGG_SUM:
-				g->value += s->v;
+				if (ev->v3)
+					kahan_inc3(s->v, &g->value, &g->kahan_c);
+				else
+					g->value += s->v;
 				break;
 			case PROMQL_AGG_AVG:
+				if (ev->v3)
+				{
+					double		q;
+
+					g->count++;
+					if (!g->incremental)
+					{
+						double		ns = g->value,
+									nc = g->kahan_c;
+
+						kahan_inc3(s->v, &ns, &nc);
+						if (!isinf(ns))
+						{
+							g->value = ns;
+							g->kahan_c = nc;
+							break;
+						}
+						g->incremental = true;
+						g->mean = g->value / (g->count - 1);
+						g->kahan_c /= (g->count - 1);
+					}
+					q = (double) (g->count - 1) / g->count;
+					g->mean *= q;
+					g->kahan_c *= q;
+					kahan_inc3(s->v / g->count, &g->mean, &g->kahan_c);
+					break;
+				}
 				g->count++;
 				if (isinf(g->mean))
 				{
@@ -1181,7 +1308,16 @@ eval_aggregate(PromqlEval *ev, PromqlNode *n, int64_t ts)
 		switch (op)
 		{
 			case PROMQL_AGG_AVG:
-				g->value = g->mean;
+				if (!ev->v3)
+					g->value = g->mean;
+				else if (g->incremental)
+					g->value = g->mean + g->kahan_c;
+				else
+					g->value = g->value / g->count + g->kahan_c / g->count;
+				break;
+			case PROMQL_AGG_SUM:
+				if (ev->v3)
+					g->value += g->kahan_c;
 				break;
 			case PROMQL_AGG_COUNT:
 			case PROMQL_AGG_COUNT_VALUES:
@@ -1284,6 +1420,7 @@ promql_engine_opts_default(PromqlEngineOpts *opts)
 	opts->lookback_ms = 5 * 60 * 1000;
 	opts->max_samples = 50000000;
 	opts->default_subquery_step_ms = 60000;
+	opts->compat = PROMQL_COMPAT_V2;
 }
 
 static void
@@ -1292,12 +1429,14 @@ ev_init(PromqlEval *ev, PromqlArena *arena, const PromqlEngineOpts *opts,
 {
 	memset(ev, 0, sizeof(*ev));
 	ev->arena = arena;
+	ev->qarena = arena;
 	ev->opts = opts;
 	ev->storage = storage;
 	ev->start = start;
 	ev->end = end;
 	ev->interval = step > 0 ? step : 1;
 	ev->lookback = opts->lookback_ms > 0 ? opts->lookback_ms : 5 * 60 * 1000;
+	ev->v3 = opts->compat == PROMQL_COMPAT_V3;
 	ev->max_samples = opts->max_samples;
 }
 
@@ -1338,11 +1477,16 @@ promql_eval(PromqlArena *arena, const PromqlEngineOpts *opts, PromqlStorage *sto
 	Planner		pl;
 	PromqlValueType type = promql_node_type(expr);
 
+	PromqlArena *steparena;
+
 	memset(result, 0, sizeof(*result));
 	*err = NULL;
 	ev_init(&ev, arena, opts, storage, start, end, step);
+	/* created before setjmp so the error path can release it */
+	steparena = promql_arena_create(&arena->hooks);
 	if (setjmp(ev.jb) != 0)
 	{
+		promql_arena_destroy(steparena);
 		*err = ev.err;
 		return false;
 	}
@@ -1395,6 +1539,7 @@ promql_eval(PromqlArena *arena, const PromqlEngineOpts *opts, PromqlStorage *sto
 			default:
 				break;
 		}
+		promql_arena_destroy(steparena);
 		return true;
 	}
 	else
@@ -1409,6 +1554,9 @@ promql_eval(PromqlArena *arena, const PromqlEngineOpts *opts, PromqlStorage *sto
 		{
 			EvValue		v;
 
+			/* a step's intermediate values die with it; results are copied out */
+			promql_arena_reset(steparena);
+			ev.arena = steparena;
 			ev.samples = held;
 			v = promql_ev_eval(&ev, expr, ts);
 			if (v.type == PROMQL_VAL_SCALAR)
@@ -1439,17 +1587,21 @@ promql_eval(PromqlArena *arena, const PromqlEngineOpts *opts, PromqlStorage *sto
 					}
 					k = m->n++;
 					memset(&m->s[k], 0, sizeof(PromqlSeriesOut));
-					m->s[k].labels = s->labels;
-					promql_lmap_put(&map, h, &s->labels, k);
+					m->s[k].labels = labels_to_query_arena(&ev, &s->labels);
+					promql_lmap_put(&map, h, &m->s[k].labels, k);
 				}
 				series_push(arena, &m->s[k], ts, s->v);
 				held++;
 			}
 			if (ev.max_samples > 0 && held > ev.max_samples)
 				promql_ev_error(&ev, "query processing would load too many samples into memory in query execution");
+			if (ts > end - step)
+				break;			/* the next step would overflow or pass the end */
 		}
+		ev.arena = arena;
 		if (m->n > 1)
 			qsort(m->s, m->n, sizeof(PromqlSeriesOut), cmp_series_out);
+		promql_arena_destroy(steparena);
 		return true;
 	}
 }

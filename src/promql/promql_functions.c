@@ -8,6 +8,7 @@
  * deriv/predict_linear, bucket interpolation) follow Prometheus 2.42 so the
  * conformance scripts agree to their 1e-6 relative tolerance.
  */
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,10 @@ enum
 	F_MIN_OVER_TIME, F_MINUTE, F_MONTH, F_PI, F_PREDICT_LINEAR, F_PRESENT_OVER_TIME,
 	F_QUANTILE_OVER_TIME, F_RAD, F_RATE, F_RESETS, F_ROUND, F_SCALAR, F_SGN, F_SIN, F_SINH,
 	F_SORT, F_SORT_DESC, F_SQRT, F_STDDEV_OVER_TIME, F_STDVAR_OVER_TIME, F_SUM_OVER_TIME,
-	F_TAN, F_TANH, F_TIME, F_TIMESTAMP, F_VECTOR, F_YEAR
+	F_TAN, F_TANH, F_TIME, F_TIMESTAMP, F_VECTOR, F_YEAR,
+	/* Prometheus 3 only */
+	F_FIRST_OVER_TIME, F_MAD_OVER_TIME, F_TS_OF_FIRST_OVER_TIME, F_TS_OF_LAST_OVER_TIME,
+	F_TS_OF_MAX_OVER_TIME, F_TS_OF_MIN_OVER_TIME, F_SORT_BY_LABEL, F_SORT_BY_LABEL_DESC
 };
 
 #define S PROMQL_VAL_SCALAR
@@ -37,76 +41,85 @@ enum
 
 /* Sorted by name for bsearch. */
 static const PromqlFunction functions[] = {
-	{"abs", {V}, 1, 0, V, F_ABS},
-	{"absent", {V}, 1, 0, V, F_ABSENT},
-	{"absent_over_time", {M}, 1, 0, V, F_ABSENT_OVER_TIME},
-	{"acos", {V}, 1, 0, V, F_ACOS},
-	{"acosh", {V}, 1, 0, V, F_ACOSH},
-	{"asin", {V}, 1, 0, V, F_ASIN},
-	{"asinh", {V}, 1, 0, V, F_ASINH},
-	{"atan", {V}, 1, 0, V, F_ATAN},
-	{"atanh", {V}, 1, 0, V, F_ATANH},
-	{"avg_over_time", {M}, 1, 0, V, F_AVG_OVER_TIME},
-	{"ceil", {V}, 1, 0, V, F_CEIL},
-	{"changes", {M}, 1, 0, V, F_CHANGES},
-	{"clamp", {V, S, S}, 3, 0, V, F_CLAMP},
-	{"clamp_max", {V, S}, 2, 0, V, F_CLAMP_MAX},
-	{"clamp_min", {V, S}, 2, 0, V, F_CLAMP_MIN},
-	{"cos", {V}, 1, 0, V, F_COS},
-	{"cosh", {V}, 1, 0, V, F_COSH},
-	{"count_over_time", {M}, 1, 0, V, F_COUNT_OVER_TIME},
-	{"day_of_month", {V}, 1, 1, V, F_DAY_OF_MONTH},
-	{"day_of_week", {V}, 1, 1, V, F_DAY_OF_WEEK},
-	{"day_of_year", {V}, 1, 1, V, F_DAY_OF_YEAR},
-	{"days_in_month", {V}, 1, 1, V, F_DAYS_IN_MONTH},
-	{"deg", {V}, 1, 0, V, F_DEG},
-	{"delta", {M}, 1, 0, V, F_DELTA},
-	{"deriv", {M}, 1, 0, V, F_DERIV},
-	{"exp", {V}, 1, 0, V, F_EXP},
-	{"floor", {V}, 1, 0, V, F_FLOOR},
-	{"histogram_count", {V}, 1, 0, V, F_HISTOGRAM_COUNT},
-	{"histogram_fraction", {S, S, V}, 3, 0, V, F_HISTOGRAM_FRACTION},
-	{"histogram_quantile", {S, V}, 2, 0, V, F_HISTOGRAM_QUANTILE},
-	{"histogram_sum", {V}, 1, 0, V, F_HISTOGRAM_SUM},
-	{"holt_winters", {M, S, S}, 3, 0, V, F_HOLT_WINTERS},
-	{"hour", {V}, 1, 1, V, F_HOUR},
-	{"idelta", {M}, 1, 0, V, F_IDELTA},
-	{"increase", {M}, 1, 0, V, F_INCREASE},
-	{"irate", {M}, 1, 0, V, F_IRATE},
-	{"label_join", {V, STR, STR, STR}, 4, -1, V, F_LABEL_JOIN},
-	{"label_replace", {V, STR, STR, STR, STR}, 5, 0, V, F_LABEL_REPLACE},
-	{"last_over_time", {M}, 1, 0, V, F_LAST_OVER_TIME},
-	{"ln", {V}, 1, 0, V, F_LN},
-	{"log10", {V}, 1, 0, V, F_LOG10},
-	{"log2", {V}, 1, 0, V, F_LOG2},
-	{"max_over_time", {M}, 1, 0, V, F_MAX_OVER_TIME},
-	{"min_over_time", {M}, 1, 0, V, F_MIN_OVER_TIME},
-	{"minute", {V}, 1, 1, V, F_MINUTE},
-	{"month", {V}, 1, 1, V, F_MONTH},
-	{"pi", {0}, 0, 0, S, F_PI},
-	{"predict_linear", {M, S}, 2, 0, V, F_PREDICT_LINEAR},
-	{"present_over_time", {M}, 1, 0, V, F_PRESENT_OVER_TIME},
-	{"quantile_over_time", {S, M}, 2, 0, V, F_QUANTILE_OVER_TIME},
-	{"rad", {V}, 1, 0, V, F_RAD},
-	{"rate", {M}, 1, 0, V, F_RATE},
-	{"resets", {M}, 1, 0, V, F_RESETS},
-	{"round", {V, S}, 2, 1, V, F_ROUND},
-	{"scalar", {V}, 1, 0, S, F_SCALAR},
-	{"sgn", {V}, 1, 0, V, F_SGN},
-	{"sin", {V}, 1, 0, V, F_SIN},
-	{"sinh", {V}, 1, 0, V, F_SINH},
-	{"sort", {V}, 1, 0, V, F_SORT},
-	{"sort_desc", {V}, 1, 0, V, F_SORT_DESC},
-	{"sqrt", {V}, 1, 0, V, F_SQRT},
-	{"stddev_over_time", {M}, 1, 0, V, F_STDDEV_OVER_TIME},
-	{"stdvar_over_time", {M}, 1, 0, V, F_STDVAR_OVER_TIME},
-	{"sum_over_time", {M}, 1, 0, V, F_SUM_OVER_TIME},
-	{"tan", {V}, 1, 0, V, F_TAN},
-	{"tanh", {V}, 1, 0, V, F_TANH},
-	{"time", {0}, 0, 0, S, F_TIME},
-	{"timestamp", {V}, 1, 0, V, F_TIMESTAMP},
-	{"vector", {S}, 1, 0, V, F_VECTOR},
-	{"year", {V}, 1, 1, V, F_YEAR},
+	{"abs", {V}, 1, 0, V, F_ABS, 0},
+	{"absent", {V}, 1, 0, V, F_ABSENT, 0},
+	{"absent_over_time", {M}, 1, 0, V, F_ABSENT_OVER_TIME, 0},
+	{"acos", {V}, 1, 0, V, F_ACOS, 0},
+	{"acosh", {V}, 1, 0, V, F_ACOSH, 0},
+	{"asin", {V}, 1, 0, V, F_ASIN, 0},
+	{"asinh", {V}, 1, 0, V, F_ASINH, 0},
+	{"atan", {V}, 1, 0, V, F_ATAN, 0},
+	{"atanh", {V}, 1, 0, V, F_ATANH, 0},
+	{"avg_over_time", {M}, 1, 0, V, F_AVG_OVER_TIME, 0},
+	{"ceil", {V}, 1, 0, V, F_CEIL, 0},
+	{"changes", {M}, 1, 0, V, F_CHANGES, 0},
+	{"clamp", {V, S, S}, 3, 0, V, F_CLAMP, 0},
+	{"clamp_max", {V, S}, 2, 0, V, F_CLAMP_MAX, 0},
+	{"clamp_min", {V, S}, 2, 0, V, F_CLAMP_MIN, 0},
+	{"cos", {V}, 1, 0, V, F_COS, 0},
+	{"cosh", {V}, 1, 0, V, F_COSH, 0},
+	{"count_over_time", {M}, 1, 0, V, F_COUNT_OVER_TIME, 0},
+	{"day_of_month", {V}, 1, 1, V, F_DAY_OF_MONTH, 0},
+	{"day_of_week", {V}, 1, 1, V, F_DAY_OF_WEEK, 0},
+	{"day_of_year", {V}, 1, 1, V, F_DAY_OF_YEAR, 0},
+	{"days_in_month", {V}, 1, 1, V, F_DAYS_IN_MONTH, 0},
+	{"deg", {V}, 1, 0, V, F_DEG, 0},
+	{"delta", {M}, 1, 0, V, F_DELTA, 0},
+	{"deriv", {M}, 1, 0, V, F_DERIV, 0},
+	{"double_exponential_smoothing", {M, S, S}, 3, 0, V, F_HOLT_WINTERS, PROMQL_COMPAT_V3},
+	{"exp", {V}, 1, 0, V, F_EXP, 0},
+	{"first_over_time", {M}, 1, 0, V, F_FIRST_OVER_TIME, PROMQL_COMPAT_V3},
+	{"floor", {V}, 1, 0, V, F_FLOOR, 0},
+	{"histogram_count", {V}, 1, 0, V, F_HISTOGRAM_COUNT, 0},
+	{"histogram_fraction", {S, S, V}, 3, 0, V, F_HISTOGRAM_FRACTION, 0},
+	{"histogram_quantile", {S, V}, 2, 0, V, F_HISTOGRAM_QUANTILE, 0},
+	{"histogram_sum", {V}, 1, 0, V, F_HISTOGRAM_SUM, 0},
+	{"holt_winters", {M, S, S}, 3, 0, V, F_HOLT_WINTERS, PROMQL_COMPAT_V2},
+	{"hour", {V}, 1, 1, V, F_HOUR, 0},
+	{"idelta", {M}, 1, 0, V, F_IDELTA, 0},
+	{"increase", {M}, 1, 0, V, F_INCREASE, 0},
+	{"irate", {M}, 1, 0, V, F_IRATE, 0},
+	{"label_join", {V, STR, STR, STR}, 4, -1, V, F_LABEL_JOIN, 0},
+	{"label_replace", {V, STR, STR, STR, STR}, 5, 0, V, F_LABEL_REPLACE, 0},
+	{"last_over_time", {M}, 1, 0, V, F_LAST_OVER_TIME, 0},
+	{"ln", {V}, 1, 0, V, F_LN, 0},
+	{"log10", {V}, 1, 0, V, F_LOG10, 0},
+	{"log2", {V}, 1, 0, V, F_LOG2, 0},
+	{"mad_over_time", {M}, 1, 0, V, F_MAD_OVER_TIME, PROMQL_COMPAT_V3},
+	{"max_over_time", {M}, 1, 0, V, F_MAX_OVER_TIME, 0},
+	{"min_over_time", {M}, 1, 0, V, F_MIN_OVER_TIME, 0},
+	{"minute", {V}, 1, 1, V, F_MINUTE, 0},
+	{"month", {V}, 1, 1, V, F_MONTH, 0},
+	{"pi", {0}, 0, 0, S, F_PI, 0},
+	{"predict_linear", {M, S}, 2, 0, V, F_PREDICT_LINEAR, 0},
+	{"present_over_time", {M}, 1, 0, V, F_PRESENT_OVER_TIME, 0},
+	{"quantile_over_time", {S, M}, 2, 0, V, F_QUANTILE_OVER_TIME, 0},
+	{"rad", {V}, 1, 0, V, F_RAD, 0},
+	{"rate", {M}, 1, 0, V, F_RATE, 0},
+	{"resets", {M}, 1, 0, V, F_RESETS, 0},
+	{"round", {V, S}, 2, 1, V, F_ROUND, 0},
+	{"scalar", {V}, 1, 0, S, F_SCALAR, 0},
+	{"sgn", {V}, 1, 0, V, F_SGN, 0},
+	{"sin", {V}, 1, 0, V, F_SIN, 0},
+	{"sinh", {V}, 1, 0, V, F_SINH, 0},
+	{"sort", {V}, 1, 0, V, F_SORT, 0},
+	{"sort_by_label", {V, STR}, 2, -1, V, F_SORT_BY_LABEL, PROMQL_COMPAT_V3},
+	{"sort_by_label_desc", {V, STR}, 2, -1, V, F_SORT_BY_LABEL_DESC, PROMQL_COMPAT_V3},
+	{"sort_desc", {V}, 1, 0, V, F_SORT_DESC, 0},
+	{"sqrt", {V}, 1, 0, V, F_SQRT, 0},
+	{"stddev_over_time", {M}, 1, 0, V, F_STDDEV_OVER_TIME, 0},
+	{"stdvar_over_time", {M}, 1, 0, V, F_STDVAR_OVER_TIME, 0},
+	{"sum_over_time", {M}, 1, 0, V, F_SUM_OVER_TIME, 0},
+	{"tan", {V}, 1, 0, V, F_TAN, 0},
+	{"tanh", {V}, 1, 0, V, F_TANH, 0},
+	{"time", {0}, 0, 0, S, F_TIME, 0},
+	{"timestamp", {V}, 1, 0, V, F_TIMESTAMP, 0},
+	{"ts_of_first_over_time", {M}, 1, 0, V, F_TS_OF_FIRST_OVER_TIME, PROMQL_COMPAT_V3},
+	{"ts_of_last_over_time", {M}, 1, 0, V, F_TS_OF_LAST_OVER_TIME, PROMQL_COMPAT_V3},
+	{"ts_of_max_over_time", {M}, 1, 0, V, F_TS_OF_MAX_OVER_TIME, PROMQL_COMPAT_V3},
+	{"ts_of_min_over_time", {M}, 1, 0, V, F_TS_OF_MIN_OVER_TIME, PROMQL_COMPAT_V3},
+	{"vector", {S}, 1, 0, V, F_VECTOR, 0},
+	{"year", {V}, 1, 1, V, F_YEAR, 0},
 };
 
 #undef S
@@ -177,6 +190,21 @@ kahan_inc(double inc, double *sum, double *c)
 	*sum = t;
 }
 
+/* Prometheus 3's variant: the compensation resets once the sum is infinite. */
+static void
+kahan_inc3(double inc, double *sum, double *c)
+{
+	double		t = *sum + inc;
+
+	if (isinf(t))
+		*c = 0;
+	else if (fabs(*sum) >= fabs(inc))
+		*c += (*sum - t) + inc;
+	else
+		*c += (inc - t) + *sum;
+	*sum = t;
+}
+
 static PromqlNode *
 unwrap_paren(PromqlNode *n)
 {
@@ -198,7 +226,7 @@ vector_value(void)
 /* Prometheus's extrapolatedRate for rate, increase and delta. */
 static bool
 extrapolated_rate(const EvSeries *s, int64_t range_start, int64_t range_end, int64_t range_ms,
-				  bool counter, bool is_rate, double *out)
+				  bool counter, bool is_rate, bool v3, double *out)
 {
 	double		result,
 				prev,
@@ -238,6 +266,23 @@ extrapolated_rate(const EvSeries *s, int64_t range_start, int64_t range_end, int
 	interval += dstart < threshold ? dstart : avg / 2;
 	interval += dend < threshold ? dend : avg / 2;
 	factor = interval / sampled;
+	if (v3)
+	{
+		/* Prometheus 3 caps the start first and applies the zero point after */
+		dstart = (double) (s->t[0] - range_start) / 1000.0;
+		if (dstart >= threshold)
+			dstart = avg / 2;
+		if (counter && result > 0 && s->v[0] >= 0)
+		{
+			double		dzero = sampled * (s->v[0] / result);
+
+			if (dzero < dstart)
+				dstart = dzero;
+		}
+		if (dend >= threshold)
+			dend = avg / 2;
+		factor = (sampled + dstart + dend) / sampled;
+	}
 	if (is_rate)
 		factor /= (double) range_ms / 1000.0;
 	*out = result * factor;
@@ -307,11 +352,11 @@ matrix_func(PromqlEval *ev, int id, const EvSeries *s, const double *sargs,
 	switch (id)
 	{
 		case F_RATE:
-			return extrapolated_rate(s, range_start, range_end, range_ms, true, true, out);
+			return extrapolated_rate(s, range_start, range_end, range_ms, true, true, ev->v3, out);
 		case F_INCREASE:
-			return extrapolated_rate(s, range_start, range_end, range_ms, true, false, out);
+			return extrapolated_rate(s, range_start, range_end, range_ms, true, false, ev->v3, out);
 		case F_DELTA:
-			return extrapolated_rate(s, range_start, range_end, range_ms, false, false, out);
+			return extrapolated_rate(s, range_start, range_end, range_ms, false, false, ev->v3, out);
 		case F_IRATE:
 		case F_IDELTA:
 			{
@@ -337,6 +382,44 @@ matrix_func(PromqlEval *ev, int id, const EvSeries *s, const double *sargs,
 				return true;
 			}
 		case F_AVG_OVER_TIME:
+			if (ev->v3)
+			{
+				/* Prometheus 3: a compensated sum, a running mean only on overflow */
+				double		sum = s->v[0],
+							count = 1,
+							mean = 0,
+							c = 0;
+				bool		incremental = false;
+
+				for (int i = 1; i < n; i++)
+				{
+					double		q;
+
+					count = i + 1;
+					if (!incremental)
+					{
+						double		ns = sum,
+									nc = c;
+
+						kahan_inc3(s->v[i], &ns, &nc);
+						if (!isinf(ns))
+						{
+							sum = ns;
+							c = nc;
+							continue;
+						}
+						incremental = true;
+						mean = sum / (count - 1);
+						c /= (count - 1);
+					}
+					q = (count - 1) / count;
+					mean = q * mean;
+					c = q * c;
+					kahan_inc3(s->v[i] / count, &mean, &c);
+				}
+				*out = incremental ? mean + c : sum / count + c / count;
+				return true;
+			}
 			{
 				double		mean = 0,
 							count = 0,
@@ -362,6 +445,51 @@ matrix_func(PromqlEval *ev, int id, const EvSeries *s, const double *sargs,
 		case F_COUNT_OVER_TIME:
 			*out = n;
 			return true;
+		case F_FIRST_OVER_TIME:
+			*out = s->v[0];
+			return true;
+		case F_TS_OF_FIRST_OVER_TIME:
+			*out = (double) s->t[0] / 1000.0;
+			return true;
+		case F_TS_OF_LAST_OVER_TIME:
+			*out = (double) s->t[n - 1] / 1000.0;
+			return true;
+		case F_TS_OF_MAX_OVER_TIME:
+		case F_TS_OF_MIN_OVER_TIME:
+			{
+				/* the last time the extreme value was seen */
+				double		m = s->v[0];
+				int64_t		t = s->t[0];
+
+				for (int i = 0; i < n; i++)
+					if ((id == F_TS_OF_MAX_OVER_TIME ? s->v[i] >= m : s->v[i] <= m) || isnan(m))
+					{
+						m = s->v[i];
+						t = s->t[i];
+					}
+				*out = (double) t / 1000.0;
+				return true;
+			}
+		case F_MAD_OVER_TIME:
+			{
+				double	   *vals = promql_alloc(ev->arena, sizeof(double) * n);
+				double		median;
+
+				for (int i = 0; i < n; i++)
+				{
+					if (isnan(s->v[i]))
+					{
+						*out = NAN;
+						return true;
+					}
+					vals[i] = s->v[i];
+				}
+				median = promql_quantile(0.5, vals, n);
+				for (int i = 0; i < n; i++)
+					vals[i] = fabs(vals[i] - median);
+				*out = promql_quantile(0.5, vals, n);
+				return true;
+			}
 		case F_LAST_OVER_TIME:
 			*out = s->v[n - 1];
 			return true;
@@ -585,7 +713,7 @@ call_matrix(PromqlEval *ev, PromqlNode *call, int64_t ts, int argi)
 			continue;
 		if (matrix_func(ev, f->id, s, sargs, ts, promql_ts_sub(range_end, range_ms), range_end, range_ms, &v))
 			promql_vec_push(ev, &out.vec,
-							f->id == F_LAST_OVER_TIME ? s->labels :
+							(f->id == F_LAST_OVER_TIME || f->id == F_FIRST_OVER_TIME) ? s->labels :
 							promql_labels_drop_name(ev->arena, &s->labels), ts, v);
 	}
 	return out;
@@ -988,6 +1116,88 @@ cmp_sort_desc(const void *a, const void *b)
 	return x > y ? -1 : x < y ? 1 : 0;
 }
 
+/*
+ * Natural order of facette/natsort (what sort_by_label uses): strings split
+ * into runs of ASCII digits and of other bytes, compared run by run, digit
+ * runs as integers.  Returns true when a sorts before b.
+ */
+static bool
+natsort_less(const char *a, const char *b)
+{
+	for (;;)
+	{
+		const char *ea = a,
+				   *eb = b;
+		bool		da,
+					db;
+		bool		lasta,
+					lastb;
+
+		if (!*a)
+			return false;
+		if (!*b)
+			return false;
+		da = isdigit((unsigned char) *a);
+		db = isdigit((unsigned char) *b);
+		while (*ea && (isdigit((unsigned char) *ea) != 0) == da)
+			ea++;
+		while (*eb && (isdigit((unsigned char) *eb) != 0) == db)
+			eb++;
+		lasta = *ea == '\0';
+		lastb = *eb == '\0';
+		if (da && db && ea - a <= 18 && eb - b <= 18)
+		{
+			long long	x = strtoll(a, NULL, 10),
+						y = strtoll(b, NULL, 10);
+
+			if (x != y)
+				return x < y;
+		}
+		else
+		{
+			size_t		la = (size_t) (ea - a),
+						lb = (size_t) (eb - b);
+			int			c = memcmp(a, b, la < lb ? la : lb);
+
+			if (c != 0 || la != lb)
+				return c < 0 || (c == 0 && la < lb);
+		}
+		if (lasta)
+			return true;
+		if (lastb)
+			return false;
+		a = ea;
+		b = eb;
+	}
+}
+
+static const char **sort_labels;
+static int	sort_nlabels;
+static bool sort_desc;
+
+static int
+cmp_by_label(const void *pa, const void *pb)
+{
+	const PromqlSample *a = pa,
+			   *b = pb;
+
+	for (int i = 0; i < sort_nlabels; i++)
+	{
+		const char *x = promql_labels_get(&a->labels, sort_labels[i]);
+		const char *y = promql_labels_get(&b->labels, sort_labels[i]);
+
+		if (!x)
+			x = "";
+		if (!y)
+			y = "";
+		if (strcmp(x, y) == 0)
+			continue;
+		return natsort_less(x, y) != sort_desc ? -1 : 1;
+	}
+	return sort_desc ? -promql_labels_cmp(&a->labels, &b->labels) :
+		promql_labels_cmp(&a->labels, &b->labels);
+}
+
 EvValue
 promql_call(PromqlEval *ev, PromqlNode *call, int64_t ts)
 {
@@ -1065,6 +1275,20 @@ promql_call(PromqlEval *ev, PromqlNode *call, int64_t ts)
 			promql_stable_sort(out.vec.s, out.vec.n, sizeof(PromqlSample),
 							   f->id == F_SORT ? cmp_sort_asc : cmp_sort_desc);
 			return out;
+		case F_SORT_BY_LABEL:
+		case F_SORT_BY_LABEL_DESC:
+			{
+				int			nl = call->nargs - 1;
+
+				sort_labels = promql_alloc(ev->arena, sizeof(char *) * (nl + 1));
+				for (int i = 0; i < nl; i++)
+					sort_labels[i] = promql_ev_eval(ev, call->args[1 + i], ts).str;
+				sort_nlabels = nl;
+				sort_desc = f->id == F_SORT_BY_LABEL_DESC;
+				out.vec = a.vec;
+				promql_stable_sort(out.vec.s, out.vec.n, sizeof(PromqlSample), cmp_by_label);
+				return out;
+			}
 		case F_TIMESTAMP:
 			{
 				bool		selector = unwrap_paren(call->args[0])->type == PROMQL_NODE_VECTOR_SELECTOR;

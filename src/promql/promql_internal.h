@@ -17,6 +17,7 @@ typedef struct PromqlFunction
 	int			variadic;		/* 0: exact; n > 0: up to n optional; -1: unlimited */
 	PromqlValueType ret;
 	int			id;
+	int			only_compat;	/* 0: always; else only in this PROMQL_COMPAT_ mode */
 } PromqlFunction;
 
 extern const PromqlFunction *promql_function_lookup(const char *name, size_t len);
@@ -57,13 +58,15 @@ typedef struct EvValue
 
 typedef struct PromqlEval
 {
-	PromqlArena *arena;
+	PromqlArena *arena;			/* allocations of the current step */
+	PromqlArena *qarena;		/* allocations that live for the whole query */
 	const PromqlEngineOpts *opts;
 	PromqlStorage *storage;
 	int64_t		start;			/* query range; start == end for instant */
 	int64_t		end;
 	int64_t		interval;
 	int64_t		lookback;
+	bool		v3;				/* Prometheus 3 windows: (t - range, t] */
 	int64_t		samples;		/* samples held by the current step */
 	int64_t		max_samples;
 	unsigned	ticks;

@@ -75,6 +75,7 @@ typedef struct Parser
 	int			pos;			/* lexer position */
 	int			brace_depth;
 	int			depth;			/* bounds the tree depth, see PROMQL_MAX_DEPTH */
+	int			compat;			/* PROMQL_COMPAT_V2 or _V3 */
 	Token		tok;			/* current lookahead */
 	bool		have_tok;
 	const char *err;
@@ -607,6 +608,29 @@ parse_duration_tok(Parser *p, const Token *t)
 	return ms;
 }
 
+/*
+ * Prometheus 3 lets a number (seconds) stand where a duration is expected
+ * and the reverse; 2.42 accepts only the exact token type.
+ */
+static bool
+is_duration_tok(Parser *p, const Token *t)
+{
+	return t->type == T_DURATION || (p->compat == PROMQL_COMPAT_V3 && t->type == T_NUMBER);
+}
+
+static int64_t
+duration_tok_ms(Parser *p, const Token *t)
+{
+	double		secs;
+
+	if (t->type == T_DURATION)
+		return parse_duration_tok(p, t);
+	secs = parse_number_text(p, p->q + t->pos, t->len, t->pos);
+	if (!(fabs(secs * 1000.0) < 9.2e18))
+		parse_fail(p, t->pos, "duration out of range");
+	return (int64_t) round(secs * 1000.0);
+}
+
 /* strutil.Unquote: decode a lexed string token. */
 static const char *
 unquote(Parser *p, const Token *t)
@@ -915,7 +939,9 @@ add_matcher(Parser *p, PromqlNode *n, PromqlMatchType type, const char *name,
 		char		errbuf[256];
 		PromqlAllocHooks rxhooks = promql_arena_hooks(p->arena);
 
-		m->rx = promql_regex_compile(value, strlen(value), &rxhooks, errbuf, sizeof(errbuf));
+		m->rx = promql_regex_compile_flags(value, strlen(value), &rxhooks,
+										   p->compat == PROMQL_COMPAT_V3 ? PROMQL_REGEX_DOTALL : 0,
+										   errbuf, sizeof(errbuf));
 		if (!m->rx)
 			parse_fail(p, pos, "%s", errbuf);
 	}
@@ -1112,6 +1138,13 @@ parse_primary(Parser *p)
 			n = new_node(p, PROMQL_NODE_NUMBER, t.pos, t.pos + t.len);
 			n->number = parse_number_text(p, p->q + t.pos, t.len, t.pos);
 			return n;
+		case T_DURATION:
+			if (p->compat != PROMQL_COMPAT_V3)
+				unexpected(p, &t, NULL, NULL);
+			/* Prometheus 3: a duration literal is its number of seconds */
+			n = new_node(p, PROMQL_NODE_NUMBER, t.pos, t.pos + t.len);
+			n->number = (double) parse_duration_tok(p, &t) / 1000.0;
+			return n;
 		case T_STRING:
 			n = new_node(p, PROMQL_NODE_STRING, t.pos, t.pos + t.len);
 			n->str = unquote(p, &t);
@@ -1147,6 +1180,9 @@ parse_primary(Parser *p)
 				{
 					const PromqlFunction *f = promql_function_lookup(p->q + t.pos, t.len);
 
+					if (f && f->only_compat &&
+						f->only_compat != (p->compat == PROMQL_COMPAT_V3 ? PROMQL_COMPAT_V3 : PROMQL_COMPAT_V2))
+						f = NULL;	/* e.g. holt_winters is gone in 3.x */
 					if (!f)
 						parse_fail(p, t.pos, "unknown function with name \"%.*s\"", t.len, p->q + t.pos);
 					n = new_node(p, PROMQL_NODE_CALL, t.pos, 0);
@@ -1191,7 +1227,7 @@ parse_postfix(Parser *p, PromqlNode *n)
 
 			next(p);
 			d = next(p);
-			if (d.type != T_DURATION)
+			if (!is_duration_tok(p, &d))
 				unexpected(p, &d, "range", "duration");
 			c = next(p);
 			if (c.type == T_RBRACKET)
@@ -1204,7 +1240,7 @@ parse_postfix(Parser *p, PromqlNode *n)
 					parse_fail(p, start, "no offset modifiers allowed before range");
 				m = new_node(p, PROMQL_NODE_MATRIX_SELECTOR, n->pos_start, p->pos);
 				m->expr = n;
-				m->range_ms = parse_duration_tok(p, &d);
+				m->range_ms = duration_tok_ms(p, &d);
 				n = m;
 				continue;
 			}
@@ -1215,11 +1251,11 @@ parse_postfix(Parser *p, PromqlNode *n)
 				deeper(p, start);
 
 				s->expr = n;
-				s->range_ms = parse_duration_tok(p, &d);
+				s->range_ms = duration_tok_ms(p, &d);
 				c = next(p);
-				if (c.type == T_DURATION)
+				if (is_duration_tok(p, &c))
 				{
-					s->step_ms = parse_duration_tok(p, &c);
+					s->step_ms = duration_tok_ms(p, &c);
 					c = next(p);
 				}
 				if (c.type != T_RBRACKET)
@@ -1242,7 +1278,7 @@ parse_postfix(Parser *p, PromqlNode *n)
 				neg = d.type == T_SUB;
 				d = next(p);
 			}
-			if (d.type != T_DURATION)
+			if (!is_duration_tok(p, &d))
 				unexpected(p, &d, "offset", "duration");
 			if (!is_selector_like(n))
 				parse_fail(p, ot.pos, "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery");
@@ -1250,7 +1286,7 @@ parse_postfix(Parser *p, PromqlNode *n)
 			if (tgt->has_offset)
 				parse_fail(p, ot.pos, "offset may not be set multiple times");
 			tgt->has_offset = true;
-			tgt->offset_ms = parse_duration_tok(p, &d) * (neg ? -1 : 1);
+			tgt->offset_ms = duration_tok_ms(p, &d) * (neg ? -1 : 1);
 			n->pos_end = p->pos;
 		}
 		else if (t->type == T_AT)
@@ -1278,6 +1314,8 @@ parse_postfix(Parser *p, PromqlNode *n)
 				}
 				if (v.type == T_NUMBER)
 					ts = parse_number_text(p, p->q + v.pos, v.len, v.pos);
+				else if (v.type == T_DURATION && p->compat == PROMQL_COMPAT_V3)
+					ts = (double) parse_duration_tok(p, &v) / 1000.0;
 				else if (v.type == T_IDENT && (tok_is_word(p, &v, "inf") || tok_is_word(p, &v, "nan")))
 					ts = tok_is_word(p, &v, "inf") ? INFINITY : NAN;
 				else
@@ -1579,11 +1617,19 @@ check_ast(Parser *p, PromqlNode *n)
 PromqlNode *
 promql_parse(PromqlArena *arena, const char *query, size_t len, const char **err)
 {
+	return promql_parse_compat(arena, query, len, PROMQL_COMPAT_V2, err);
+}
+
+PromqlNode *
+promql_parse_compat(PromqlArena *arena, const char *query, size_t len, int compat,
+					const char **err)
+{
 	Parser		p;
 	PromqlNode *volatile root = NULL;
 
 	memset(&p, 0, sizeof(p));
 	p.arena = arena;
+	p.compat = compat;
 	p.q = query;
 	p.len = (int) len;
 	*err = NULL;

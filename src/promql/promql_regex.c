@@ -35,6 +35,7 @@ struct PromqlRegex
 	char	   *prefix;
 	size_t		prefixlen;
 	bool		matches_empty;
+	bool		dotall;
 	pcre2_general_context *gctx;
 	pcre2_compile_context *cctx;
 	pcre2_code *code;
@@ -479,6 +480,13 @@ PromqlRegex *
 promql_regex_compile(const char *re, size_t len, const PromqlAllocHooks *hooks,
 					 char *errbuf, size_t errlen)
 {
+	return promql_regex_compile_flags(re, len, hooks, 0, errbuf, errlen);
+}
+
+PromqlRegex *
+promql_regex_compile_flags(const char *re, size_t len, const PromqlAllocHooks *hooks,
+						   int flags, char *errbuf, size_t errlen)
+{
 	PromqlRegex *rx;
 	char	   *wrapped;
 	int			errcode;
@@ -493,6 +501,7 @@ promql_regex_compile(const char *re, size_t len, const PromqlAllocHooks *hooks,
 	memset(rx, 0, sizeof(*rx));
 	rx->hooks = *hooks;
 	rx->kind = RX_PCRE;
+	rx->dotall = (flags & PROMQL_REGEX_DOTALL) != 0;
 
 	/* PCRE2 memory goes through the same hooks (copied into rx) */
 	rx->gctx = pcre2_general_context_create(rx_pcre_alloc, rx_pcre_free, &rx->hooks);
@@ -506,7 +515,7 @@ promql_regex_compile(const char *re, size_t len, const PromqlAllocHooks *hooks,
 	rx->code = pcre2_compile((PCRE2_SPTR) wrapped, len + 4,
 							 PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_UTF |
 							 PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY |
-							 PCRE2_NEVER_BACKSLASH_C,
+							 PCRE2_NEVER_BACKSLASH_C | (rx->dotall ? PCRE2_DOTALL : 0),
 							 &errcode, &erroff, rx->cctx);
 	hooks->free(hooks->arg, wrapped);
 	if (rx->code == NULL)
@@ -543,7 +552,7 @@ promql_regex_match(const PromqlRegex *rx, const char *s, size_t len)
 				return false;
 			if (rx->kind == RX_PREFIX_SOME && len == rx->prefixlen)
 				return false;
-			if (memchr(s + rx->prefixlen, '\n', len - rx->prefixlen) != NULL)
+			if (!rx->dotall && memchr(s + rx->prefixlen, '\n', len - rx->prefixlen) != NULL)
 				return false;
 			/* the rest must be valid UTF-8 for '.' to match it; let PCRE decide if not ASCII */
 			for (size_t i = rx->prefixlen; i < len; i++)

@@ -29,6 +29,13 @@ extern PromqlRegex *promql_regex_compile(const char *re, size_t len,
 										 const PromqlAllocHooks *hooks,
 										 char *errbuf, size_t errlen);
 
+/* Flags of promql_regex_compile_flags. */
+#define PROMQL_REGEX_DOTALL		0x01	/* '.' matches '\n' too (Prometheus 3) */
+
+extern PromqlRegex *promql_regex_compile_flags(const char *re, size_t len,
+											   const PromqlAllocHooks *hooks, int flags,
+											   char *errbuf, size_t errlen);
+
 /* True when the whole of s matches. */
 extern bool promql_regex_match(const PromqlRegex *rx, const char *s, size_t len);
 

@@ -18,20 +18,22 @@ int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	PromqlArena *arena = promql_arena_create(&promql_malloc_hooks);
-	const char *err = NULL;
-	PromqlNode *n = promql_parse(arena, (const char *) data, size, &err);
-
-	if (n)
+	/* both dialects: 2.42 and Prometheus 3 (numbers as durations, ...) */
+	for (int compat = PROMQL_COMPAT_V2; compat <= PROMQL_COMPAT_V3; compat++)
 	{
-		char	   *s = promql_node_string(arena, n);
-		PromqlNode *m;
+		PromqlArena *arena = promql_arena_create(&promql_malloc_hooks);
+		const char *err = NULL;
+		PromqlNode *n = promql_parse_compat(arena, (const char *) data, size, compat, &err);
 
-		m = promql_parse(arena, s, strlen(s), &err);
-		(void) m;
+		if (n)
+		{
+			char	   *s = promql_node_string(arena, n);
+
+			(void) promql_parse_compat(arena, s, strlen(s), compat, &err);
+		}
+		else if (err == NULL)
+			abort();			/* a failed parse must say why */
+		promql_arena_destroy(arena);
 	}
-	else if (err == NULL)
-		abort();				/* a failed parse must say why */
-	promql_arena_destroy(arena);
 	return 0;
 }

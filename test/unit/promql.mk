@@ -6,7 +6,7 @@ PROMQL_ENGINE = $(addprefix $(PROMQL_SRC)/,promql_arena.c promql_regex.c promql_
 PROMQL_HDRS = $(wildcard $(PROMQL_SRC)/*.h)
 PROMQL_TESTS_V242 ?= $(TOP)/../shared/promql-tests/v2.42
 
-UNIT_TESTS += test_promql_regex test_promql_parse
+UNIT_TESTS += test_promql_regex test_promql_parse test_promql_eval
 ifneq ($(wildcard $(PROMQL_TESTS_V242)),)
 UNIT_TESTS += promql_conformance
 endif
@@ -16,6 +16,9 @@ $(BUILD)/test_promql_regex: test_promql_regex.c $(PROMQL_ENGINE) $(PROMQL_HDRS) 
 
 $(BUILD)/test_promql_parse: test_promql_parse.c $(PROMQL_ENGINE) $(PROMQL_HDRS) | $(BUILD)
 	$(CC) $(CFLAGS) -o $@ test_promql_parse.c $(PROMQL_ENGINE) $(LDLIBS) -lpcre2-8
+
+$(BUILD)/test_promql_eval: test_promql_eval.c $(PROMQL_ENGINE) $(PROMQL_HDRS) | $(BUILD)
+	$(CC) $(CFLAGS) -o $@ test_promql_eval.c $(PROMQL_ENGINE) $(LDLIBS) -lpcre2-8
 
 $(BUILD)/promql_harness: $(TOP)/test/promql/promql_harness.c $(PROMQL_ENGINE) $(PROMQL_HDRS) | $(BUILD)
 	$(CC) $(CFLAGS) -o $@ $(TOP)/test/promql/promql_harness.c $(PROMQL_ENGINE) $(LDLIBS) -lpcre2-8

@@ -27,6 +27,15 @@ parse(const char *q)
 	return n;
 }
 
+/* Parse in Prometheus 3 mode; NULL on error. */
+static PromqlNode *
+parse3(const char *q)
+{
+	const char *err;
+
+	return promql_parse_compat(arena, q, strlen(q), PROMQL_COMPAT_V3, &err);
+}
+
 static const char *
 parse_err(const char *q)
 {
@@ -306,6 +315,54 @@ main(void)
 			deep[k++] = ')';
 		deep[k] = '\0';
 		CHECK(parse(deep) != NULL, "200 levels accepted");
+	}
+
+	/* every 2.42 function resolves (the table is binary-searched) */
+	{
+		static const char *const names[] = {
+			"abs", "absent", "absent_over_time", "acos", "acosh", "asin", "asinh", "atan", "atanh",
+			"avg_over_time", "ceil", "changes", "clamp", "clamp_max", "clamp_min", "cos", "cosh",
+			"count_over_time", "days_in_month", "day_of_month", "day_of_week", "day_of_year", "deg",
+			"delta", "deriv", "exp", "floor", "histogram_count", "histogram_sum", "histogram_fraction",
+			"histogram_quantile", "holt_winters", "hour", "idelta", "increase", "irate", "label_replace",
+			"label_join", "last_over_time", "ln", "log10", "log2", "max_over_time", "min_over_time",
+			"minute", "month", "pi", "predict_linear", "present_over_time", "quantile_over_time", "rad",
+			"rate", "resets", "round", "scalar", "sgn", "sin", "sinh", "sort", "sort_desc", "sqrt",
+			"stddev_over_time", "stdvar_over_time", "sum_over_time", "tan", "tanh", "time", "timestamp",
+			"vector", "year"
+		};
+		int			unknown = 0;
+
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		{
+			char		q[64];
+
+			snprintf(q, sizeof(q), "%s()", names[i]);
+			if (strstr(parse_err(q), "unknown function"))
+			{
+				printf("# %s unknown\n", names[i]);
+				unknown++;
+			}
+		}
+		CHECK(unknown == 0, "all 70 functions of 2.42 are known");
+	}
+
+	/* 2.x versus 3.x */
+	{
+		CHECK(err_has("sort_by_label(foo, \"a\")", "unknown function"), "3.x functions unknown in 2.42 mode");
+		CHECK(parse3("sort_by_label(foo, \"a\")") != NULL,
+			  "3.x functions known in 3.x mode");
+		CHECK(parse3("holt_winters(foo[5m], 0.5, 0.5)") == NULL,
+			  "holt_winters is gone in 3.x");
+		n = parse3("foo[300] offset 60");
+		CHECK(n && n->range_ms == 300000 && n->expr->offset_ms == 60000, "3.x: numbers as durations");
+		n = parse3("foo @ 1m");
+		CHECK(n && n->at_ms == 60000, "3.x: durations as timestamps");
+		CHECK(err_has("foo[300]", "expected duration"), "2.42 wants a duration");
+		n = parse3("foo{a=~\"x.*\"}");
+		CHECK(n && promql_matcher_matches(&n->matchers[1], "x\ny"), "3.x: dot matches newline");
+		n = parse("foo{a=~\"x.*\"}");
+		CHECK(n && !promql_matcher_matches(&n->matchers[1], "x\ny"), "2.42: dot does not match newline");
 	}
 
 	/* printer round trips */

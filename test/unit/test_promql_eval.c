@@ -1,0 +1,228 @@
+/*
+ * test_promql_eval.c: evaluator behaviour the conformance scripts do not
+ * reach: the storage windows the planner asks for, range-query assembly,
+ * stale markers, the sample limit, the interrupt hook, range-query type
+ * errors, and explain.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "promql/promql.h"
+#include "promql/promql_storage.h"
+#include "unit.h"
+
+#define NSERIES 3
+#define NPOINTS 100
+
+static int64_t T[NPOINTS];
+static double V[NSERIES][NPOINTS];
+static PromqlLabel L[NSERIES][2];
+
+/* what the last select() calls asked for */
+static int	nselects;
+static int64_t last_mint,
+			last_maxt;
+
+static bool
+mem_select(void *ctx, PromqlArena *arena, const PromqlMatcher *m, int nm,
+		   int64_t mint, int64_t maxt, PromqlSeriesSet *out, char *errbuf, size_t errlen)
+{
+	(void) ctx;
+	nselects++;
+	last_mint = mint;
+	last_maxt = maxt;
+	for (int j = 0; j < nm; j++)
+		if (strcmp(m[j].name, "__name__") == 0 && strcmp(m[j].value, "broken") == 0)
+		{
+			snprintf(errbuf, errlen, "storage is broken");
+			return false;
+		}
+	out->n = 0;
+	out->series = promql_alloc(arena, sizeof(PromqlSeries) * NSERIES);
+	for (int i = 0; i < NSERIES; i++)
+	{
+		PromqlLabels ls = {2, L[i]};
+		bool		ok = true;
+		int			a = 0,
+					b;
+
+		for (int j = 0; j < nm && ok; j++)
+			ok = promql_matcher_matches(&m[j], promql_labels_get(&ls, m[j].name));
+		if (!ok)
+			continue;
+		while (a < NPOINTS && T[a] < mint)
+			a++;
+		b = a;
+		while (b < NPOINTS && T[b] <= maxt)
+			b++;
+		out->series[out->n].labels = ls;
+		out->series[out->n].n = b - a;
+		out->series[out->n].t = T + a;
+		out->series[out->n].v = V[i] + a;
+		out->n++;
+	}
+	return true;
+}
+
+static PromqlStorage storage = {NULL, mem_select};
+static PromqlArena *arena;
+static int	interrupts;
+
+static void
+count_interrupt(void *arg)
+{
+	(void) arg;
+	interrupts++;
+}
+
+static bool
+run(const char *q, int64_t start, int64_t end, int64_t step, PromqlEngineOpts *opts,
+	PromqlResult *res, const char **err)
+{
+	PromqlEngineOpts def;
+	PromqlNode *n = promql_parse(arena, q, strlen(q), err);
+
+	if (!opts)
+	{
+		promql_engine_opts_default(&def);
+		opts = &def;
+	}
+	if (!n)
+		return false;
+	return promql_eval(arena, opts, &storage, n, start, end, step, res, err);
+}
+
+int
+main(void)
+{
+	PromqlResult res;
+	const char *err;
+	PromqlEngineOpts opts;
+	uint64_t	stale_bits = PROMQL_STALE_NAN_BITS;
+	double		stale;
+	bool		ok;
+
+	memcpy(&stale, &stale_bits, sizeof(stale));
+	arena = promql_arena_create(&promql_malloc_hooks);
+	/* three series of foo, one sample every 15s, values i*100 + j */
+	for (int j = 0; j < NPOINTS; j++)
+		T[j] = (int64_t) j * 15000;
+	for (int i = 0; i < NSERIES; i++)
+	{
+		static char inst[NSERIES][8];
+
+		snprintf(inst[i], sizeof(inst[i]), "i%d", i);
+		L[i][0] = (PromqlLabel)
+		{
+			"__name__", "foo"
+		};
+		L[i][1] = (PromqlLabel)
+		{
+			"instance", inst[i]
+		};
+		for (int j = 0; j < NPOINTS; j++)
+			V[i][j] = i * 100 + j;
+	}
+	/* series i2 goes stale at 750s (sample 50) and stays stale */
+	for (int j = 50; j < NPOINTS; j++)
+		V[2][j] = stale;
+
+	/* the planner's windows */
+	nselects = 0;
+	ok = run("foo", 600000, 600000, 0, NULL, &res, &err);
+	CHECK(ok && nselects == 1 && last_mint == 300000 && last_maxt == 600000,
+		  "instant selector reads [t - lookback, t]: %lld %lld", (long long) last_mint, (long long) last_maxt);
+	ok = run("rate(foo[2m] offset 1m)", 600000, 900000, 60000, NULL, &res, &err);
+	CHECK(ok && last_mint == 600000 - 180000 && last_maxt == 900000 - 60000, "range with offset");
+	ok = run("max_over_time(foo[1m:15s] @ 300)", 600000, 900000, 60000, NULL, &res, &err);
+	CHECK(ok && last_mint == 300000 - 60000 - 300000 && last_maxt == 300000, "subquery pinned by @");
+
+	/* instant vector with staleness */
+	ok = run("foo", 600000, 600000, 0, NULL, &res, &err);
+	CHECK(ok && res.type == PROMQL_VAL_VECTOR && res.vector.n == 3, "three series before staleness");
+	ok = run("foo", 750000, 750000, 0, NULL, &res, &err);
+	CHECK(ok && res.vector.n == 2, "a stale marker hides the series at once");
+	ok = run("count_over_time(foo[1m])", 750000, 750000, 0, NULL, &res, &err);
+	CHECK(ok && res.vector.n == 3, "range windows skip stale markers but keep earlier samples");
+
+	/* range query assembly */
+	ok = run("foo", 600000, 900000, 60000, NULL, &res, &err);
+	CHECK(ok && res.type == PROMQL_VAL_MATRIX && res.matrix.n == 3, "range query gives a matrix");
+	if (ok && res.matrix.n == 3)
+	{
+		CHECK(strcmp(promql_labels_get(&res.matrix.s[0].labels, "instance"), "i0") == 0 &&
+			  strcmp(promql_labels_get(&res.matrix.s[2].labels, "instance"), "i2") == 0,
+			  "series sorted by labels");
+		CHECK(res.matrix.s[0].n == 6 && res.matrix.s[0].t[0] == 600000 && res.matrix.s[0].t[5] == 900000,
+			  "one point per step");
+		CHECK(res.matrix.s[0].v[0] == 40, "value at 600s is sample 40");
+		CHECK(res.matrix.s[2].n == 3, "stale series ends at 750s");
+	}
+	ok = run("1 + 1", 0, 120000, 60000, NULL, &res, &err);
+	CHECK(ok && res.matrix.n == 1 && res.matrix.s[0].labels.n == 0 && res.matrix.s[0].n == 3 &&
+		  res.matrix.s[0].v[2] == 2, "scalar range query is one label-less series");
+	ok = run("max_over_time(sum(foo)[2m:30s])", 300000, 1200000, 30000, NULL, &res, &err);
+	{
+		bool		same = ok;
+
+		for (int64_t t = 300000; same && t <= 1200000; t += 30000)
+		{
+			PromqlResult ires;
+			int			k = (int) ((t - 300000) / 30000);
+
+			same = run("max_over_time(sum(foo)[2m:30s])", t, t, 0, NULL, &ires, &err) &&
+				ires.vector.n == 1 && res.matrix.n == 1 && res.matrix.s[0].v[k] == ires.vector.s[0].v;
+		}
+		CHECK(same, "cached subquery steps agree with instant evaluation");
+	}
+
+	/* errors */
+	ok = run("foo[5m]", 0, 60000, 60000, NULL, &res, &err);
+	CHECK(!ok && strstr(err, "invalid expression type \"range vector\" for range query"), "range query of matrix");
+	ok = run("\"x\"", 0, 60000, 60000, NULL, &res, &err);
+	CHECK(!ok && strstr(err, "invalid expression type \"string\" for range query"), "range query of string");
+	ok = run("broken", 0, 0, 0, NULL, &res, &err);
+	CHECK(!ok && strcmp(err, "storage is broken") == 0, "storage errors propagate");
+	promql_engine_opts_default(&opts);
+	opts.max_samples = 100;
+	ok = run("foo[10m]", 900000, 900000, 0, &opts, &res, &err);
+	CHECK(!ok && strstr(err, "query processing would load too many samples into memory"), "sample limit");
+	opts.max_samples = 1000;
+	ok = run("foo[10m]", 900000, 900000, 0, &opts, &res, &err);
+	CHECK(ok && res.type == PROMQL_VAL_MATRIX && res.matrix.n == 3 && res.matrix.s[2].n == 30,
+		  "matrix under the limit; the stale series keeps its earlier samples");
+	ok = run("foo * on() group_left foo", 600000, 600000, 0, NULL, &res, &err);
+	CHECK(!ok && strstr(err, "many-to-many matching not allowed"), "duplicate match group");
+
+	/* interrupt hook */
+	promql_engine_opts_default(&opts);
+	opts.interrupt = count_interrupt;
+	interrupts = 0;
+	ok = run("sum(rate(foo[1m]))", 0, 1500000, 1000, &opts, &res, &err);
+	CHECK(ok && interrupts > 0, "interrupt hook called in long evaluations (%d)", interrupts);
+
+	/* instant results carry the evaluation time; scalars too */
+	ok = run("timestamp(foo)", 610000, 610000, 0, NULL, &res, &err);
+	CHECK(ok && res.vector.n == 3 && res.vector.s[0].t == 610000 && res.vector.s[0].v == 600,
+		  "timestamp() gives the sample time, the result the evaluation time");
+	ok = run("scalar(sum(foo))", 600000, 600000, 0, NULL, &res, &err);
+	CHECK(ok && res.type == PROMQL_VAL_SCALAR && res.scalar == 40 + 140 + 240 && res.t == 600000,
+		  "scalar result");
+
+	/* explain */
+	{
+		PromqlEngineOpts o;
+		PromqlNode *n;
+		char	   *plan;
+
+		promql_engine_opts_default(&o);
+		n = promql_parse(arena, "sum(rate(foo[5m] offset 1m))", 28, &err);
+		plan = n ? promql_explain(arena, &o, &storage, n, 600000, 900000, 60000, &err) : NULL;
+		CHECK(plan && strstr(plan, "selector foo offset 1m range 300000ms: time range [240000, 840000], 3 series"),
+			  "explain shows selectors and windows: %s", plan ? plan : err);
+	}
+
+	promql_arena_destroy(arena);
+	return unit_finish();
+}
