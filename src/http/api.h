@@ -21,5 +21,6 @@ extern int	alloy_query_timeout;	/* ms, 0 = none */
 
 extern void AlloyApiQueryRoutes(void);
 extern void AlloyApiSeriesRoutes(void);
+extern void AlloyApiReadRoutes(void);
 
 #endif							/* ALLOY_HTTP_API_H */
