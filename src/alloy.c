@@ -35,44 +35,12 @@ void		_PG_init(void);
 PG_FUNCTION_INFO_V1(alloy_version);
 
 /*
- * Define the contract's settings. Called before the modules so their Init code
- * can rely on the values.
+ * Settings that do not shape processes or shared memory: defined whether or
+ * not the library is preloaded, since SQL ingest and queries work either way.
  */
 static void
-AlloyDefineSettings(void)
+AlloyDefineSessionSettings(void)
 {
-	DefineCustomStringVariable("alloy.listen_addresses",
-							   "Addresses the alloy HTTP workers listen on.",
-							   "A comma-separated list of host names or IP addresses; '*' means all.",
-							   &alloy_listen_addresses,
-							   "127.0.0.1",
-							   PGC_POSTMASTER, 0,
-							   NULL, NULL, NULL);
-
-	DefineCustomIntVariable("alloy.port",
-							"TCP port of the alloy HTTP API (remote write, remote read, PromQL, metrics).",
-							NULL,
-							&alloy_port,
-							9201, 1, 65535,
-							PGC_POSTMASTER, 0,
-							NULL, NULL, NULL);
-
-	DefineCustomStringVariable("alloy.database",
-							   "Database the alloy background workers connect to.",
-							   "The alloy extension must be created in this database.",
-							   &alloy_database,
-							   "postgres",
-							   PGC_POSTMASTER, 0,
-							   NULL, NULL, NULL);
-
-	DefineCustomIntVariable("alloy.http_workers",
-							"Number of HTTP worker processes sharing the alloy port.",
-							"Zero disables the HTTP API; SQL ingest and queries still work.",
-							&alloy_http_workers,
-							2, 0, 64,
-							PGC_POSTMASTER, 0,
-							NULL, NULL, NULL);
-
 	DefineCustomIntVariable("alloy.partition_interval",
 							"Time span of one partition of alloy.samples.",
 							"Applies to partitions created after a change.",
@@ -114,6 +82,53 @@ AlloyDefineSettings(void)
 							NULL, NULL, NULL);
 }
 
+/*
+ * Define the contract's settings. Called before the modules so their Init code
+ * can rely on the values. The PGC_POSTMASTER ones (sockets, workers) exist
+ * only when the library is preloaded: PostgreSQL refuses to create them
+ * later, and without preloading there are no workers to configure.
+ */
+static void
+AlloyDefineSettings(void)
+{
+	AlloyDefineSessionSettings();
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	DefineCustomStringVariable("alloy.listen_addresses",
+							   "Addresses the alloy HTTP workers listen on.",
+							   "A comma-separated list of host names or IP addresses; '*' means all.",
+							   &alloy_listen_addresses,
+							   "127.0.0.1",
+							   PGC_POSTMASTER, 0,
+							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("alloy.port",
+							"TCP port of the alloy HTTP API (remote write, remote read, PromQL, metrics).",
+							NULL,
+							&alloy_port,
+							9201, 1, 65535,
+							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("alloy.database",
+							   "Database the alloy background workers connect to.",
+							   "The alloy extension must be created in this database.",
+							   &alloy_database,
+							   "postgres",
+							   PGC_POSTMASTER, 0,
+							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("alloy.http_workers",
+							"Number of HTTP worker processes sharing the alloy port.",
+							"Zero disables the HTTP API; SQL ingest and queries still work.",
+							&alloy_http_workers,
+							2, 0, 64,
+							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
+
+}
+
 void
 _PG_init(void)
 {
@@ -123,6 +138,7 @@ _PG_init(void)
 	AlloyCatalogInit();
 	AlloyIngestInit();
 	AlloyHttpInit();
+	AlloyPromqlInit();
 
 	MarkGUCPrefixReserved("alloy");
 }

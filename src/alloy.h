@@ -30,5 +30,6 @@ extern void AlloyStorageInit(void);
 extern void AlloyCatalogInit(void);
 extern void AlloyIngestInit(void);
 extern void AlloyHttpInit(void);
+extern void AlloyPromqlInit(void);
 
 #endif							/* ALLOY_H */

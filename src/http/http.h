@@ -34,6 +34,7 @@ typedef void (*AlloyHttpHandler) (AlloyHttpRequest *req, AlloyHttpResponse *resp
 #define ALLOY_ROUTE_POST	0x02
 #define ALLOY_ROUTE_PREFIX	0x04	/* path is a prefix; the rest is AlloyHttpPathRest() */
 #define ALLOY_ROUTE_RAW_BODY 0x08	/* do not parse a form-encoded body into arguments */
+#define ALLOY_ROUTE_NO_AUTH	0x10	/* served without credentials (health checks) */
 
 /* Register a handler; call from a module's Init (before shared memory is sized). */
 extern void AlloyHttpRoute(const char *path, int flags, const char *metric_name,
@@ -45,7 +46,10 @@ extern const char *AlloyHttpPath(AlloyHttpRequest *req);
 extern const char *AlloyHttpPathRest(AlloyHttpRequest *req);
 extern const char *AlloyHttpHeader(AlloyHttpRequest *req, const char *name);
 extern const char *AlloyHttpBody(AlloyHttpRequest *req, size_t *len);
-/* The tenant named by X-Scope-OrgID, or NULL for the default tenant. */
+/*
+ * The request's tenant, or NULL for the default tenant: the tenant of its
+ * credentials when alloy.http_auth is on, else the one X-Scope-OrgID names.
+ */
 extern const char *AlloyHttpTenant(AlloyHttpRequest *req);
 /* First value of a query-string or form argument, or NULL. */
 extern const char *AlloyHttpArg(AlloyHttpRequest *req, const char *name);

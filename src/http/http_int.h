@@ -43,6 +43,7 @@ struct AlloyHttpRequest
 	int			route;			/* index into the route table, -1 if none */
 	double		started;		/* seconds, for the duration histogram */
 	uint64		wait_lsn;		/* answer after WAL is flushed to here */
+	const char *auth_tenant;	/* tenant of verified credentials, or NULL */
 	AlloyHttpResponse *deferred;	/* the answer, while waiting for the flush */
 };
 
@@ -67,6 +68,14 @@ extern void AlloyWalFlusherRegister(void);
 extern void AlloyWalFlusherAttachWorker(int index);
 extern uint64 AlloyWalDurableLsn(void);
 extern bool AlloyWalRequestFlush(uint64 lsn);
+
+/* http_auth.c */
+extern bool alloy_http_auth;
+extern bool AlloyHttpAuthenticate(AlloyHttpRequest *req, AlloyHttpResponse *resp);
+
+/* http_server.c settings */
+extern char *alloy_tls_cert_file;
+extern char *alloy_tls_key_file;
 
 /* http_status.c */
 extern void AlloyHttpStatusRoutes(void);

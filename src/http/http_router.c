@@ -123,7 +123,13 @@ AlloyHttpDispatch(AlloyHttpRequest *req, AlloyHttpResponse *resp)
 	pgstat_report_activity(STATE_RUNNING, r->path);
 	PG_TRY();
 	{
-		r->handler(req, resp);
+		if (alloy_http_auth && !(r->flags & ALLOY_ROUTE_NO_AUTH) &&
+			!AlloyHttpAuthenticate(req, resp))
+		{
+			/* answered 401/403 */
+		}
+		else
+			r->handler(req, resp);
 		if (IsTransactionState())
 			elog(WARNING, "alloy HTTP handler for %s left a transaction open", r->path);
 	}

@@ -23,10 +23,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <microhttpd.h>
+#include <zlib.h>
 
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "miscadmin.h"
+#include "storage/fd.h"
 #include "replication/syncrep.h"
 #include "utils/memutils.h"
 
@@ -40,6 +42,13 @@
 /* Settings defined by AlloyHttpInit. */
 extern int	alloy_http_max_connections;
 extern int	alloy_http_idle_timeout;
+
+char	   *alloy_tls_cert_file = NULL;
+char	   *alloy_tls_key_file = NULL;
+
+/* PEM text of the TLS certificate and key, read once per worker. */
+static char *alloy_tls_cert = NULL;
+static char *alloy_tls_key = NULL;
 
 static struct MHD_Daemon *alloy_daemons[ALLOY_HTTP_MAX_DAEMONS];
 static int	alloy_ndaemons = 0;
@@ -94,6 +103,56 @@ static enum MHD_Result AlloyHttpAccess(void *cls, struct MHD_Connection *connect
 static void AlloyHttpCompleted(void *cls, struct MHD_Connection *connection,
 							   void **req_cls, enum MHD_RequestTerminationCode toe);
 
+/* The whole content of a file (relative paths from the data directory), or NULL after logging. */
+static char *
+AlloyReadWholeFile(const char *path, int elevel)
+{
+	char	   *abs = is_absolute_path(path) ? pstrdup(path) : psprintf("%s/%s", DataDir, path);
+	FILE	   *f = AllocateFile(abs, "r");
+	StringInfoData buf;
+	char		chunk[8192];
+	size_t		n;
+	MemoryContext old;
+
+	if (f == NULL)
+	{
+		ereport(elevel,
+				(errcode_for_file_access(),
+				 errmsg("could not open alloy TLS file \"%s\": %m", abs)));
+		return NULL;
+	}
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	initStringInfo(&buf);
+	MemoryContextSwitchTo(old);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		appendBinaryStringInfo(&buf, chunk, n);
+	FreeFile(f);
+	return buf.data;
+}
+
+/*
+ * Read the TLS certificate and key named by alloy.tls_cert_file and
+ * alloy.tls_key_file, once. False after logging at elevel when TLS is asked
+ * for but the files cannot be read: the worker then serves nothing rather
+ * than falling back to plain HTTP.
+ */
+static bool
+AlloyHttpLoadTls(int elevel)
+{
+	if (alloy_tls_cert_file == NULL || alloy_tls_cert_file[0] == '\0')
+		return true;
+	if (alloy_tls_key_file == NULL || alloy_tls_key_file[0] == '\0')
+	{
+		ereport(elevel, (errmsg("alloy.tls_cert_file is set but alloy.tls_key_file is not")));
+		return false;
+	}
+	if (alloy_tls_cert == NULL)
+		alloy_tls_cert = AlloyReadWholeFile(alloy_tls_cert_file, elevel);
+	if (alloy_tls_key == NULL)
+		alloy_tls_key = AlloyReadWholeFile(alloy_tls_key_file, elevel);
+	return alloy_tls_cert != NULL && alloy_tls_key != NULL;
+}
+
 static bool
 AlloyHttpStartDaemon(int fd, int family)
 {
@@ -102,14 +161,26 @@ AlloyHttpStartDaemon(int fd, int family)
 
 	if (family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	d = MHD_start_daemon(flags, 0, NULL, NULL,
-						 &AlloyHttpAccess, NULL,
-						 MHD_OPTION_LISTEN_SOCKET, (MHD_socket) fd,
-						 MHD_OPTION_CONNECTION_LIMIT, (unsigned int) alloy_http_max_connections,
-						 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) alloy_http_idle_timeout,
-						 MHD_OPTION_NOTIFY_COMPLETED, &AlloyHttpCompleted, NULL,
-						 MHD_OPTION_EXTERNAL_LOGGER, &AlloyMhdLogger, NULL,
-						 MHD_OPTION_END);
+	if (alloy_tls_cert != NULL && alloy_tls_key != NULL)
+		d = MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL,
+							 &AlloyHttpAccess, NULL,
+							 MHD_OPTION_LISTEN_SOCKET, (MHD_socket) fd,
+							 MHD_OPTION_HTTPS_MEM_CERT, alloy_tls_cert,
+							 MHD_OPTION_HTTPS_MEM_KEY, alloy_tls_key,
+							 MHD_OPTION_CONNECTION_LIMIT, (unsigned int) alloy_http_max_connections,
+							 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) alloy_http_idle_timeout,
+							 MHD_OPTION_NOTIFY_COMPLETED, &AlloyHttpCompleted, NULL,
+							 MHD_OPTION_EXTERNAL_LOGGER, &AlloyMhdLogger, NULL,
+							 MHD_OPTION_END);
+	else
+		d = MHD_start_daemon(flags, 0, NULL, NULL,
+							 &AlloyHttpAccess, NULL,
+							 MHD_OPTION_LISTEN_SOCKET, (MHD_socket) fd,
+							 MHD_OPTION_CONNECTION_LIMIT, (unsigned int) alloy_http_max_connections,
+							 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) alloy_http_idle_timeout,
+							 MHD_OPTION_NOTIFY_COMPLETED, &AlloyHttpCompleted, NULL,
+							 MHD_OPTION_EXTERNAL_LOGGER, &AlloyMhdLogger, NULL,
+							 MHD_OPTION_END);
 	if (d == NULL)
 		return false;
 	alloy_daemons[alloy_ndaemons++] = d;
@@ -130,6 +201,8 @@ AlloyHttpServerStart(int elevel)
 	char	   *save = NULL;
 	char		port[16];
 
+	if (!AlloyHttpLoadTls(elevel))
+		return false;
 	snprintf(port, sizeof(port), "%d", alloy_port);
 	for (tok = strtok_r(list, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save))
 	{
@@ -256,15 +329,85 @@ AlloyHttpServerTimeoutMs(void)
 	return best;
 }
 
+/* Whether the client takes gzip (Accept-Encoding lists it without q=0). */
+static bool
+AlloyHttpAcceptsGzip(struct MHD_Connection *connection)
+{
+	const char *ae = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+												 MHD_HTTP_HEADER_ACCEPT_ENCODING);
+	const char *g;
+
+	if (ae == NULL || (g = strstr(ae, "gzip")) == NULL)
+		return false;
+	if (strncmp(g + 4, ";q=0", 4) == 0)
+	{
+		/* q=0, q=0.0, q=0.000 refuse it; q=0.5 accepts it */
+		const char *q = g + 8;
+
+		if (*q != '.')
+			return false;
+		for (q++; *q == '0'; q++)
+			;
+		return *q >= '1' && *q <= '9';
+	}
+	return true;
+}
+
+/*
+ * gzip a body (fastest level: the API's JSON shrinks 10-20x even so, and
+ * the worker's CPU is better spent evaluating). NULL if it did not pay off.
+ */
+static char *
+AlloyHttpGzip(const char *data, size_t len, size_t *outlen)
+{
+	z_stream	zs;
+	char	   *out;
+	uLong		bound;
+
+	memset(&zs, 0, sizeof(zs));
+	if (deflateInit2(&zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return NULL;
+	bound = deflateBound(&zs, len);
+	out = MemoryContextAllocHuge(CurrentMemoryContext, bound);
+	zs.next_in = (Bytef *) data;
+	zs.avail_in = len;
+	zs.next_out = (Bytef *) out;
+	zs.avail_out = bound;
+	if (deflate(&zs, Z_FINISH) != Z_STREAM_END || zs.total_out >= len)
+	{
+		deflateEnd(&zs);
+		return NULL;
+	}
+	*outlen = zs.total_out;
+	deflateEnd(&zs);
+	return out;
+}
+
+#define ALLOY_GZIP_MIN_BYTES 1024
+
 /* Queue resp on the connection, adding the standard headers. */
 static enum MHD_Result
 AlloyHttpSend(struct MHD_Connection *connection, AlloyHttpResponse *resp)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
+	char	   *body = resp->body.data;
+	size_t		len = resp->body.len;
 
-	r = MHD_create_response_from_buffer(resp->body.len, resp->body.data,
-										MHD_RESPMEM_MUST_COPY);
+	if (resp->content_encoding == NULL && len >= ALLOY_GZIP_MIN_BYTES &&
+		AlloyHttpAcceptsGzip(connection))
+	{
+		size_t		zlen;
+		char	   *z = AlloyHttpGzip(body, len, &zlen);
+
+		if (z != NULL)
+		{
+			body = z;
+			len = zlen;
+			resp->content_encoding = "gzip";
+		}
+	}
+	r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_COPY);
 	if (r == NULL)
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
@@ -273,6 +416,7 @@ AlloyHttpSend(struct MHD_Connection *connection, AlloyHttpResponse *resp)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, resp->content_encoding);
 	for (int i = 0; i < resp->nheaders; i++)
 		MHD_add_response_header(r, resp->header_names[i], resp->header_values[i]);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING);
 	ret = MHD_queue_response(connection, resp->status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -572,8 +716,11 @@ AlloyHttpBody(AlloyHttpRequest *req, size_t *len)
 const char *
 AlloyHttpTenant(AlloyHttpRequest *req)
 {
-	const char *t = AlloyHttpHeader(req, "X-Scope-OrgID");
+	const char *t;
 
+	if (req->auth_tenant != NULL)
+		return req->auth_tenant[0] ? req->auth_tenant : NULL;
+	t = AlloyHttpHeader(req, "X-Scope-OrgID");
 	return (t && *t) ? t : NULL;
 }
 

@@ -79,8 +79,8 @@ AlloyBuildinfoHandler(AlloyHttpRequest *req, AlloyHttpResponse *resp)
 void
 AlloyHttpStatusRoutes(void)
 {
-	AlloyHttpRoute("/-/healthy", ALLOY_ROUTE_GET, "/-/healthy", AlloyHealthyHandler);
-	AlloyHttpRoute("/-/ready", ALLOY_ROUTE_GET, "/-/ready", AlloyReadyHandler);
+	AlloyHttpRoute("/-/healthy", ALLOY_ROUTE_GET | ALLOY_ROUTE_NO_AUTH, "/-/healthy", AlloyHealthyHandler);
+	AlloyHttpRoute("/-/ready", ALLOY_ROUTE_GET | ALLOY_ROUTE_NO_AUTH, "/-/ready", AlloyReadyHandler);
 	AlloyHttpRoute("/api/v1/status/buildinfo", ALLOY_ROUTE_GET, "/api/v1/status/buildinfo",
 				   AlloyBuildinfoHandler);
 }

@@ -63,6 +63,29 @@ AlloyHttpRegisterWorkers(void)
 void
 AlloyHttpInit(void)
 {
+	DefineCustomIntVariable("alloy.query_timeout",
+							"Longest a PromQL query over HTTP may run; a request's timeout parameter can only shorten it.",
+							"Zero means no limit. The same as Prometheus's --query.timeout.",
+							&alloy_query_timeout,
+							120000, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("alloy.http_auth",
+							 "Require credentials from alloy.http_credentials on the HTTP API.",
+							 "Basic auth or bearer tokens; the credential decides the tenant. Health checks stay open.",
+							 &alloy_http_auth,
+							 false,
+							 PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
+	AlloyHttpStatusRoutes();
+	AlloyMetricsRoutes();
+	AlloyApiQueryRoutes();
+	AlloyApiSeriesRoutes();
+	AlloyApiReadRoutes();
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
 	DefineCustomIntVariable("alloy.http_max_connections",
 							"Most concurrent HTTP connections one alloy HTTP worker accepts.",
 							NULL,
@@ -78,21 +101,21 @@ AlloyHttpInit(void)
 							PGC_POSTMASTER, GUC_UNIT_S,
 							NULL, NULL, NULL);
 
-	DefineCustomIntVariable("alloy.query_timeout",
-							"Longest a PromQL query over HTTP may run; a request's timeout parameter can only shorten it.",
-							"Zero means no limit. The same as Prometheus's --query.timeout.",
-							&alloy_query_timeout,
-							120000, 0, INT_MAX,
-							PGC_SIGHUP, GUC_UNIT_MS,
-							NULL, NULL, NULL);
+	DefineCustomStringVariable("alloy.tls_cert_file",
+							   "PEM certificate (chain) for HTTPS on the alloy port; empty means plain HTTP.",
+							   "Relative paths are relative to the data directory.",
+							   &alloy_tls_cert_file,
+							   "",
+							   PGC_POSTMASTER, 0,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("alloy.tls_key_file",
+							   "PEM private key for alloy.tls_cert_file.",
+							   NULL,
+							   &alloy_tls_key_file,
+							   "",
+							   PGC_POSTMASTER, 0,
+							   NULL, NULL, NULL);
 
-	AlloyHttpStatusRoutes();
-	AlloyMetricsRoutes();
-	AlloyApiQueryRoutes();
-	AlloyApiSeriesRoutes();
-
-	if (!process_shared_preload_libraries_in_progress)
-		return;
 	AlloyMetricsShmemRequest();
 	AlloyHttpRegisterWorkers();
 	if (alloy_http_workers > 0)

@@ -13,12 +13,40 @@
 #include "postgres.h"
 
 #include "miscadmin.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 
 #include "alloy.h"
 #include "catalog/catalog.h"
 #include "promql/promql_pg.h"
 #include "storage/samples.h"
+
+int			alloy_promql_compat = PROMQL_COMPAT_V2;
+
+static const struct config_enum_entry alloy_promql_compat_options[] = {
+	{"2", PROMQL_COMPAT_V2, false},
+	{"3", PROMQL_COMPAT_V3, false},
+	{NULL, 0, false}
+};
+
+/*
+ * alloy.promql_compat chooses Prometheus 2.42's semantics (the default, what
+ * the reference Prometheus does) or Prometheus 3's where they differ:
+ * left-open range windows, '.' matching newlines in regexes, and 3.x's
+ * function set and numerics.
+ */
+void
+AlloyPromqlInit(void)
+{
+	DefineCustomEnumVariable("alloy.promql_compat",
+							 "Prometheus major version whose PromQL semantics alloy follows (2 or 3).",
+							 "2 matches Prometheus 2.42; 3 selects Prometheus 3's left-open range windows and regex rules.",
+							 &alloy_promql_compat,
+							 PROMQL_COMPAT_V2,
+							 alloy_promql_compat_options,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+}
 
 static void *
 AlloyPromqlAlloc(void *arg, size_t size)
@@ -149,12 +177,13 @@ AlloyPromqlBegin(const char *query, const char *tenant)
 	q->opts.max_samples = alloy_query_max_samples;
 	q->opts.interrupt = AlloyPromqlInterrupt;
 	q->opts.interrupt_arg = NULL;
+	q->opts.compat = alloy_promql_compat;
 
 	q->tenant_id = AlloyTenantLookup(tenant, false);
 	q->storage.ctx = q;
 	q->storage.select = AlloyPromqlSelect;
 
-	q->expr = promql_parse(q->arena, q->text, strlen(q->text), &err);
+	q->expr = promql_parse_compat(q->arena, q->text, strlen(q->text), alloy_promql_compat, &err);
 	if (q->expr == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),

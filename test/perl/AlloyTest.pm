@@ -78,6 +78,7 @@ sub rw_send
 	my @cmd = ($client);
 	push @cmd, '-p', $opts{protocol} if $opts{protocol};
 	push @cmd, '-t', $opts{tenant} if $opts{tenant};
+	push @cmd, '-H', $opts{header} if $opts{header};
 	push @cmd, "127.0.0.1:$node->{alloy_http_port}";
 	my ($out, $err) = ('', '');
 	IPC::Run::run(\@cmd, '<', \$text, '>', \$out, '2>', \$err);

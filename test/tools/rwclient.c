@@ -74,6 +74,7 @@ static char port[16] = "9201";
 static char path[512] = "/api/v1/write";
 static int	proto_version = 1;
 static const char *tenant = NULL;
+static const char *extra_header = NULL;	/* -H "Name: value", e.g. Authorization */
 static int	verbose = 0;
 
 static void
@@ -481,13 +482,14 @@ http_post(Conn *c, const Buf *body, char **body_out)
 	n = snprintf(hdr, sizeof(hdr),
 				 "POST %s HTTP/1.1\r\nHost: %s:%s\r\nUser-Agent: alloy-rwclient/0.1\r\n"
 				 "Content-Type: %s\r\nContent-Encoding: snappy\r\n"
-				 "X-Prometheus-Remote-Write-Version: %s\r\n%s%s%s"
+				 "X-Prometheus-Remote-Write-Version: %s\r\n%s%s%s%s%s"
 				 "Content-Length: %zu\r\n\r\n",
 				 path, host, port,
 				 proto_version == 2 ? "application/x-protobuf;proto=io.prometheus.write.v2.Request"
 				 : "application/x-protobuf",
 				 proto_version == 2 ? "2.0.0" : "0.1.0",
 				 tenant ? "X-Scope-OrgID: " : "", tenant ? tenant : "", tenant ? "\r\n" : "",
+				 extra_header ? extra_header : "", extra_header ? "\r\n" : "",
 				 body->len);
 	if (write_all(c->fd, hdr, n) < 0 || write_all(c->fd, body->data, body->len) < 0)
 	{
@@ -800,6 +802,21 @@ send_mode(FILE *in)
 		printf("%s%s", resp, resp[strlen(resp) - 1] == '\n' ? "" : "\n");
 	free(resp);
 	free(body.data);
+	for (int i = 0; i < set.n; i++)
+	{
+		for (int j = 0; j < set.s[i].nlabels; j++)
+		{
+			free(set.s[i].labels[j].name);
+			free(set.s[i].labels[j].value);
+		}
+		free(set.s[i].labels);
+		free(set.s[i].samples);
+		free(set.s[i].key);
+	}
+	free(set.s);
+	free(set.slots);
+	if (in != stdin)
+		fclose(in);
 	return status >= 200 && status < 300 ? 0 : 1;
 }
 
@@ -993,6 +1010,7 @@ usage(void)
 			"     send them as one request, print the HTTP status and body; exit 0 on 2xx\n"
 			"  -p, --protocol 1|2        remote write 1.0 (default) or 2.0\n"
 			"  -t, --tenant NAME         send X-Scope-OrgID: NAME\n"
+			"  -H, --header 'N: V'       send one more header (e.g. Authorization)\n"
 			"  -f, --file PATH           read samples from PATH instead of stdin\n"
 			"  -v, --verbose\n"
 			"  --bench                   load generator; with:\n"
@@ -1032,6 +1050,7 @@ main(int argc, char **argv)
 	static struct option opts[] = {
 		{"protocol", required_argument, NULL, 'p'},
 		{"tenant", required_argument, NULL, 't'},
+		{"header", required_argument, NULL, 'H'},
 		{"file", required_argument, NULL, 'f'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"bench", no_argument, NULL, 'B'},
@@ -1053,7 +1072,7 @@ main(int argc, char **argv)
 	const char *file = NULL;
 	FILE	   *in = stdin;
 
-	while ((ch = getopt_long(argc, argv, "p:t:f:vh", opts, NULL)) != -1)
+	while ((ch = getopt_long(argc, argv, "p:t:H:f:vh", opts, NULL)) != -1)
 	{
 		switch (ch)
 		{
@@ -1064,6 +1083,9 @@ main(int argc, char **argv)
 				break;
 			case 't':
 				tenant = optarg;
+				break;
+			case 'H':
+				extra_header = optarg;
 				break;
 			case 'f':
 				file = optarg;
