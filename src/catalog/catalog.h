@@ -104,4 +104,19 @@ extern AlloySelectedSeries *AlloySeriesSelect(int32 tenant_id,
 extern bool AlloySeriesGetLabels(int64 series_id, AlloyLabel **labels,
 								 int *nlabels);
 
+/* Counters of the series cache, for monitoring (/metrics, series_cache_stats). */
+typedef struct AlloyCacheStats
+{
+	bool		shared;
+	int64		capacity;
+	int64		entries;
+	int64		hits;
+	int64		misses;
+	int64		inserts;
+	int64		evictions;
+	int64		bytes;
+} AlloyCacheStats;
+
+extern void AlloyCacheGetStats(AlloyCacheStats *stats);
+
 #endif							/* ALLOY_CATALOG_H */

@@ -87,19 +87,7 @@ extern void AlloyCacheLWLocksAssign(LWLockPadded *locks);
 extern int64 AlloyCacheLookup(const AlloyCacheKey *key);
 extern void AlloyCacheInsert(const AlloyCacheKey *key, int64 series_id);
 
-typedef struct AlloyCacheStats
-{
-	bool		shared;
-	int64		capacity;
-	int64		entries;
-	int64		hits;
-	int64		misses;
-	int64		inserts;
-	int64		evictions;
-	int64		bytes;
-} AlloyCacheStats;
-
-extern void AlloyCacheGetStats(AlloyCacheStats *stats);
+/* AlloyCacheStats and AlloyCacheGetStats are public: see catalog.h */
 
 /* catalog_tables.c: series created by this transaction, cached at commit. */
 extern int64 AlloyPendingLookup(const AlloyCacheKey *key);

@@ -53,6 +53,8 @@ typedef struct AlloyMetricsShared
 } AlloyMetricsShared;
 
 static AlloyMetricDef alloy_metric_defs[ALLOY_MAX_METRICS];
+static AlloyMetricsCollector alloy_collectors[8];
+static int	alloy_ncollectors = 0;
 static int	alloy_nmetrics = 0;
 static AlloyMetricsShared *alloy_metrics = NULL;
 
@@ -73,6 +75,14 @@ AlloyMetricRegister(AlloyMetricKind kind, const char *name, const char *help,
 	d->help = help;
 	d->labels = labels;
 	return alloy_nmetrics++;
+}
+
+void
+AlloyMetricsRegisterCollector(AlloyMetricsCollector fn)
+{
+	if (alloy_ncollectors >= (int) lengthof(alloy_collectors))
+		elog(ERROR, "too many alloy metric collectors registered");
+	alloy_collectors[alloy_ncollectors++] = fn;
 }
 
 void
@@ -247,6 +257,8 @@ AlloyMetricsRender(StringInfo out)
 			appendStringInfo(out, UINT64_FORMAT "\n", v);
 	}
 	AlloyMetricsRenderRequests(out);
+	for (int i = 0; i < alloy_ncollectors; i++)
+		alloy_collectors[i] (out);
 }
 
 static void

@@ -31,6 +31,14 @@ extern void AlloyMetricSet(int id, int64 value);
 /* Count one HTTP request of a route (see http.h) with its status and duration. */
 extern void AlloyMetricsCountRequest(int route, int status, double seconds);
 
+/*
+ * Metrics that are read when /metrics is scraped rather than counted as they
+ * happen: fn appends complete families (HELP, TYPE, samples) to out. Register
+ * from a module's Init.
+ */
+typedef void (*AlloyMetricsCollector) (StringInfo out);
+extern void AlloyMetricsRegisterCollector(AlloyMetricsCollector fn);
+
 /* Render every metric in the Prometheus text exposition format. */
 extern void AlloyMetricsRender(StringInfo out);
 

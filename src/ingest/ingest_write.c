@@ -21,6 +21,7 @@
 #include "access/xlog.h"
 #include "commands/extension.h"
 #include "utils/guc.h"
+#include "executor/spi.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
@@ -191,9 +192,70 @@ AlloyRemoteWriteHandler(AlloyHttpRequest *req, AlloyHttpResponse *resp)
 	}
 }
 
+/*
+ * /metrics: the series cache that keeps known series off SQL, and how many
+ * series the catalog has created (read from its id sequence, so a scrape
+ * costs no scan at millions of series).
+ */
+static void
+AlloyIngestCollectMetrics(StringInfo out)
+{
+	AlloyCacheStats st;
+	double		series = -1;
+
+	AlloyCacheGetStats(&st);
+	appendStringInfo(out,
+					 "# HELP alloy_series_cache_hits_total Label-set lookups answered by the series cache.\n"
+					 "# TYPE alloy_series_cache_hits_total counter\n"
+					 "alloy_series_cache_hits_total " INT64_FORMAT "\n"
+					 "# HELP alloy_series_cache_misses_total Label-set lookups the series cache could not answer.\n"
+					 "# TYPE alloy_series_cache_misses_total counter\n"
+					 "alloy_series_cache_misses_total " INT64_FORMAT "\n"
+					 "# HELP alloy_series_cache_evictions_total Series pushed out of the full series cache.\n"
+					 "# TYPE alloy_series_cache_evictions_total counter\n"
+					 "alloy_series_cache_evictions_total " INT64_FORMAT "\n"
+					 "# HELP alloy_series_cache_entries Series in the cache: those written recently.\n"
+					 "# TYPE alloy_series_cache_entries gauge\n"
+					 "alloy_series_cache_entries " INT64_FORMAT "\n"
+					 "# HELP alloy_series_cache_capacity Series the cache can hold (alloy.series_cache_size).\n"
+					 "# TYPE alloy_series_cache_capacity gauge\n"
+					 "alloy_series_cache_capacity " INT64_FORMAT "\n"
+					 "# HELP alloy_series_cache_bytes Shared memory of the series cache.\n"
+					 "# TYPE alloy_series_cache_bytes gauge\n"
+					 "alloy_series_cache_bytes " INT64_FORMAT "\n",
+					 st.hits, st.misses, st.evictions, st.entries, st.capacity, st.bytes);
+
+	StartTransactionCommand();
+	if (OidIsValid(get_extension_oid("alloy", true)))
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		if (SPI_connect() == SPI_OK_CONNECT)
+		{
+			bool		isnull = true;
+
+			/* ids come from this sequence and are never reused */
+			if (SPI_execute("SELECT coalesce(pg_sequence_last_value('alloy.series_catalog_series_id_seq'::regclass), 0)",
+							true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+				series = (double) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+															  SPI_tuptable->tupdesc, 1, &isnull));
+			if (isnull)
+				series = -1;
+			SPI_finish();
+		}
+		PopActiveSnapshot();
+	}
+	CommitTransactionCommand();
+	if (series >= 0)
+		appendStringInfo(out,
+						 "# HELP alloy_series_created_total Series created in the catalog, all tenants.\n"
+						 "# TYPE alloy_series_created_total counter\n"
+						 "alloy_series_created_total %.0f\n", series);
+}
+
 void
 AlloyIngestInit(void)
 {
+	AlloyMetricsRegisterCollector(AlloyIngestCollectMetrics);
 	AlloyIngestLimitsInit();
 
 	m_requests_v1 = AlloyMetricRegister(ALLOY_METRIC_COUNTER, "alloy_remote_write_requests_total",

@@ -106,6 +106,11 @@ like($res->{content}, qr/^alloy_remote_write_rejected_requests_total\{reason="ra
 	'rate-limited requests counted');
 like($res->{content}, qr/^alloy_http_requests_total\{handler="\/api\/v1\/write",code="415"\} 1$/m,
 	'415 counted by handler and code');
+my ($created) = $res->{content} =~ /^alloy_series_created_total (\d+)$/m;
+is($created, $node->safe_psql('postgres', 'SELECT count(*) FROM alloy.series'),
+	'/metrics counts the series created');
+my ($hits) = $res->{content} =~ /^alloy_series_cache_hits_total (\d+)$/m;
+cmp_ok($hits, '>', 0, 'repeated series are served by the cache');
 
 $node->stop;
 done_testing();
