@@ -452,23 +452,45 @@ detect_fast_path(PromqlRegex *rx, const char *re, size_t len)
 		return;
 	}
 
-	/* literal prefix followed by .* or .+ */
+	/*
+	 * A literal prefix followed by .* or .+; escaped punctuation counts as
+	 * literal (10\.0\..*), so IP-address and dotted-name prefixes keep the
+	 * fast path and the catalog can use its index for them.
+	 */
 	if (len >= 2 && re[len - 2] == '.' && (re[len - 1] == '*' || re[len - 1] == '+'))
 	{
+		char	   *p = rx->hooks.alloc(rx->hooks.arg, len - 1);
+		size_t		n = 0;
 		bool		ok = true;
 
 		for (i = 0; i + 2 < len; i++)
-			if (is_meta(re[i]))
+		{
+			char		c = re[i];
+
+			if (c == '\\')
+			{
+				/* the escaped character must sit before the final .* */
+				if (i + 3 >= len || is_alnum((unsigned char) re[i + 1]) ||
+					(unsigned char) re[i + 1] >= 0x80)
+				{
+					ok = false;
+					break;
+				}
+				p[n++] = re[++i];
+				continue;
+			}
+			if (is_meta(c))
 			{
 				ok = false;
 				break;
 			}
-		if (ok && !(len >= 3 && re[len - 3] == '\\'))
+			p[n++] = c;
+		}
+		if (ok)
 		{
-			rx->prefix = rx->hooks.alloc(rx->hooks.arg, len - 1);
-			memcpy(rx->prefix, re, len - 2);
-			rx->prefix[len - 2] = '\0';
-			rx->prefixlen = len - 2;
+			p[n] = '\0';
+			rx->prefix = p;
+			rx->prefixlen = n;
 			rx->kind = re[len - 1] == '*' ? RX_PREFIX_ANY : RX_PREFIX_SOME;
 			rx->matches_empty = (rx->kind == RX_PREFIX_ANY && rx->prefixlen == 0);
 			return;

@@ -51,6 +51,20 @@ main(void)
 	CHECK(m("foo.*", "foo") == 1, "prefix empty rest");
 	CHECK(m("foo.+", "foo") == 0, "prefix plus");
 	CHECK(m("foo.*", "foo\nbar") == 0, "dot excludes newline");
+	CHECK(m("10\\.0\\.1\\..*", "10.0.1.5") == 1, "escaped prefix matches");
+	CHECK(m("10\\.0\\.1\\..*", "10.0.15") == 0, "escaped dot is literal");
+	CHECK(m("a\\.*", "a...") == 1 && m("a\\.*", "ab") == 0, "escaped dot before star is a repeat of dots");
+	{
+		size_t		plen;
+		const char *pre;
+		const char *re = "10\\.0\\..*";
+
+		rx = promql_regex_compile(re, strlen(re), &promql_malloc_hooks, err, sizeof(err));
+		pre = rx ? promql_regex_prefix(rx, &plen) : "";
+		CHECK(rx && plen == 5 && memcmp(pre, "10.0.", 5) == 0, "escaped prefix is known: %.*s", (int) plen, pre);
+		if (rx)
+			promql_regex_free(rx);
+	}
 	CHECK(m("(?s)foo.*", "foo\nbar") == 1, "s flag");
 	CHECK(m("f.o$", "foo") == 1, "dollar");
 	CHECK(m("f.o$", "foo\n") == 0, "dollar end only");
