@@ -64,6 +64,14 @@ alloy_catalog_shmem_startup(void)
 void
 AlloyCatalogInit(void)
 {
+	DefineCustomIntVariable("alloy.tenant_max_series",
+							"Most series one tenant may have; 0 means no limit.",
+							"Writes that would create more are refused (429 over HTTP).",
+							&alloy_tenant_max_series,
+							0, 0, INT_MAX,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
 	/*
 	 * PostgreSQL refuses (FATAL) to define a PGC_POSTMASTER setting outside
 	 * shared_preload_libraries, and without preloading there is no shared

@@ -20,6 +20,8 @@
 
 /* alloy.series_cache_size: entries in the shared cache (PGC_POSTMASTER). */
 extern int	alloy_series_cache_size;
+/* alloy.tenant_max_series: series per tenant, 0 = unlimited (PGC_SIGHUP). */
+extern int	alloy_tenant_max_series;
 
 /* Cache entries per set: a lookup reads one set, within one cache line pair. */
 #define ALLOY_CACHE_WAYS		8

@@ -40,11 +40,13 @@
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
+#include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
+#include "storage/proc.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -785,6 +787,8 @@ AlloySeriesLookup(int32 tenant_id, const AlloyLabel *labels, int nlabels, uint64
 	return id;
 }
 
+static void alloy_check_series_limit(int32 tenant_id);
+
 int64
 AlloySeriesGetOrCreate(int32 tenant_id, const AlloyLabel *labels, int nlabels, uint64 hash)
 {
@@ -820,6 +824,8 @@ AlloySeriesGetOrCreate(int32 tenant_id, const AlloyLabel *labels, int nlabels, u
 		}
 		if (id == ALLOY_INVALID_SERIES_ID)
 		{
+			if (alloy_tenant_max_series > 0)
+				alloy_check_series_limit(tenant_id);
 			id = alloy_series_insert(srel, rels, &key, labels, nlabels);
 			own = true;
 		}
@@ -827,6 +833,49 @@ AlloySeriesGetOrCreate(int32 tenant_id, const AlloyLabel *labels, int nlabels, u
 	table_close(srel, NoLock);
 	alloy_series_remember(&key, id, own);
 	return id;
+}
+
+/* ---------- per-tenant series limit ---------- */
+
+int			alloy_tenant_max_series = 0;
+
+/*
+ * Refuse a new series when the tenant has alloy.tenant_max_series already.
+ * Creation is serialised by the creation lock, held until commit, so a count
+ * taken under it is exact for the rest of the transaction: count once per
+ * transaction and tenant, then add what this transaction creates. The count
+ * runs only when the limit is set and only for transactions that create
+ * series, which steady traffic does not.
+ */
+static void
+alloy_check_series_limit(int32 tenant_id)
+{
+	static LocalTransactionId counted_lxid = InvalidLocalTransactionId;
+	static int32 counted_tenant = ALLOY_INVALID_TENANT_ID;
+	static int64 counted = 0;
+
+	if (counted_lxid != MyProc->lxid || counted_tenant != tenant_id)
+	{
+		Oid			argtypes[1] = {INT4OID};
+		Datum		args[1] = {Int32GetDatum(tenant_id)};
+		bool		isnull;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute_with_args("SELECT count(*) FROM alloy.series_catalog WHERE tenant_id = $1",
+								  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "counting the series of a tenant failed");
+		counted = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		SPI_finish();
+		counted_lxid = MyProc->lxid;
+		counted_tenant = tenant_id;
+	}
+	if (counted >= alloy_tenant_max_series)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("tenant has reached its limit of %d series", alloy_tenant_max_series),
+				 errhint("Raise alloy.tenant_max_series, or reduce the tenant's label cardinality.")));
+	counted++;
 }
 
 /* ---------- labels of a series ---------- */

@@ -92,6 +92,10 @@ AlloyHttpStatusForSqlstate(int sqlerrcode, const char **error_type)
 		case ERRCODE_PROGRAM_LIMIT_EXCEEDED:
 			*error_type = "execution";
 			return 422;
+		case ERRCODE_CONFIGURATION_LIMIT_EXCEEDED:
+			/* a per-tenant limit (alloy.tenant_max_series): back off and retry */
+			*error_type = "too_many_requests";
+			return 429;
 		default:
 			break;
 	}

@@ -9,7 +9,8 @@ use Test::More;
 use AlloyTest;
 
 my $node = alloy_node('remote_write', create_extension => 1,
-	conf => "alloy.max_request_bytes = '1MB'\nalloy.tenant_max_samples_per_second = 1000\nalloy.tenant_burst_seconds = 1\n");
+	conf => "alloy.max_request_bytes = '1MB'\nalloy.tenant_max_samples_per_second = 1000\n"
+	  . "alloy.tenant_burst_seconds = 1\nalloy.tenant_max_series = 100\n");
 ok(wait_for_http($node, '/-/ready'), 'ready');
 
 my $now = int(time()) * 1000;
@@ -96,19 +97,30 @@ is(rw_send($node, qq(limited_metric{i="1"} 1 $now\n), tenant => 'limited'), 204,
 is(rw_send($node, qq(other_metric{i="1"} 1 $now\n), tenant => 'team-a'), 204,
 	'other tenants are not limited by it');
 
+# per-tenant series limit: a request that would pass it is refused whole
+my $many = join('', map { qq(card_metric{i="$_"} 1 $now\n) } 1 .. 60);
+is(rw_send($node, $many, tenant => 'cardinality'), 204, '60 new series fit under the limit of 100');
+$many = join('', map { qq(card_metric{i="$_"} 1 $now\n) } 61 .. 120);
+is(rw_send($node, $many, tenant => 'cardinality'), 429, 'a request that would pass 100 series is 429');
+is($node->safe_psql('postgres',
+		"SELECT count(*) FROM alloy.series WHERE tenant = 'cardinality'"),
+	'60', 'no series of the refused request is created');
+is(rw_send($node, qq(card_metric{i="5"} 2 $now\n), tenant => 'cardinality'), 204,
+	'known series of a tenant at its limit are still written');
+
 # /metrics counts what happened
 $res = http_request($node, 'GET', '/metrics');
 my ($ingested) = $res->{content} =~ /^alloy_samples_ingested_total (\d+)$/m;
-is($ingested, 13, 'every acknowledged sample counted once');
+is($ingested, 74, 'every acknowledged sample counted once');
 like($res->{content}, qr/^alloy_remote_write_rejected_requests_total\{reason="invalid"\} 2$/m,
 	'invalid requests counted');
 like($res->{content}, qr/^alloy_remote_write_rejected_requests_total\{reason="rate_limited"\} 1$/m,
 	'rate-limited requests counted');
 like($res->{content}, qr/^alloy_http_requests_total\{handler="\/api\/v1\/write",code="415"\} 1$/m,
 	'415 counted by handler and code');
-my ($created) = $res->{content} =~ /^alloy_series_created_total (\d+)$/m;
-is($created, $node->safe_psql('postgres', 'SELECT count(*) FROM alloy.series'),
-	'/metrics counts the series created');
+my ($nseries) = $res->{content} =~ /^alloy_series (\d+)$/m;
+is($nseries, $node->safe_psql('postgres', 'SELECT count(*) FROM alloy.series'),
+	'/metrics counts the series in the catalog');
 my ($hits) = $res->{content} =~ /^alloy_series_cache_hits_total (\d+)$/m;
 cmp_ok($hits, '>', 0, 'repeated series are served by the cache');
 
