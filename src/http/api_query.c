@@ -58,12 +58,16 @@ AlloyJsonResult(StringInfo out, const PromqlResult *res)
 	switch (res->type)
 	{
 		case PROMQL_VAL_SCALAR:
-			appendStringInfoString(out, "\"scalar\",\"result\":");
-			AlloyJsonPoint(out, res->t, res->scalar);
+			/* Prometheus marshals scalars and strings differently from samples */
+			appendStringInfoString(out, "\"scalar\",\"result\":[");
+			AlloyJsonSeconds(out, res->t);
+			appendStringInfoCharMacro(out, ',');
+			AlloyJsonFloatFixed(out, res->scalar);
+			appendStringInfoCharMacro(out, ']');
 			break;
 		case PROMQL_VAL_STRING:
 			appendStringInfoString(out, "\"string\",\"result\":[");
-			AlloyJsonTimestamp(out, res->t);
+			AlloyJsonSeconds(out, res->t);
 			appendStringInfoCharMacro(out, ',');
 			AlloyJsonString(out, res->str ? res->str : "");
 			appendStringInfoCharMacro(out, ']');

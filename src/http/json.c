@@ -113,8 +113,8 @@ AlloyJsonString(StringInfo out, const char *s)
  * strconv picks); only the layout is redone here to match Go's 'f' and 'e'
  * formats, which Prometheus's JSON uses.
  */
-int
-AlloyFormatFloat(char *buf, double v)
+static int
+AlloyFormatFloatMode(char *buf, double v, bool allow_exp)
 {
 	char		tmp[DOUBLE_SHORTEST_DECIMAL_LEN];
 	char		digits[DOUBLE_SHORTEST_DECIMAL_LEN];
@@ -167,7 +167,7 @@ AlloyFormatFloat(char *buf, double v)
 	if (neg)
 		*o++ = '-';
 	a = fabs(v);
-	if (a < 1e-6 || a >= 1e21)
+	if (allow_exp && (a < 1e-6 || a >= 1e21))
 	{
 		int			e = exp10 - 1;
 
@@ -206,6 +206,32 @@ AlloyFormatFloat(char *buf, double v)
 	}
 	*o = '\0';
 	return o - buf;
+}
+
+int
+AlloyFormatFloat(char *buf, double v)
+{
+	return AlloyFormatFloatMode(buf, v, true);
+}
+
+void
+AlloyJsonFloatFixed(StringInfo out, double v)
+{
+	char		buf[ALLOY_FLOAT_BUFLEN];
+	int			n = AlloyFormatFloatMode(buf, v, false);
+
+	appendStringInfoCharMacro(out, '"');
+	appendBinaryStringInfo(out, buf, n);
+	appendStringInfoCharMacro(out, '"');
+}
+
+void
+AlloyJsonSeconds(StringInfo out, int64 t_ms)
+{
+	char		buf[ALLOY_FLOAT_BUFLEN];
+	int			n = AlloyFormatFloatMode(buf, (double) t_ms / 1000.0, false);
+
+	appendBinaryStringInfo(out, buf, n);
 }
 
 void

@@ -22,6 +22,10 @@ extern void AlloyJsonStringLen(StringInfo out, const char *s, size_t len);
 #define ALLOY_FLOAT_BUFLEN 400
 extern int	AlloyFormatFloat(char *buf, double v);
 extern void AlloyJsonFloat(StringInfo out, double v);	/* quoted */
+/* Quoted, never in exponent form: how Prometheus spells a scalar result. */
+extern void AlloyJsonFloatFixed(StringInfo out, double v);
+/* Unix seconds as the shortest float (scalar and string results' times). */
+extern void AlloyJsonSeconds(StringInfo out, int64 t_ms);
 
 /* A millisecond timestamp as Prometheus writes it: Unix seconds, 3 decimals at most. */
 extern void AlloyJsonTimestamp(StringInfo out, int64 t_ms);

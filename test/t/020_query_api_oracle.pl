@@ -187,6 +187,19 @@ for my $q (@queries)
 	ok(!defined $diff, "query_range $q") or diag($diff);
 }
 
+# byte for byte: how floats and times are spelled (samples, scalars, strings)
+for my $q ('1e-7', '1e21', '-0', '1e-300', '"a string"', 'time()', 'vector(1e-7)',
+	'vector(1e21)', '0.1+0.2', '1/0', '-1/0', '0/0', 'vector(-0)', 'vector(123456.789)')
+{
+	for my $t ('1000.5', '0', '-5.25', $tq)
+	{
+		my $path = '/api/v1/query?query=' . uri_escape($q) . "&time=$t";
+		my (undef, undef, $pc) = query_json($prom, $path);
+		my (undef, undef, $ac) = query_json($node, $path);
+		is($ac, $pc, "same bytes: $q at $t");
+	}
+}
+
 # the metadata endpoints
 for my $path ('/api/v1/series?match[]=up', '/api/v1/series?match[]=' . uri_escape('{job="api"}'),
 	'/api/v1/series?match[]=up&match[]=node_temp', '/api/v1/labels',
