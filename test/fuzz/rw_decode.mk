@@ -12,7 +12,7 @@ RWF_PB_H = $(RWF_PROTOS:.proto=.pb-c.h)
 $(RWF_PB_C) $(RWF_PB_H) &: $(RWF_PROTOS)
 	protoc-c --proto_path=$(TOP)/src/ingest --c_out=$(TOP)/src/ingest $(notdir $(RWF_PROTOS))
 
-$(BUILD)/fuzz_rw_decode: fuzz_rw_decode.c $(TOP)/src/ingest/rw_decode.c \
+$(BUILD)/fuzz_rw_decode: fuzz_rw_decode.c $(TOP)/test/unit/rw_compare.h $(TOP)/src/ingest/rw_decode.c \
 		$(TOP)/src/ingest/rw_decode.h $(TOP)/src/catalog/labels_hash.h \
 		$(RWF_PB_C) $(RWF_PB_H) | $(BUILD)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz_rw_decode.c $(TOP)/src/ingest/rw_decode.c $(RWF_PB_C) \
