@@ -158,6 +158,7 @@ AlloyApiExecute(AlloyHttpRequest *req, AlloyHttpResponse *resp, const char *quer
 		}
 		FlushErrorState();
 		AbortCurrentTransaction();
+		MemoryContextSwitchTo(oldcxt);
 		if (!parsed)
 			AlloyHttpJsonError(resp, 400, "bad_data",
 							   instant ? psprintf("invalid parameter \"query\": %s", edata->message)
@@ -178,6 +179,7 @@ AlloyApiExecute(AlloyHttpRequest *req, AlloyHttpResponse *resp, const char *quer
 	PG_END_TRY();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	MemoryContextSwitchTo(oldcxt);
 }
 
 /* The request's timeout parameter, capped by alloy.query_timeout; -1 after answering 400. */

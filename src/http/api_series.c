@@ -120,9 +120,17 @@ AlloyApiTimeRange(AlloyHttpRequest *req, AlloyHttpResponse *resp)
 		AlloyApiTimeParam(req, resp, "end", ALLOY_API_MAX_TIME, &end);
 }
 
+/*
+ * A read-only transaction around catalog lookups. Committing switches to
+ * TopMemoryContext, so the end puts back the request's memory context: what
+ * a handler allocates afterwards is freed with the request.
+ */
+static MemoryContext alloy_read_cxt;
+
 static void
 AlloyBeginRead(void)
 {
+	alloy_read_cxt = CurrentMemoryContext;
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 }
@@ -132,6 +140,7 @@ AlloyEndRead(void)
 {
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	MemoryContextSwitchTo(alloy_read_cxt);
 }
 
 typedef struct AlloySeriesJson
@@ -238,6 +247,8 @@ AlloyLabelsAnswer(AlloyHttpRequest *req, AlloyHttpResponse *resp, const char *na
 	if (!AlloyApiTimeRange(req, resp))
 		return;
 	AlloyBeginRead();
+	/* the answer outlives the read transaction: build it in the request's memory */
+	MemoryContextSwitchTo(cxt);
 	if (nsels > 0)
 	{
 		AlloyLabelCollect c = {&set, name};

@@ -46,10 +46,12 @@ static void
 AlloyReadyHandler(AlloyHttpRequest *req, AlloyHttpResponse *resp)
 {
 	bool		installed;
+	MemoryContext cxt = CurrentMemoryContext;
 
 	StartTransactionCommand();
 	installed = OidIsValid(get_extension_oid("alloy", true));
 	CommitTransactionCommand();
+	MemoryContextSwitchTo(cxt);
 
 	resp->content_type = "text/plain; charset=utf-8";
 	if (installed)

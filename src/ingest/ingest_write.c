@@ -89,6 +89,7 @@ AlloyIngestStore(const RwRequest *rw, const char *tenant, bool *limited)
 	AlloySample *samples;
 	int64		n = 0;
 	int32		tenant_id;
+	MemoryContext cxt = CurrentMemoryContext;
 
 	StartTransactionCommand();
 	(void) set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION,
@@ -106,6 +107,7 @@ AlloyIngestStore(const RwRequest *rw, const char *tenant, bool *limited)
 	{
 		PopActiveSnapshot();
 		AbortCurrentTransaction();
+		MemoryContextSwitchTo(cxt);
 		*limited = true;
 		return InvalidXLogRecPtr;
 	}
@@ -133,6 +135,8 @@ AlloyIngestStore(const RwRequest *rw, const char *tenant, bool *limited)
 
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	/* committing leaves TopMemoryContext current; the answer belongs to the request */
+	MemoryContextSwitchTo(cxt);
 	return XactLastCommitEnd;
 }
 
@@ -202,6 +206,7 @@ AlloyIngestCollectMetrics(StringInfo out)
 {
 	AlloyCacheStats st;
 	double		series = -1;
+	MemoryContext cxt = CurrentMemoryContext;
 
 	AlloyCacheGetStats(&st);
 	appendStringInfo(out,
@@ -244,6 +249,7 @@ AlloyIngestCollectMetrics(StringInfo out)
 		PopActiveSnapshot();
 	}
 	CommitTransactionCommand();
+	MemoryContextSwitchTo(cxt);
 	if (series >= 0)
 		appendStringInfo(out,
 						 "# HELP alloy_series Series in the catalog, all tenants.\n"
