@@ -200,6 +200,55 @@ for my $q ('1e-7', '1e21', '-0', '1e-300', '"a string"', 'time()', 'vector(1e-7)
 	}
 }
 
+# Grafana's request shapes: form-encoded POSTs, RFC 3339 times, duration
+# steps, repeated match[], __name__ value lookups
+sub post_both
+{
+	my ($path, $form) = @_;
+	my @r;
+	for my $n ($prom, $node)
+	{
+		my $res = http_request($n, 'POST', $path,
+			headers => { 'Content-Type' => 'application/x-www-form-urlencoded' },
+			content => $form);
+		push @r, eval { decode_json($res->{content}) };
+	}
+	return @r;
+}
+sub rfc3339
+{
+	my @t = gmtime($_[0] / 1000);
+	return sprintf('%04d-%02d-%02dT%02d:%02d:%02d.%03dZ', $t[5] + 1900, $t[4] + 1, @t[3, 2, 1, 0], $_[0] % 1000);
+}
+for my $form (
+	'query=' . uri_escape('sum by (path) (rate(http_requests_total[5m]))') . '&start=' . uri_escape(rfc3339($t0 + 600_000))
+	  . '&end=' . uri_escape(rfc3339($tend)) . '&step=30s',
+	'query=' . uri_escape('histogram_quantile(0.9, sum by (le) (rate(req_duration_seconds_bucket[5m])))')
+	  . "&start=$tstart&end=$tq&step=60.5",
+	'query=' . uri_escape('1+1') . "&start=$tstart&end=$tq&step=300")
+{
+	my ($pj, $aj) = post_both('/api/v1/query_range', $form);
+	my $diff = compare_data($form, $pj, $aj);
+	ok(!defined $diff, "POST query_range $form") or diag($diff);
+}
+for my $form ('query=' . uri_escape('topk(3, node_temp)') . '&time=' . uri_escape(rfc3339($tend)),
+	'query=' . uri_escape('up == 1') . "&time=$tq&timeout=30s")
+{
+	my ($pj, $aj) = post_both('/api/v1/query', $form);
+	my $diff = compare_data($form, $pj, $aj);
+	ok(!defined $diff, "POST query $form") or diag($diff);
+}
+for my $form ('match[]=' . uri_escape('{__name__=~"node_.*"}') . '&match[]=up' . "&start=$tstart&end=$tq",
+	'match[]=' . uri_escape('http_requests_total{path="/static"}'))
+{
+	my ($pj, $aj) = post_both('/api/v1/series', $form);
+	my $diff = compare_data($form, $pj, $aj);
+	ok(!defined $diff, "POST series $form") or diag($diff);
+	($pj, $aj) = post_both('/api/v1/labels', $form);
+	$diff = compare_data($form, $pj, $aj);
+	ok(!defined $diff, "POST labels $form") or diag($diff);
+}
+
 # the metadata endpoints
 for my $path ('/api/v1/series?match[]=up', '/api/v1/series?match[]=' . uri_escape('{job="api"}'),
 	'/api/v1/series?match[]=up&match[]=node_temp', '/api/v1/labels',
