@@ -98,6 +98,15 @@ extern AlloySelectedSeries *AlloySeriesSelect(int32 tenant_id,
 											  int nmatchers, int *nseries);
 
 /*
+ * The distinct values of one label over the tenant's series matching every
+ * matcher (unsorted; value strings NUL-terminated). For /api/v1/label/<name>/values
+ * with match[], without building each series' label set.
+ */
+extern AlloyLabel *AlloySeriesLabelValues(int32 tenant_id, const AlloyMatcher *matchers,
+										  int nmatchers, const char *name, int name_len,
+										  int *nvalues);
+
+/*
  * The labels of one series (sorted by name), allocated in
  * CurrentMemoryContext; false if there is no such series.
  */

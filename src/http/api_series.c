@@ -75,33 +75,46 @@ AlloyStringSetAnswer(AlloyHttpResponse *resp, AlloyStringSet *set)
  */
 typedef void (*AlloySeriesFn) (AlloySelectedSeries *s, void *arg);
 
+/*
+ * Parse one match[] selector for the request's tenant and check it the way
+ * Prometheus does; NULL after answering 400.
+ */
+static AlloyPromqlQuery *
+AlloyParseSelector(AlloyHttpRequest *req, AlloyHttpResponse *resp, const char *sel)
+{
+	AlloyPromqlQuery *q = AlloyPromqlBegin(sel, AlloyHttpTenant(req));
+	bool		nonempty = false;
+
+	if (q->expr->type != PROMQL_NODE_VECTOR_SELECTOR)
+	{
+		AlloyApiBadParam(resp, "match[]",
+						 psprintf("1:1: parse error: expected a series selector, got \"%s\"", sel));
+		return NULL;
+	}
+	for (int j = 0; j < q->expr->nmatchers; j++)
+		if (!promql_matcher_matches(&q->expr->matchers[j], ""))
+			nonempty = true;
+	if (!nonempty)
+	{
+		AlloyHttpJsonError(resp, 400, "bad_data",
+						   "match[] must contain at least one non-empty matcher");
+		return NULL;
+	}
+	return q;
+}
+
 static bool
 AlloyForMatchedSeries(AlloyHttpRequest *req, AlloyHttpResponse *resp, const char **sels,
 					  int nsels, AlloySeriesFn fn, void *arg)
 {
 	for (int i = 0; i < nsels; i++)
 	{
-		AlloyPromqlQuery *q;
+		AlloyPromqlQuery *q = AlloyParseSelector(req, resp, sels[i]);
 		AlloySelectedSeries *found;
-		bool		nonempty = false;
 		int			n;
 
-		q = AlloyPromqlBegin(sels[i], AlloyHttpTenant(req));
-		if (q->expr->type != PROMQL_NODE_VECTOR_SELECTOR)
-		{
-			AlloyApiBadParam(resp, "match[]",
-							 psprintf("1:1: parse error: expected a series selector, got \"%s\"", sels[i]));
+		if (q == NULL)
 			return false;
-		}
-		for (int j = 0; j < q->expr->nmatchers; j++)
-			if (!promql_matcher_matches(&q->expr->matchers[j], ""))
-				nonempty = true;
-		if (!nonempty)
-		{
-			AlloyHttpJsonError(resp, 400, "bad_data",
-							   "match[] must contain at least one non-empty matcher");
-			return false;
-		}
 		found = AlloyPromqlMatchSeries(q, q->expr->matchers, q->expr->nmatchers, &n);
 		for (int j = 0; j < n; j++)
 			fn(&found[j], arg);
@@ -249,13 +262,34 @@ AlloyLabelsAnswer(AlloyHttpRequest *req, AlloyHttpResponse *resp, const char *na
 	AlloyBeginRead();
 	/* the answer outlives the read transaction: build it in the request's memory */
 	MemoryContextSwitchTo(cxt);
-	if (nsels > 0)
+	if (nsels > 0 && name != NULL)
+	{
+		/* one label's values: the catalog answers without building label sets */
+		for (int i = 0; i < nsels; i++)
+		{
+			AlloyPromqlQuery *q = AlloyParseSelector(req, resp, sels[i]);
+			AlloyLabel *vals;
+			int			n;
+
+			if (q == NULL)
+			{
+				AbortCurrentTransaction();
+				MemoryContextSwitchTo(cxt);
+				return;
+			}
+			vals = AlloyPromqlLabelValues(q, q->expr->matchers, q->expr->nmatchers, name, &n);
+			for (int j = 0; j < n; j++)
+				AlloyStringSetAdd(&set, vals[j].value, vals[j].value_len);
+		}
+	}
+	else if (nsels > 0)
 	{
 		AlloyLabelCollect c = {&set, name};
 
 		if (!AlloyForMatchedSeries(req, resp, sels, nsels, AlloyCollectLabels, &c))
 		{
 			AbortCurrentTransaction();
+			MemoryContextSwitchTo(cxt);
 			return;
 		}
 	}

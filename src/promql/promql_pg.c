@@ -108,6 +108,17 @@ AlloyPromqlMatchSeries(AlloyPromqlQuery *q, const PromqlMatcher *matchers, int n
 							 nmatchers, nseries);
 }
 
+AlloyLabel *
+AlloyPromqlLabelValues(AlloyPromqlQuery *q, const PromqlMatcher *matchers, int nmatchers,
+					   const char *name, int *nvalues)
+{
+	*nvalues = 0;
+	if (q->tenant_id == ALLOY_INVALID_TENANT_ID)
+		return NULL;
+	return AlloySeriesLabelValues(q->tenant_id, AlloyPromqlToMatchers(matchers, nmatchers),
+								  nmatchers, name, strlen(name), nvalues);
+}
+
 /* The PromqlStorage select callback: label index, then the time range. */
 static bool
 AlloyPromqlSelect(void *ctx, PromqlArena *arena, const PromqlMatcher *matchers,

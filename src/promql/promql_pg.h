@@ -47,6 +47,10 @@ extern AlloySelectedSeries *AlloyPromqlMatchSeries(AlloyPromqlQuery *q,
 												   const PromqlMatcher *matchers,
 												   int nmatchers, int *nseries);
 
+/* The distinct values of label name over those series (unsorted). */
+extern AlloyLabel *AlloyPromqlLabelValues(AlloyPromqlQuery *q, const PromqlMatcher *matchers,
+										  int nmatchers, const char *name, int *nvalues);
+
 /* Prometheus time (ms since the Unix epoch) and timestamptz (defined in src/storage). */
 extern int64 AlloyTimestampToMs(TimestampTz t);
 extern TimestampTz AlloyMsToTimestamp(int64 ms);
