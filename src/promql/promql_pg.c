@@ -137,7 +137,14 @@ AlloyPromqlSelect(void *ctx, PromqlArena *arena, const PromqlMatcher *matchers,
 		return true;
 
 	out->series = promql_alloc0(arena, sizeof(PromqlSeries) * nsel);
-	reader = AlloySamplesBeginRead(mint, maxt);
+	{
+		int64	   *ids = palloc(sizeof(int64) * nsel);
+
+		for (int i = 0; i < nsel; i++)
+			ids[i] = sel[i].series_id;
+		/* the head is filtered to these series as it is loaded */
+		reader = AlloySamplesBeginReadSeries(mint, maxt, ids, nsel);
+	}
 	for (int i = 0; i < nsel; i++)
 	{
 		PromqlSeries *ps = &out->series[out->n];

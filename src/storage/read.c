@@ -438,7 +438,30 @@ AlloyLoadIndex(AlloyPartReader *pr)
 						RelationGetRelationName(pr->rel))));
 }
 
-/* Load every head sample in [mint, maxt] visible to snapshot, sorted. */
+/* Whether id is in the ascending array ids[0..n). */
+static inline bool
+AlloyIdInSorted(const int64 *ids, int n, int64 id)
+{
+	int			lo = 0;
+	int			hi = n;
+
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && ids[lo] == id;
+}
+
+/*
+ * Load every head sample in [mint, maxt] visible to snapshot, sorted; only
+ * those of pr->only's series when the reader knows which it will ask for,
+ * so a query for a few series does not copy and sort the whole head.
+ */
 static void
 AlloyLoadHead(AlloyPartReader *pr, Snapshot snapshot)
 {
@@ -480,6 +503,8 @@ AlloyLoadHead(AlloyPartReader *pr, Snapshot snapshot)
 
 				if (hs.t < pr->mint || hs.t > pr->maxt)
 					continue;
+				if (pr->only != NULL && !AlloyIdInSorted(pr->only, pr->nonly, hs.series_id))
+					continue;
 				if (pr->nhead >= cap)
 				{
 					cap *= 2;
@@ -506,12 +531,22 @@ AlloyLoadHead(AlloyPartReader *pr, Snapshot snapshot)
 AlloyPartReader *
 AlloyPartOpen(Relation rel, Snapshot snapshot, int64 mint, int64 maxt)
 {
+	return AlloyPartOpenSeries(rel, snapshot, mint, maxt, NULL, 0);
+}
+
+/* AlloyPartOpen for a known, sorted set of series (only; NULL means all). */
+AlloyPartReader *
+AlloyPartOpenSeries(Relation rel, Snapshot snapshot, int64 mint, int64 maxt,
+					const int64 *only, int nonly)
+{
 	AlloyPartReader *pr = palloc0(sizeof(AlloyPartReader));
 	AlloyPageSource src;
 
 	pr->rel = rel;
 	pr->mint = mint;
 	pr->maxt = maxt;
+	pr->only = only;
+	pr->nonly = nonly;
 	AlloySourceFromRel(&src, rel);
 	if (!AlloyReadMeta(&src, &pr->meta))
 	{
@@ -624,7 +659,23 @@ AlloyPartReadSeries(AlloyPartReader *pr, int64 sid, int64 **ts, double **vs,
 AlloySamplesReader *
 AlloySamplesBeginRead(int64 mint_ms, int64 maxt_ms)
 {
+	return AlloySamplesBeginReadSeries(mint_ms, maxt_ms, NULL, 0);
+}
+
+static int
+AlloyCmpInt64(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+AlloySamplesReader *
+AlloySamplesBeginReadSeries(int64 mint_ms, int64 maxt_ms, const int64 *series_ids, int nseries)
+{
 	MemoryContext cxt;
+	int64	   *only = NULL;
 	MemoryContext old;
 	AlloySamplesReader *r;
 	Oid			parent;
@@ -641,6 +692,12 @@ AlloySamplesBeginRead(int64 mint_ms, int64 maxt_ms)
 	r->maxt = maxt_ms;
 	r->snapshot = RegisterSnapshot(ActiveSnapshotSet() ? GetActiveSnapshot() :
 								   GetTransactionSnapshot());
+	if (series_ids != NULL)
+	{
+		only = palloc(sizeof(int64) * Max(nseries, 1));
+		memcpy(only, series_ids, sizeof(int64) * nseries);
+		qsort(only, nseries, sizeof(int64), AlloyCmpInt64);
+	}
 
 	parent = AlloySamplesParentOid(false);
 	LockRelationOid(parent, AccessShareLock);
@@ -660,7 +717,8 @@ AlloySamplesBeginRead(int64 mint_ms, int64 maxt_ms)
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("partition \"%s\" of alloy.samples does not use access method alloy",
 							RelationGetRelationName(rel))));
-		r->parts[r->nparts++] = AlloyPartOpen(rel, r->snapshot, mint_ms, maxt_ms);
+		r->parts[r->nparts++] = AlloyPartOpenSeries(rel, r->snapshot, mint_ms, maxt_ms,
+													only, nseries);
 	}
 	MemoryContextSwitchTo(old);
 	return r;

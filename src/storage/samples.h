@@ -39,6 +39,15 @@ typedef struct AlloySamplesReader AlloySamplesReader;
 extern AlloySamplesReader *AlloySamplesBeginRead(int64 mint_ms, int64 maxt_ms);
 
 /*
+ * The same for a reader that will only be asked for these series (any
+ * order): the unsealed head is filtered to them while it is loaded, so a
+ * query for a few series does not copy and sort the whole head. Reading
+ * another series from such a reader misses its unsealed samples.
+ */
+extern AlloySamplesReader *AlloySamplesBeginReadSeries(int64 mint_ms, int64 maxt_ms,
+													   const int64 *series_ids, int nseries);
+
+/*
  * Samples of one series in [mint_ms, maxt_ms]: *ts and *vs are palloc'd in
  * the caller's memory context, sorted by time, with duplicate timestamps
  * resolved (last write wins). Returns the number of samples (0: *ts and *vs

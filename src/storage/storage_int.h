@@ -191,6 +191,8 @@ typedef struct AlloyPartReader
 	int64		nhead;
 	int64		mint;
 	int64		maxt;
+	const int64 *only;			/* sorted series ids to load from the head, or NULL for all */
+	int			nonly;
 } AlloyPartReader;
 
 /*
@@ -275,6 +277,9 @@ extern bool AlloySealedNext(AlloySealedCursor *cur, int64 *sid, int64 *t, double
 extern void AlloySealedCursorEnd(AlloySealedCursor *cur);
 extern int	AlloyMemSampleCmp(const void *a, const void *b);
 extern AlloyMemSample *AlloySortMemSamples(AlloyMemSample *a, int64 n);
+extern AlloyPartReader *AlloyPartOpenSeries(Relation rel, Snapshot snapshot,
+											int64 mint, int64 maxt,
+											const int64 *only, int nonly);
 extern AlloyPartReader *AlloyPartOpen(Relation rel, Snapshot snapshot,
 									  int64 mint, int64 maxt);
 extern void AlloyPartClose(AlloyPartReader *pr);
