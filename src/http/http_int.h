@@ -52,7 +52,6 @@ extern int	alloy_http_nroutes;
 extern AlloyHttpRouteEntry alloy_http_routes[ALLOY_HTTP_MAX_ROUTES];
 extern int	AlloyHttpFindRoute(const char *method, const char *path, bool *method_ok);
 extern void AlloyHttpDispatch(AlloyHttpRequest *req, AlloyHttpResponse *resp);
-extern int	AlloyHttpRouteFallback(void);
 
 /* http_server.c */
 extern bool AlloyHttpServerStart(int elevel);
@@ -82,7 +81,6 @@ extern void AlloyHttpStatusRoutes(void);
 
 /* metrics.c */
 extern void AlloyMetricsShmemRequest(void);
-extern void AlloyMetricsShmemStartup(void);
 extern void AlloyMetricsRoutes(void);
 extern double AlloyHttpNow(void);
 
