@@ -357,8 +357,7 @@ AlloyLabelValuesHandler(AlloyHttpRequest *req, AlloyHttpResponse *resp)
 	}
 	name = pnstrdup(rest, slash - rest);
 	/* Prometheus checks the name with the label-name rule */
-	if (!((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= 'A' && name[0] <= 'Z') || name[0] == '_') ||
-		strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != strlen(name))
+	if (!promql_valid_label_name(name))
 	{
 		AlloyHttpJsonError(resp, 400, "bad_data",
 						   psprintf("invalid label name: \"%s\"", name));

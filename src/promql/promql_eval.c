@@ -1058,18 +1058,6 @@ promql_quantile(double q, double *vals, int n)
 	return vals[(int) lower] * (1 - weight) + vals[(int) upper] * weight;
 }
 
-static bool
-valid_label_name(const char *s)
-{
-	if (!*s)
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' ||
-			  (p != s && *p >= '0' && *p <= '9')))
-			return false;
-	return true;
-}
-
 static char *
 format_go_float(PromqlArena *a, double v)
 {
@@ -1123,7 +1111,7 @@ eval_aggregate(PromqlEval *ev, PromqlNode *n, int64_t ts)
 	else if (op == PROMQL_AGG_COUNT_VALUES)
 	{
 		value_label = promql_ev_eval(ev, n->param, ts).str;
-		if (!valid_label_name(value_label))
+		if (!promql_valid_label_name(value_label))
 			promql_ev_error(ev, "invalid label name \"%s\"", value_label);
 		if (!n->without)
 		{

@@ -827,18 +827,6 @@ simple_func(int id, double v)
 	return date_func(id, v);
 }
 
-static bool
-valid_label_name(const char *s)
-{
-	if (!*s)
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' ||
-			  (p != s && *p >= '0' && *p <= '9')))
-			return false;
-	return true;
-}
-
 /* Go's Regexp.Expand: $1, ${1}, $name, ${name}, $$. */
 static char *
 expand_template(PromqlEval *ev, const PromqlRegex *rx, const char *tmpl, const char *src,
@@ -1351,7 +1339,7 @@ promql_call(PromqlEval *ev, PromqlNode *call, int64_t ts)
 
 				if (!rx)
 					promql_ev_error(ev, "invalid regular expression in label_replace(): %s", re);
-				if (!valid_label_name(dst))
+				if (!promql_valid_label_name(dst))
 					promql_ev_error(ev, "invalid destination label name in label_replace(): %s", dst);
 				for (int i = 0; i < a.vec.n; i++)
 				{
@@ -1380,10 +1368,10 @@ promql_call(PromqlEval *ev, PromqlNode *call, int64_t ts)
 				for (int i = 0; i < nsrc; i++)
 				{
 					srcs[i] = promql_ev_eval(ev, call->args[3 + i], ts).str;
-					if (!valid_label_name(srcs[i]))
+					if (!promql_valid_label_name(srcs[i]))
 						promql_ev_error(ev, "invalid source label name in label_join(): %s", srcs[i]);
 				}
-				if (!valid_label_name(dst))
+				if (!promql_valid_label_name(dst))
 					promql_ev_error(ev, "invalid destination label name in label_join(): %s", dst);
 				for (int i = 0; i < a.vec.n; i++)
 				{
