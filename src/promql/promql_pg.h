@@ -18,6 +18,7 @@
 #include "catalog/catalog.h"
 #include "promql/promql.h"
 #include "promql/promql_storage.h"
+#include "storage/samples.h"		/* AlloyTimestampToMs, AlloyMsToTimestamp */
 
 typedef struct AlloyPromqlQuery
 {
@@ -51,8 +52,5 @@ extern AlloySelectedSeries *AlloyPromqlMatchSeries(AlloyPromqlQuery *q,
 extern AlloyLabel *AlloyPromqlLabelValues(AlloyPromqlQuery *q, const PromqlMatcher *matchers,
 										  int nmatchers, const char *name, int *nvalues);
 
-/* Prometheus time (ms since the Unix epoch) and timestamptz (defined in src/storage). */
-extern int64 AlloyTimestampToMs(TimestampTz t);
-extern TimestampTz AlloyMsToTimestamp(int64 ms);
 
 #endif							/* ALLOY_PROMQL_PG_H */

@@ -13,6 +13,8 @@
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
+
 typedef struct AlloySample
 {
 	int64		series_id;
@@ -63,5 +65,12 @@ extern void AlloySamplesEndRead(AlloySamplesReader *r);
  * Returns the number of head samples sealed. Also SQL alloy.seal().
  */
 extern int64 AlloySeal(void);
+
+/*
+ * Prometheus time (ms since the Unix epoch) and timestamptz; sub-millisecond
+ * digits are cut towards minus infinity.
+ */
+extern int64 AlloyTimestampToMs(TimestampTz ts);
+extern TimestampTz AlloyMsToTimestamp(int64 ms);
 
 #endif							/* ALLOY_SAMPLES_H */

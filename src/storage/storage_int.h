@@ -238,9 +238,7 @@ typedef struct AlloyParallelScanDescData
 	pg_atomic_uint32 claimed;
 } AlloyParallelScanDescData;
 
-/* pages.c */
-extern int64 AlloyTimestampToMs(TimestampTz ts);
-extern TimestampTz AlloyMsToTimestamp(int64 ms);
+/* pages.c (AlloyTimestampToMs and AlloyMsToTimestamp are in samples.h) */
 extern void AlloyInitPage(Page page, uint16 type);
 extern void AlloyInitMetaPage(Page page);
 extern Buffer AlloyReadPage(AlloyPageSource *src, BlockNumber blk);
