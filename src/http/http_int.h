@@ -67,6 +67,7 @@ extern void AlloyWalFlusherRegister(void);
 extern void AlloyWalFlusherAttachWorker(int index);
 extern uint64 AlloyWalDurableLsn(void);
 extern bool AlloyWalRequestFlush(uint64 lsn);
+extern void AlloyWalMakeDurable(uint64 lsn);
 
 /* http_auth.c */
 extern bool alloy_http_auth;

@@ -29,7 +29,6 @@
 #include "access/xlog.h"
 #include "miscadmin.h"
 #include "storage/fd.h"
-#include "replication/syncrep.h"
 #include "utils/memutils.h"
 
 #include "alloy.h"
@@ -658,9 +657,7 @@ AlloyHttpServerFlushPending(void)
 	durable = AlloyWalDurableLsn();
 	if (durable < upto && !AlloyWalRequestFlush(upto))
 	{
-		XLogFlush(upto);
-		if (synchronous_commit > SYNCHRONOUS_COMMIT_LOCAL_FLUSH)
-			SyncRepWaitForLSN(upto, true);
+		AlloyWalMakeDurable(upto);
 		durable = upto;
 	}
 

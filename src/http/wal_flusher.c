@@ -101,6 +101,19 @@ AlloyWalFlusherRegister(void)
 	RegisterBackgroundWorker(&worker);
 }
 
+/*
+ * Make WAL up to lsn durable as synchronous_commit asks: flushed, and for
+ * remote_* levels confirmed by synchronous standbys. The flusher does this
+ * for everyone; an HTTP worker without a flusher does it itself.
+ */
+void
+AlloyWalMakeDurable(uint64 lsn)
+{
+	XLogFlush((XLogRecPtr) lsn);
+	if (synchronous_commit > SYNCHRONOUS_COMMIT_LOCAL_FLUSH)
+		SyncRepWaitForLSN((XLogRecPtr) lsn, true);
+}
+
 /* An HTTP worker announces itself so the flusher can wake it. */
 void
 AlloyWalFlusherAttachWorker(int index)
@@ -191,9 +204,7 @@ AlloyWalFlusherMain(Datum main_arg)
 		want = pg_atomic_read_u64(&alloy_flusher->requested);
 		if (want <= pg_atomic_read_u64(&alloy_flusher->durable))
 			continue;
-		XLogFlush((XLogRecPtr) want);
-		if (synchronous_commit > SYNCHRONOUS_COMMIT_LOCAL_FLUSH)
-			SyncRepWaitForLSN((XLogRecPtr) want, true);
+		AlloyWalMakeDurable(want);
 		pg_atomic_write_u64(&alloy_flusher->durable, want);
 		AlloyWalFlusherWakeWorkers();
 	}
