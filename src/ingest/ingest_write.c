@@ -257,40 +257,53 @@ AlloyIngestCollectMetrics(StringInfo out)
 						 "alloy_series %.0f\n", series);
 }
 
+static int
+AlloyIngestCounter(const char *name, const char *help, const char *labels)
+{
+	return AlloyMetricRegister(ALLOY_METRIC_COUNTER, name, help, labels);
+}
+
+/*
+ * One series of alloy_remote_write_rejected_requests_total. The label text
+ * must outlive _PG_init's memory (it is read in every process): literals.
+ */
+static int
+AlloyIngestRejected(const char *labels)
+{
+	return AlloyIngestCounter("alloy_remote_write_rejected_requests_total",
+							  "Remote-write requests refused before storing, by reason.", labels);
+}
+
+/* One series of alloy_samples_dropped_total (labels: a literal, as above). */
+static int
+AlloyIngestDropped(const char *labels)
+{
+	return AlloyIngestCounter("alloy_samples_dropped_total",
+							  "Samples received but not stored, by kind (not supported yet).", labels);
+}
+
 void
 AlloyIngestInit(void)
 {
 	AlloyMetricsRegisterCollector(AlloyIngestCollectMetrics);
 	AlloyIngestLimitsInit();
 
-	m_requests_v1 = AlloyMetricRegister(ALLOY_METRIC_COUNTER, "alloy_remote_write_requests_total",
-										"Remote-write requests decoded, by protocol version.",
-										"version=\"1.0\"");
-	m_requests_v2 = AlloyMetricRegister(ALLOY_METRIC_COUNTER, "alloy_remote_write_requests_total",
-										"Remote-write requests decoded, by protocol version.",
-										"version=\"2.0\"");
-	m_samples = AlloyMetricRegister(ALLOY_METRIC_COUNTER, "alloy_samples_ingested_total",
-									"Float samples committed through remote write.", NULL);
-	m_bytes = AlloyMetricRegister(ALLOY_METRIC_COUNTER, "alloy_remote_write_received_bytes_total",
-								  "Remote-write request bytes received, compressed.", NULL);
-	m_rejected_400 = AlloyMetricRegister(ALLOY_METRIC_COUNTER, "alloy_remote_write_rejected_requests_total",
-										 "Remote-write requests refused before storing, by reason.",
-										 "reason=\"invalid\"");
-	m_rejected_413 = AlloyMetricRegister(ALLOY_METRIC_COUNTER, "alloy_remote_write_rejected_requests_total",
-										 "Remote-write requests refused before storing, by reason.",
-										 "reason=\"too_large\"");
-	m_rejected_415 = AlloyMetricRegister(ALLOY_METRIC_COUNTER, "alloy_remote_write_rejected_requests_total",
-										 "Remote-write requests refused before storing, by reason.",
-										 "reason=\"unsupported_media_type\"");
-	m_rejected_429 = AlloyMetricRegister(ALLOY_METRIC_COUNTER, "alloy_remote_write_rejected_requests_total",
-										 "Remote-write requests refused before storing, by reason.",
-										 "reason=\"rate_limited\"");
-	m_exemplars_dropped = AlloyMetricRegister(ALLOY_METRIC_COUNTER, "alloy_samples_dropped_total",
-											  "Samples received but not stored, by kind (not supported yet).",
-											  "kind=\"exemplar\"");
-	m_histograms_dropped = AlloyMetricRegister(ALLOY_METRIC_COUNTER, "alloy_samples_dropped_total",
-											   "Samples received but not stored, by kind (not supported yet).",
-											   "kind=\"native_histogram\"");
+	m_requests_v1 = AlloyIngestCounter("alloy_remote_write_requests_total",
+									   "Remote-write requests decoded, by protocol version.",
+									   "version=\"1.0\"");
+	m_requests_v2 = AlloyIngestCounter("alloy_remote_write_requests_total",
+									   "Remote-write requests decoded, by protocol version.",
+									   "version=\"2.0\"");
+	m_samples = AlloyIngestCounter("alloy_samples_ingested_total",
+								   "Float samples committed through remote write.", NULL);
+	m_bytes = AlloyIngestCounter("alloy_remote_write_received_bytes_total",
+								 "Remote-write request bytes received, compressed.", NULL);
+	m_rejected_400 = AlloyIngestRejected("reason=\"invalid\"");
+	m_rejected_413 = AlloyIngestRejected("reason=\"too_large\"");
+	m_rejected_415 = AlloyIngestRejected("reason=\"unsupported_media_type\"");
+	m_rejected_429 = AlloyIngestRejected("reason=\"rate_limited\"");
+	m_exemplars_dropped = AlloyIngestDropped("kind=\"exemplar\"");
+	m_histograms_dropped = AlloyIngestDropped("kind=\"native_histogram\"");
 
 	AlloyHttpRoute("/api/v1/write", ALLOY_ROUTE_POST | ALLOY_ROUTE_RAW_BODY,
 				   "/api/v1/write", AlloyRemoteWriteHandler);

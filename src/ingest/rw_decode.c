@@ -675,49 +675,43 @@ typedef struct V2Symbols
 	unsigned char *flags;
 } V2Symbols;
 
+/*
+ * Validate symbol r once with check, remembering the verdict in its flags
+ * (checked_bit says it ran, ok_bit what it said): requests repeat the same
+ * symbols in every series.
+ */
 static inline bool
-sym_utf8(V2Symbols *st, uint32_t r)
+sym_check(V2Symbols *st, uint32_t r, unsigned char checked_bit, unsigned char ok_bit,
+		  int (*check) (const char *, size_t))
 {
 	unsigned char f = st->flags[r];
 
-	if (!(f & SYM_UTF8_CHECKED))
+	if (!(f & checked_bit))
 	{
-		f |= SYM_UTF8_CHECKED;
-		if (rw_valid_utf8(bin_ptr(&st->sym[r]), st->sym[r].len))
-			f |= SYM_UTF8_OK;
+		f |= checked_bit;
+		if (check(bin_ptr(&st->sym[r]), st->sym[r].len))
+			f |= ok_bit;
 		st->flags[r] = f;
 	}
-	return (f & SYM_UTF8_OK) != 0;
+	return (f & ok_bit) != 0;
+}
+
+static inline bool
+sym_utf8(V2Symbols *st, uint32_t r)
+{
+	return sym_check(st, r, SYM_UTF8_CHECKED, SYM_UTF8_OK, rw_valid_utf8);
 }
 
 static inline bool
 sym_label_name(V2Symbols *st, uint32_t r)
 {
-	unsigned char f = st->flags[r];
-
-	if (!(f & SYM_NAME_CHECKED))
-	{
-		f |= SYM_NAME_CHECKED;
-		if (rw_valid_label_name(bin_ptr(&st->sym[r]), st->sym[r].len))
-			f |= SYM_NAME_OK;
-		st->flags[r] = f;
-	}
-	return (f & SYM_NAME_OK) != 0;
+	return sym_check(st, r, SYM_NAME_CHECKED, SYM_NAME_OK, rw_valid_label_name);
 }
 
 static inline bool
 sym_metric_name(V2Symbols *st, uint32_t r)
 {
-	unsigned char f = st->flags[r];
-
-	if (!(f & SYM_METRIC_CHECKED))
-	{
-		f |= SYM_METRIC_CHECKED;
-		if (rw_valid_metric_name(bin_ptr(&st->sym[r]), st->sym[r].len))
-			f |= SYM_METRIC_OK;
-		st->flags[r] = f;
-	}
-	return (f & SYM_METRIC_OK) != 0;
+	return sym_check(st, r, SYM_METRIC_CHECKED, SYM_METRIC_OK, rw_valid_metric_name);
 }
 
 /*
