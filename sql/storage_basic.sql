@@ -68,9 +68,11 @@ SELECT alloy.storage_append(ARRAY[9223372036854775807, -9223372036854775808, 0, 
 SELECT * FROM alloy.samples WHERE "time" >= '1901-01-03' AND "time" < '1901-01-04' ORDER BY 1, 2;
 SELECT * FROM alloy.storage_read(-9223372036854775808, '1901-01-03', '1901-01-04');
 
--- many series and samples, so chunks are cut at 120 and pages fill up
+-- many series and samples, so chunks are cut and pages fill up: integers and
+-- 3-digit decimals go into decimal chunks, full-precision sines into XOR ones
 SELECT alloy.storage_append(array_agg(900100 + s ORDER BY s, i), array_agg('1901-01-01'::timestamptz + i * interval '15 s' ORDER BY s, i),
-	array_agg(CASE WHEN s % 2 = 0 THEN (s * 1000 + i)::float8 ELSE round(sin(i / 10.0)::numeric, 3)::float8 END ORDER BY s, i))
+	array_agg(CASE s % 3 WHEN 0 THEN (s * 1000 + i)::float8 WHEN 1 THEN round(sin(i / 10.0)::numeric, 3)::float8
+		ELSE sin(i / 10.0) END ORDER BY s, i))
 FROM generate_series(0, 19) s, generate_series(0, 999) i;
 CREATE TEMP TABLE before_seal AS
 	SELECT series_id, count(*) AS n, sum(value) AS s, min("time") AS lo, max("time") AS hi
@@ -78,8 +80,17 @@ CREATE TEMP TABLE before_seal AS
 
 -- seal: everything committed moves into chunks, nothing changes for readers
 SELECT alloy.seal() > 0 AS sealed;
-SELECT (i).head_pages, (i).chunks > 170 AS chunks, (i).sealed_samples >= 20000 AS samples
+SELECT (i).head_pages, (i).chunks > 100 AS chunks, (i).sealed_samples >= 20000 AS samples,
+	(i).decimal_chunks > 40 AS decimal, (i).chunks - (i).decimal_chunks > 40 AS xor
   FROM (SELECT alloy.storage_info('alloy.samples_19010101_000000') AS i) x;
+-- the bits of every kind of value survive either encoding
+SELECT s % 3 AS kind, count(*) AS n,
+	bool_and(float8send(r.value) = float8send(CASE s % 3 WHEN 0 THEN (s * 1000 + i)::float8
+		WHEN 1 THEN round(sin(i / 10.0)::numeric, 3)::float8 ELSE sin(i / 10.0) END)) AS exact
+  FROM generate_series(0, 19) s, generate_series(0, 999) i,
+	LATERAL alloy.storage_read(900100 + s, '1901-01-01'::timestamptz + i * interval '15 s',
+		'1901-01-01'::timestamptz + i * interval '15 s') r
+ GROUP BY 1 ORDER BY 1;
 SELECT b.series_id, b.n, a.n AS n_after
   FROM before_seal b JOIN (SELECT series_id, count(*) AS n, sum(value) AS s, min("time") AS lo, max("time") AS hi
 	FROM alloy.samples WHERE series_id BETWEEN 900000 AND 900999 GROUP BY 1) a USING (series_id)

@@ -45,7 +45,7 @@ LANGUAGE C STABLE STRICT;
 CREATE FUNCTION alloy.storage_info(partition regclass,
 	OUT blocks bigint, OUT sealed_pages bigint, OUT index_pages bigint,
 	OUT head_pages bigint, OUT chunks bigint, OUT sealed_samples bigint,
-	OUT seals bigint)
+	OUT seals bigint, OUT decimal_chunks bigint)
 AS 'MODULE_PATHNAME', 'alloy_storage_info'
 LANGUAGE C VOLATILE STRICT;
 

@@ -24,7 +24,6 @@
 #include "utils/snapmgr.h"
 
 #include "storage/storage_int.h"
-#include "storage/xorchunk.h"
 
 struct AlloySamplesReader
 {
@@ -152,12 +151,12 @@ AlloySealedNext(AlloySealedCursor *cur, int64 *sid, int64 *t, double *v)
 
 		itemid = PageGetItemId(cur->page, cur->off);
 		cur->off++;
-		if (!ItemIdIsNormal(itemid) || ItemIdGetLength(itemid) < sizeof(AlloyChunkHeader))
+		if (!ItemIdIsNormal(itemid) || ItemIdGetLength(itemid) < ALLOY_CHUNK_ITEM_HDR)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("alloy chunk page %u has a bad item", cur->blk - 1)));
 		hdr = (AlloyChunkHeader *) PageGetItem(cur->page, itemid);
-		len = ItemIdGetLength(itemid) - sizeof(AlloyChunkHeader);
+		len = ItemIdGetLength(itemid) - ALLOY_CHUNK_ITEM_HDR;
 		if (cur->has_sid)
 		{
 			if (hdr->series_id < cur->only_sid)
@@ -170,12 +169,13 @@ AlloySealedNext(AlloySealedCursor *cur, int64 *sid, int64 *t, double *v)
 		}
 		if (hdr->max_t < cur->mint || hdr->min_t > cur->maxt)
 			continue;
-		cur->n = xor_decode_all((const uint8_t *) hdr + sizeof(AlloyChunkHeader), len,
-								cur->ts, cur->vs, lengthof(cur->ts));
+		cur->n = AlloyChunkDecode(*((const uint8 *) hdr + sizeof(AlloyChunkHeader)),
+								  (const uint8 *) hdr + ALLOY_CHUNK_ITEM_HDR, len,
+								  cur->ts, cur->vs, lengthof(cur->ts));
 		if (cur->n < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("corrupt XOR chunk of series %lld on alloy page %u",
+					 errmsg("corrupt chunk of series %lld on alloy page %u",
 							(long long) hdr->series_id, cur->blk - 1)));
 		cur->sid = hdr->series_id;
 		cur->pos = 0;

@@ -21,7 +21,6 @@
 #include "utils/timestamp.h"
 
 #include "storage/storage_int.h"
-#include "storage/xorchunk.h"
 
 TableScanDesc
 alloy_scan_begin(Relation rel, Snapshot snapshot, int nkeys,
@@ -198,8 +197,8 @@ alloy_scan_analyze_next_block(TableScanDesc sscan, BlockNumber blockno,
 	Page		page;
 	OffsetNumber off;
 	OffsetNumber maxoff;
-	int64		ts[ALLOY_CHUNK_SAMPLES * 4];
-	double		vs[ALLOY_CHUNK_SAMPLES * 4];
+	int64		ts[ALLOY_CHUNK_MAX_SAMPLES];
+	double		vs[ALLOY_CHUNK_MAX_SAMPLES];
 
 	scan->an_n = 0;
 	scan->an_pos = 0;
@@ -223,9 +222,12 @@ alloy_scan_analyze_next_block(TableScanDesc sscan, BlockNumber blockno,
 				int			n;
 				int			i;
 
-				n = xor_decode_all((const uint8_t *) hdr + sizeof(AlloyChunkHeader),
-								   ItemIdGetLength(itemid) - sizeof(AlloyChunkHeader),
-								   ts, vs, lengthof(ts));
+				if (ItemIdGetLength(itemid) < ALLOY_CHUNK_ITEM_HDR)
+					continue;
+				n = AlloyChunkDecode(*((const uint8 *) hdr + sizeof(AlloyChunkHeader)),
+									 (const uint8 *) hdr + ALLOY_CHUNK_ITEM_HDR,
+									 ItemIdGetLength(itemid) - ALLOY_CHUNK_ITEM_HDR,
+									 ts, vs, lengthof(ts));
 				for (i = 0; i < n; i++)
 					AlloyAnalyzeAdd(scan, hdr->series_id, ts[i], AlloyDoubleToBits(vs[i]));
 			}

@@ -1,10 +1,10 @@
 /*
- * seal.c: moving head batches into compressed, per-series XOR chunks.
+ * seal.c: moving head batches into compressed, per-series chunks.
  *
  * Sealing rewrites a whole partition into a new relfilenode, the way
  * TRUNCATE and CLUSTER swap storage: under AccessExclusiveLock, the old
  * sealed region and the sealable head samples are merged (last write wins)
- * into chunks of up to ALLOY_CHUNK_SAMPLES (chunks of series without new
+ * into chunks (XOR or decimal, whichever is smaller; chunks of series without new
  * samples, and full chunks that end before a series' new samples, are
  * copied byte for byte; the rest is decoded and re-encoded), the sparse index is
  * written after them, and head batches that cannot be sealed yet are copied
@@ -36,6 +36,7 @@
 #include "utils/relcache.h"
 
 #include "storage/storage_int.h"
+#include "storage/decchunk.h"
 #include "storage/xorchunk.h"
 
 /* Writes the new file page by page in block order. */
@@ -48,15 +49,16 @@ typedef struct AlloySealWriter
 	AlloyIndexEntry *index;		/* first key of each chunk page */
 	uint32		nindex;
 	uint32		index_cap;
-	/* the chunk being encoded */
-	XorAppender app;
-	uint8		chunkbuf[ALLOY_CHUNK_BUF];
-	bool		chunk_open;
-	int64		chunk_sid;
-	int64		chunk_min_t;
-	int64		chunk_max_t;
+	/* the run of one series' samples that becomes the next chunk(s) */
+	int64		run_sid;
+	int			nrun;
+	int64		run_ts[ALLOY_DEC_CHUNK_SAMPLES];
+	double		run_vs[ALLOY_DEC_CHUNK_SAMPLES];
+	uint8		xorbuf[ALLOY_CHUNK_BUF];
+	uint8		decbuf[DEC_MAX_BYTES(ALLOY_DEC_CHUNK_SAMPLES)];
 	/* totals */
 	uint64		nchunks;
+	uint64		ndecimal;		/* of which decimal chunks */
 	uint64		nsamples;
 	int64		min_t;
 	int64		max_t;
@@ -83,21 +85,22 @@ AlloySealFlushPage(AlloySealWriter *w)
 	w->page_has_items = false;
 }
 
-/* Add one chunk item (header + XOR bytes) to the chunk page being filled. */
+/* Add one chunk item (header, encoding, chunk) to the chunk page being filled. */
 static void
-AlloySealAddItem(AlloySealWriter *w, int64 sid, int64 min_t, int64 max_t,
+AlloySealAddItem(AlloySealWriter *w, int64 sid, int64 min_t, int64 max_t, uint8 encoding,
 				 const uint8 *data, size_t len)
 {
-	char		item[sizeof(AlloyChunkHeader) + BLCKSZ];
+	char		item[ALLOY_CHUNK_ITEM_HDR + BLCKSZ];
 	AlloyChunkHeader *hdr = (AlloyChunkHeader *) item;
-	size_t		ilen = sizeof(AlloyChunkHeader) + len;
+	size_t		ilen = ALLOY_CHUNK_ITEM_HDR + len;
 
 	if (ilen > sizeof(item))
 		elog(ERROR, "alloy chunk of %zu bytes is too large", len);
 	hdr->series_id = sid;
 	hdr->min_t = min_t;
 	hdr->max_t = max_t;
-	memcpy(item + sizeof(AlloyChunkHeader), data, len);
+	item[sizeof(AlloyChunkHeader)] = (char) encoding;
+	memcpy(item + ALLOY_CHUNK_ITEM_HDR, data, len);
 
 	if (PageGetFreeSpace(w->page) < MAXALIGN(ilen))
 		AlloySealFlushPage(w);
@@ -117,50 +120,83 @@ AlloySealAddItem(AlloySealWriter *w, int64 sid, int64 min_t, int64 max_t,
 		elog(ERROR, "could not add a chunk of %zu bytes to an alloy page", ilen);
 	w->page_has_items = true;
 	w->nchunks++;
+	if (encoding == ALLOY_ENC_DECIMAL)
+		w->ndecimal++;
 	if (min_t < w->min_t)
 		w->min_t = min_t;
 	if (max_t > w->max_t)
 		w->max_t = max_t;
 }
 
+/*
+ * Turn the collected run into chunks: one decimal chunk, or XOR chunks of
+ * up to ALLOY_CHUNK_SAMPLES, whichever takes less room on the page. Ties go
+ * to XOR, which remote read can send without decoding.
+ */
 static void
-AlloySealFlushChunk(AlloySealWriter *w)
+AlloySealFlushRun(AlloySealWriter *w)
 {
-	if (!w->chunk_open)
+	int			n = w->nrun;
+	size_t		xlen[(ALLOY_DEC_CHUNK_SAMPLES + ALLOY_CHUNK_SAMPLES - 1) / ALLOY_CHUNK_SAMPLES];
+	int			xstart[lengthof(xlen)];
+	int			npieces = 0;
+	size_t		xoff = 0;
+	Size		xor_cost = 0;
+	size_t		declen = 0;
+
+	if (n == 0)
 		return;
-	AlloySealAddItem(w, w->chunk_sid, w->chunk_min_t, w->chunk_max_t,
-					 w->chunkbuf, xor_appender_bytes(&w->app));
-	w->chunk_open = false;
+	for (int i = 0; i < n; i += ALLOY_CHUNK_SAMPLES)
+	{
+		XorAppender app;
+		int			end = Min(n, i + ALLOY_CHUNK_SAMPLES);
+
+		if (xor_appender_init(&app, w->xorbuf + xoff, sizeof(w->xorbuf) - xoff) != XOR_OK)
+			elog(ERROR, "XOR chunk buffer too small");
+		for (int j = i; j < end; j++)
+		{
+			int			rc = xor_append(&app, w->run_ts[j], w->run_vs[j]);
+
+			if (rc != XOR_OK)
+				elog(ERROR, "XOR chunk append failed with status %d", rc);
+		}
+		xstart[npieces] = i;
+		xlen[npieces] = xor_appender_bytes(&app);
+		xor_cost += MAXALIGN(ALLOY_CHUNK_ITEM_HDR + xlen[npieces]) + sizeof(ItemIdData);
+		xoff += xlen[npieces];
+		npieces++;
+	}
+
+	if (dec_encode(w->run_ts, w->run_vs, n, w->decbuf, sizeof(w->decbuf), &declen) == DEC_OK &&
+		MAXALIGN(ALLOY_CHUNK_ITEM_HDR + declen) + sizeof(ItemIdData) < xor_cost)
+		AlloySealAddItem(w, w->run_sid, w->run_ts[0], w->run_ts[n - 1], ALLOY_ENC_DECIMAL,
+						 w->decbuf, declen);
+	else
+	{
+		xoff = 0;
+		for (int p = 0; p < npieces; p++)
+		{
+			int			last = (p + 1 < npieces ? xstart[p + 1] : n) - 1;
+
+			AlloySealAddItem(w, w->run_sid, w->run_ts[xstart[p]], w->run_ts[last],
+							 ALLOY_ENC_XOR, w->xorbuf + xoff, xlen[p]);
+			xoff += xlen[p];
+		}
+	}
+	w->nrun = 0;
 }
 
+/* Add one sample (series by series, in time order) to the run. */
 static void
 AlloySealAdd(AlloySealWriter *w, int64 sid, int64 t, double v)
 {
-	int			rc;
-
-	if (w->chunk_open &&
-		(w->chunk_sid != sid || w->app.count >= ALLOY_CHUNK_SAMPLES))
-		AlloySealFlushChunk(w);
-	if (!w->chunk_open)
-	{
-		xor_appender_init(&w->app, w->chunkbuf, sizeof(w->chunkbuf));
-		w->chunk_open = true;
-		w->chunk_sid = sid;
-		w->chunk_min_t = t;
-	}
-	rc = xor_append(&w->app, t, v);
-	if (rc == XOR_EFULL)
-	{
-		AlloySealFlushChunk(w);
-		xor_appender_init(&w->app, w->chunkbuf, sizeof(w->chunkbuf));
-		w->chunk_open = true;
-		w->chunk_sid = sid;
-		w->chunk_min_t = t;
-		rc = xor_append(&w->app, t, v);
-	}
-	if (rc != XOR_OK)
-		elog(ERROR, "XOR chunk append failed with status %d", rc);
-	w->chunk_max_t = t;
+	if (w->nrun > 0 && (w->run_sid != sid || w->nrun >= ALLOY_DEC_CHUNK_SAMPLES))
+		AlloySealFlushRun(w);
+	if (w->nrun == 0)
+		w->run_sid = sid;
+	w->run_ts[w->nrun] = t;
+	w->run_vs[w->nrun] = v;
+	w->nrun++;
 	w->nsamples++;
 }
 
@@ -179,6 +215,7 @@ typedef struct AlloyChunkCursor
 	OffsetNumber maxoff;
 	bool		have;
 	AlloyChunkHeader hdr;
+	uint8		encoding;
 	const uint8 *data;			/* points into page until the next call */
 	size_t		len;
 } AlloyChunkCursor;
@@ -218,14 +255,15 @@ AlloyChunkCursorNext(AlloyChunkCursor *cc)
 		}
 		itemid = PageGetItemId(cc->page, cc->off);
 		cc->off++;
-		if (!ItemIdIsNormal(itemid) || ItemIdGetLength(itemid) < sizeof(AlloyChunkHeader))
+		if (!ItemIdIsNormal(itemid) || ItemIdGetLength(itemid) < ALLOY_CHUNK_ITEM_HDR)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("alloy chunk page %u has a bad item", cc->blk - 1)));
 		item = PageGetItem(cc->page, itemid);
 		memcpy(&cc->hdr, item, sizeof(AlloyChunkHeader));
-		cc->data = (const uint8 *) item + sizeof(AlloyChunkHeader);
-		cc->len = ItemIdGetLength(itemid) - sizeof(AlloyChunkHeader);
+		cc->encoding = (uint8) item[sizeof(AlloyChunkHeader)];
+		cc->data = (const uint8 *) item + ALLOY_CHUNK_ITEM_HDR;
+		cc->len = ItemIdGetLength(itemid) - ALLOY_CHUNK_ITEM_HDR;
 		cc->have = true;
 		return;
 	}
@@ -234,10 +272,10 @@ AlloyChunkCursorNext(AlloyChunkCursor *cc)
 static void
 AlloySealCopyChunk(AlloySealWriter *w, AlloyChunkCursor *cc)
 {
-	AlloySealFlushChunk(w);
-	AlloySealAddItem(w, cc->hdr.series_id, cc->hdr.min_t, cc->hdr.max_t,
+	AlloySealFlushRun(w);
+	AlloySealAddItem(w, cc->hdr.series_id, cc->hdr.min_t, cc->hdr.max_t, cc->encoding,
 					 cc->data, cc->len);
-	w->nsamples += xor_chunk_count(cc->data, cc->len);
+	w->nsamples += AlloyChunkCount(cc->encoding, cc->data, cc->len);
 }
 
 /*
@@ -261,14 +299,14 @@ AlloySealMergeSeries(AlloySealWriter *w, AlloyChunkCursor *cc,
 	int64		j;
 
 	while (cc->have && cc->hdr.series_id == sid && cc->hdr.max_t < first_t &&
-		   xor_chunk_count(cc->data, cc->len) >= ALLOY_CHUNK_SAMPLES)
+		   AlloyChunkCount(cc->encoding, cc->data, cc->len) >= ALLOY_CHUNK_SAMPLES)
 	{
 		AlloySealCopyChunk(w, cc);
 		AlloyChunkCursorNext(cc);
 	}
 	while (cc->have && cc->hdr.series_id == sid)
 	{
-		int			cnt = xor_chunk_count(cc->data, cc->len);
+		int			cnt = AlloyChunkCount(cc->encoding, cc->data, cc->len);
 		int			got;
 
 		if (no + cnt > ocap)
@@ -277,11 +315,11 @@ AlloySealMergeSeries(AlloySealWriter *w, AlloyChunkCursor *cc,
 			ots = ots ? repalloc_huge(ots, ocap * sizeof(int64)) : palloc(ocap * sizeof(int64));
 			ovs = ovs ? repalloc_huge(ovs, ocap * sizeof(double)) : palloc(ocap * sizeof(double));
 		}
-		got = xor_decode_all(cc->data, cc->len, ots + no, ovs + no, cnt);
+		got = AlloyChunkDecode(cc->encoding, cc->data, cc->len, ots + no, ovs + no, cnt);
 		if (got != cnt)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("corrupt XOR chunk of series %lld", (long long) sid)));
+					 errmsg("corrupt chunk of series %lld", (long long) sid)));
 		no += got;
 		AlloyChunkCursorNext(cc);
 	}
@@ -509,7 +547,7 @@ AlloySealRelation(Relation rel, bool *rewritten)
 			AlloySealMergeSeries(w, cc, seal, hpos, hend);
 		hpos = hend;
 	}
-	AlloySealFlushChunk(w);
+	AlloySealFlushRun(w);
 	AlloySealFlushPage(w);
 
 	/* the sparse index */
@@ -535,6 +573,7 @@ AlloySealRelation(Relation rel, bool *rewritten)
 	meta.sealed_start = w->nindex > 0 ? ALLOY_METAPAGE_BLKNO + 1 : InvalidBlockNumber;
 	meta.sealed_npages = w->nindex;
 	meta.sealed_nchunks = w->nchunks;
+	meta.sealed_ndecimal = w->ndecimal;
 	meta.sealed_nsamples = w->nsamples;
 	meta.sealed_min_t = w->min_t;
 	meta.sealed_max_t = w->max_t;

@@ -245,8 +245,8 @@ alloy_storage_info(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	AlloyPageSource src;
 	AlloyMetaData meta;
-	Datum		values[7];
-	bool		nulls[7] = {false};
+	Datum		values[8];
+	bool		nulls[8] = {false};
 	BlockNumber nblocks;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
@@ -270,6 +270,7 @@ alloy_storage_info(PG_FUNCTION_ARGS)
 	values[4] = Int64GetDatum(meta.sealed_nchunks);
 	values[5] = Int64GetDatum(meta.sealed_nsamples);
 	values[6] = Int64GetDatum(meta.seal_count);
+	values[7] = Int64GetDatum(meta.sealed_ndecimal);
 	table_close(rel, AccessShareLock);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -37,7 +37,11 @@
 #include "storage/samples.h"
 
 #define ALLOY_MAGIC			0xA110C5A7
-#define ALLOY_FORMAT_VERSION 1
+/*
+ * 1: chunk items held XOR chunks only. 2: a chunk item names its encoding
+ * (XOR or decimal) in a byte after its header.
+ */
+#define ALLOY_FORMAT_VERSION 2
 
 #define ALLOY_METAPAGE_BLKNO 0
 
@@ -47,10 +51,23 @@
 #define ALLOY_PAGE_CHUNK	3
 #define ALLOY_PAGE_INDEX	4
 
-/* Prometheus cuts chunks at 120 samples; remote read streams ours as-is. */
+/*
+ * Prometheus cuts XOR chunks at 120 samples, and so do we: remote read can
+ * stream them as they are. Decimal chunks (decchunk.h) take a few bits per
+ * sample, so their fixed costs (item header, first timestamp and value)
+ * matter more: they hold up to 240 samples (an hour at 15 s). A seal
+ * encodes each run of up to 240 samples both ways and keeps the smaller.
+ * Readers decode chunks of up to ALLOY_CHUNK_MAX_SAMPLES.
+ */
 #define ALLOY_CHUNK_SAMPLES 120
-/* Room for one chunk while it is encoded (worst case per sample is 20 bytes). */
-#define ALLOY_CHUNK_BUF		(2 + ALLOY_CHUNK_SAMPLES * 20 + 16)
+#define ALLOY_DEC_CHUNK_SAMPLES 240
+#define ALLOY_CHUNK_MAX_SAMPLES 480
+/* Room for the chunks of one run while they are encoded. */
+#define ALLOY_CHUNK_BUF		(2 + ALLOY_DEC_CHUNK_SAMPLES * 20 + 16)
+
+/* Chunk encodings (the byte after a chunk item's header). */
+#define ALLOY_ENC_XOR		1	/* Prometheus's XOR chunk (its EncXOR) */
+#define ALLOY_ENC_DECIMAL	0x81	/* decchunk.h; alloy's own */
 
 typedef struct AlloyPageOpaqueData
 {
@@ -80,6 +97,7 @@ typedef struct AlloyMetaData
 	int64		sealed_min_t;
 	int64		sealed_max_t;
 	uint64		seal_count;		/* how many seals built this file's lineage */
+	uint64		sealed_ndecimal;	/* chunks in the decimal encoding */
 } AlloyMetaData;
 
 #define AlloyPageGetMeta(page) ((AlloyMetaData *) PageGetContents(page))
@@ -120,13 +138,27 @@ typedef struct AlloyHeadSample
 	uint64		vbits;			/* the float64's bits, NaN payloads kept */
 } AlloyHeadSample;
 
-/* A sealed chunk item: header, then the XOR chunk bytes. */
+/* A sealed chunk item: header, encoding byte, then the chunk bytes. */
 typedef struct AlloyChunkHeader
 {
 	int64		series_id;
 	int64		min_t;
 	int64		max_t;
 } AlloyChunkHeader;
+
+/* Bytes before a chunk item's chunk: the header and the encoding byte. */
+#define ALLOY_CHUNK_ITEM_HDR (sizeof(AlloyChunkHeader) + 1)
+
+/* Sample count of a chunk of either encoding (0 when unreadable). */
+extern int	AlloyChunkCount(uint8 encoding, const uint8 *data, size_t len);
+
+/*
+ * Decode a chunk of either encoding into ts[]/vs[] (room for max samples);
+ * the sample count, or -1 when the chunk is corrupt, too large or of an
+ * unknown encoding.
+ */
+extern int	AlloyChunkDecode(uint8 encoding, const uint8 *data, size_t len,
+							 int64 *ts, double *vs, int max);
 
 /* One index entry per chunk page: the key of the page's first chunk. */
 typedef struct AlloyIndexEntry
@@ -176,8 +208,8 @@ typedef struct AlloySealedCursor
 	int			n;				/* decoded samples of the current chunk */
 	int			pos;
 	int64		sid;
-	int64		ts[ALLOY_CHUNK_SAMPLES * 4];
-	double		vs[ALLOY_CHUNK_SAMPLES * 4];
+	int64		ts[ALLOY_CHUNK_MAX_SAMPLES];
+	double		vs[ALLOY_CHUNK_MAX_SAMPLES];
 } AlloySealedCursor;
 
 /* One partition opened for reading with a snapshot. */

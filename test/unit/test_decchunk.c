@@ -1,0 +1,448 @@
+/*
+ * test_decchunk.c: unit tests and benchmark of the decimal chunk codec
+ * (src/storage/decchunk.c).
+ *
+ * The codec must give back every float64 bit for bit whatever it is fed, so
+ * most checks are round trips over generated series: decimals of every
+ * exponent, counters, integers, random bits, and values that are no decimal
+ * at all (NaN payloads such as the stale marker, infinities, -0, denormals,
+ * values past 2^53) mixed into decimal runs, plus extreme timestamps. Then
+ * the sizes it promises (a steady counter in a few bits per sample, never far
+ * above raw float64 on noise), and the error paths: truncation, corrupt
+ * headers, a full buffer, bad sample counts.
+ *
+ * `test_decchunk --bench [seconds]` measures speed and size next to the XOR
+ * codec on the same data.
+ */
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "storage/decchunk.h"
+#include "storage/xorchunk.h"
+#include "unit.h"
+
+#define MAXN 1024
+
+static uint64_t rng_state = 0x2545f4914f6cdd1dULL;
+
+/* splitmix64: seeded, so failures reproduce. */
+static uint64_t
+rng(void)
+{
+	uint64_t	z = (rng_state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static uint64_t
+rng_below(uint64_t n)
+{
+	return rng() % n;
+}
+
+static double
+rng_unit(void)
+{
+	return (double) (rng() >> 11) / 9007199254740992.0;
+}
+
+static uint64_t
+dbits(double v)
+{
+	uint64_t	b;
+
+	memcpy(&b, &v, 8);
+	return b;
+}
+
+static double
+bitsd(uint64_t b)
+{
+	double		v;
+
+	memcpy(&v, &b, 8);
+	return v;
+}
+
+static const double pow10s[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+1e11, 1e12, 1e13, 1e14, 1e15};
+
+/* Encode, decode, compare bit for bit; returns the chunk length or 0. */
+static size_t
+round_trip(const char *what, const int64_t *ts, const double *vs, int n)
+{
+	static uint8_t buf[DEC_MAX_BYTES(MAXN)];
+	static int64_t ot[MAXN];
+	static double ov[MAXN];
+	size_t		len = 0;
+	int			rc = dec_encode(ts, vs, n, buf, sizeof(buf), &len);
+	int			got;
+	int			bad = -1;
+
+	CHECK(rc == DEC_OK, "%s: encode failed with %d", what, rc);
+	if (rc != DEC_OK)
+		return 0;
+	CHECK(len <= DEC_MAX_BYTES(n), "%s: %zu bytes exceed the bound", what, len);
+	CHECK(dec_chunk_count(buf, len) == n, "%s: count %u, want %d", what,
+		  dec_chunk_count(buf, len), n);
+	got = dec_decode_all(buf, len, ot, ov, MAXN);
+	CHECK(got == n, "%s: decoded %d of %d samples", what, got, n);
+	if (got != n)
+		return 0;
+	for (int i = 0; i < n && bad < 0; i++)
+		if (ot[i] != ts[i] || dbits(ov[i]) != dbits(vs[i]))
+			bad = i;
+	CHECK(bad < 0, "%s: sample %d differs: t %lld/%lld v %016llx/%016llx", what, bad,
+		  bad < 0 ? 0LL : (long long) ot[bad], bad < 0 ? 0LL : (long long) ts[bad],
+		  bad < 0 ? 0ULL : (unsigned long long) dbits(ov[bad]),
+		  bad < 0 ? 0ULL : (unsigned long long) dbits(vs[bad]));
+	/* one sample fewer must not decode */
+	if (n > 0)
+		CHECK(dec_decode_all(buf, len, ot, ov, n - 1) == -1, "%s: max not honoured", what);
+	return len;
+}
+
+/* A value with an awkward bit pattern. */
+static double
+odd_value(void)
+{
+	switch (rng_below(10))
+	{
+		case 0:
+			return bitsd(0x7ff0000000000002ULL);	/* the stale marker */
+		case 1:
+			return NAN;
+		case 2:
+			return INFINITY;
+		case 3:
+			return -INFINITY;
+		case 4:
+			return -0.0;
+		case 5:
+			return bitsd(rng_below(1000) + 1);	/* denormal */
+		case 6:
+			return 1e300 * (rng_unit() + 1);
+		case 7:
+			return 9007199254740993.0 * 4;	/* integer past 2^53 */
+		case 8:
+			return bitsd(rng());
+		default:
+			return rng_unit();	/* 16-17 digits */
+	}
+}
+
+static int64_t
+random_timestamp_step(int style)
+{
+	switch (style)
+	{
+		case 0:
+			return 15000;
+		case 1:
+			return 15000 + (int64_t) rng_below(11) - 5;
+		case 2:
+			return (int64_t) rng_below(100000);
+		default:
+			return (int64_t) (rng() >> (rng_below(60) + 1));
+	}
+}
+
+static void
+test_random_round_trips(int rounds)
+{
+	static int64_t ts[MAXN];
+	static double vs[MAXN];
+
+	for (int r = 0; r < rounds; r++)
+	{
+		int			n = 1 + (int) rng_below(r % 3 == 0 ? MAXN : 130);
+		int			kind = (int) rng_below(7);
+		int			d = (int) rng_below(16);
+		int			tstyle = (int) rng_below(4);
+		double		odd_rate = rng_below(3) == 0 ? rng_unit() * 0.2 : 0;
+		int64_t		m = (int64_t) rng_below(1000000) - 500000;
+		int64_t		step = (int64_t) rng_below(5000);
+		char		what[64];
+
+		ts[0] = (int64_t) rng() >> (rng_below(4) * 8 + 1);
+		for (int i = 0; i < n; i++)
+		{
+			double		v;
+
+			if (i > 0)
+				ts[i] = ts[i - 1] + random_timestamp_step(tstyle);
+			switch (kind)
+			{
+				case 0:			/* counter of decimals */
+					m += step + (int64_t) rng_below(3);
+					v = (double) m / pow10s[d];
+					break;
+				case 1:			/* gauge of decimals */
+					m += (int64_t) rng_below(2001) - 1000;
+					v = (double) m / pow10s[d];
+					break;
+				case 2:			/* integers */
+					v = (double) (int64_t) (rng() >> rng_below(64));
+					break;
+				case 3:			/* constant */
+					v = 42.5;
+					break;
+				case 4:			/* random bits */
+					v = bitsd(rng());
+					break;
+				case 5:			/* random walk of full doubles */
+					v = (i ? vs[i - 1] : 0) + rng_unit() - 0.5;
+					break;
+				default:		/* decimals of mixed exponents */
+					v = (double) ((int64_t) rng_below(2000000) - 1000000) / pow10s[rng_below(16)];
+					break;
+			}
+			if (odd_rate > 0 && rng_unit() < odd_rate)
+				v = odd_value();
+			vs[i] = v;
+		}
+		snprintf(what, sizeof(what), "round %d (kind %d, d %d, n %d)", r, kind, d, n);
+		round_trip(what, ts, vs, n);
+	}
+}
+
+static void
+test_special_values(void)
+{
+	int64_t		ts[8];
+	double		all_odd[8] = {NAN, bitsd(0x7ff0000000000002ULL), INFINITY, -INFINITY,
+	-0.0, bitsd(1), DBL_MAX, 0.1};
+	double		first_odd[4] = {bitsd(0x7ff0000000000002ULL), 1.5, 1.75, 2.0};
+	double		one[1] = {3.25};
+
+	for (int i = 0; i < 8; i++)
+		ts[i] = 1000 * i;
+	round_trip("all special", ts, all_odd, 8);
+	round_trip("first is an exception", ts, first_odd, 4);
+	round_trip("one sample", ts, one, 1);
+}
+
+static void
+test_extreme_timestamps(void)
+{
+	int64_t		ts[6] = {INT64_MIN, INT64_MIN + 1, -1, 0, INT64_MAX - 1, INT64_MAX};
+	int64_t		back[4] = {5000, 1000, 1000, -7};	/* decreasing, equal */
+	double		vs[6] = {1, 2, 3, 4, 5, 6};
+
+	round_trip("extreme timestamps", ts, vs, 6);
+	round_trip("unsorted timestamps", back, vs, 4);
+}
+
+/* The sizes the design is for. */
+static void
+test_sizes(void)
+{
+	static int64_t ts[240];
+	static double vs[240];
+	size_t		len;
+
+	/* steady counter of 1/100 units, regular scrapes: ~2 bits a sample */
+	for (int i = 0; i < 240; i++)
+	{
+		ts[i] = 1764072000000LL + 15000LL * i;
+		vs[i] = floor((123456.78 + 0.37 * 15 * i) * 100) / 100;
+	}
+	len = round_trip("steady counter", ts, vs, 240);
+	CHECK(len > 0 && len <= 3 + 16 + 240 / 2, "steady counter takes %zu bytes", len);
+
+	/* the same counter with a stale marker in the middle costs one exception */
+	vs[100] = bitsd(0x7ff0000000000002ULL);
+	len = round_trip("counter with a stale marker", ts, vs, 240);
+	CHECK(len > 0 && len <= 3 + 16 + 240 / 2 + 9, "counter with a stale marker takes %zu bytes", len);
+
+	/* integers with noise of +-100: under 17 bits a sample */
+	for (int i = 0; i < 240; i++)
+		vs[i] = 8.0e9 + (double) ((int64_t) rng_below(201) - 100);
+	len = round_trip("integer gauge", ts, vs, 240);
+	CHECK(len > 0 && len <= 3 + 16 + 240 * 17 / 8, "integer gauge takes %zu bytes", len);
+
+	/* noise costs at most the exception's 70 bits a sample */
+	for (int i = 0; i < 240; i++)
+		vs[i] = bitsd(rng());
+	len = round_trip("random bits", ts, vs, 240);
+	CHECK(len > 0 && len <= 3 + 16 + 240 * 72 / 8, "random bits take %zu bytes", len);
+}
+
+static void
+test_errors(void)
+{
+	int64_t		ts[4] = {1, 2, 3, 4};
+	double		vs[4] = {0.5, 0.25, 1e-3, 7};
+	uint8_t		buf[64];
+	int64_t		ot[4];
+	double		ov[4];
+	size_t		len = 0;
+
+	CHECK(dec_encode(ts, vs, 0, buf, sizeof(buf), &len) == DEC_EINVAL, "n = 0 accepted");
+	CHECK(dec_encode(ts, vs, DEC_MAX_SAMPLES + 1, buf, sizeof(buf), &len) == DEC_EINVAL,
+		  "n > DEC_MAX_SAMPLES accepted");
+	CHECK(dec_encode(ts, vs, 4, buf, 2, &len) == DEC_EFULL, "2-byte buffer accepted");
+	CHECK(dec_encode(ts, vs, 4, buf, 5, &len) == DEC_EFULL, "5-byte buffer accepted");
+	CHECK(dec_encode(ts, vs, 4, buf, sizeof(buf), &len) == DEC_OK, "encode failed");
+
+	/* every proper prefix is too short: its last byte always holds a bit */
+	for (size_t cut = 0; cut < len; cut++)
+		CHECK(dec_decode_all(buf, cut, ot, ov, 4) == -1, "prefix of %zu bytes decoded", cut);
+	buf[2] |= 0x40;
+	CHECK(dec_decode_all(buf, len, ot, ov, 4) == -1, "reserved header bit accepted");
+	buf[2] = (buf[2] & ~0x5f) | 16;
+	CHECK(dec_decode_all(buf, len, ot, ov, 4) == -1, "exponent 16 accepted");
+	CHECK(dec_chunk_count(buf, 2) == 0, "count of a 2-byte chunk");
+
+	/* random corruption: never a crash or a read past the end (ASan/valgrind) */
+	for (int r = 0; r < 20000; r++)
+	{
+		uint8_t		junk[40];
+		int64_t		jt[300];
+		double		jv[300];
+		size_t		jl = (size_t) rng_below(sizeof(junk) + 1);
+
+		for (size_t i = 0; i < jl; i++)
+			junk[i] = (uint8_t) rng();
+		(void) dec_decode_all(junk, jl, jt, jv, 300);
+	}
+	CHECK(1, "corrupt inputs decoded without crashing");
+}
+
+/* ------------------------------------------------ benchmark */
+
+#define BENCH_N 240
+#define BENCH_CHUNKS 512
+
+static double
+now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+	return (double) t.tv_sec + (double) t.tv_nsec / 1e9;
+}
+
+static void
+bench_fill(int kind, int c, int64_t *ts, double *vs)
+{
+	double		v = 0;
+
+	for (int i = 0; i < BENCH_N; i++)
+	{
+		ts[i] = 1764072000000LL + 15000LL * (c * BENCH_N + i) + (int64_t) rng_below(5);
+		if (kind == 0)			/* counter of integers */
+			v += (double) rng_below(100);
+		else if (kind == 1)		/* cpu seconds in 1/100 */
+			v = floor((1000 + 0.37 * 15 * (c * BENCH_N + i)) * 100) / 100;
+		else if (kind == 2)		/* random walk of full doubles */
+			v += rng_unit() - 0.5;
+		else					/* 2-decimal gauge */
+			v = round((50 + (rng_unit() - 0.5) * 20) * 100) / 100;
+		vs[i] = v;
+	}
+}
+
+static size_t
+xor_size(const int64_t *ts, const double *vs, int n)
+{
+	uint8_t		buf[2 + 120 * XOR_MAX_SAMPLE_BYTES + 16];
+	size_t		total = 0;
+
+	for (int i = 0; i < n; i += 120)
+	{
+		XorAppender app;
+
+		xor_appender_init(&app, buf, sizeof(buf));
+		for (int j = i; j < n && j < i + 120; j++)
+			xor_append(&app, ts[j], vs[j]);
+		total += xor_appender_bytes(&app);
+	}
+	return total;
+}
+
+static int
+run_bench(double seconds)
+{
+	static const char *const kinds[] = {"counter", "cpu_seconds", "random_walk", "gauge_2dec"};
+	int64_t    *ts = malloc(sizeof(int64_t) * BENCH_N * BENCH_CHUNKS);
+	double	   *vs = malloc(sizeof(double) * BENCH_N * BENCH_CHUNKS);
+	size_t		stride = DEC_MAX_BYTES(BENCH_N);
+	uint8_t    *chunks = malloc(stride * BENCH_CHUNKS);
+	size_t	   *lens = malloc(sizeof(size_t) * BENCH_CHUNKS);
+	int64_t		ot[BENCH_N];
+	double		ov[BENCH_N];
+
+	printf("%-12s %12s %14s %10s %10s\n", "data", "encode/s", "decode_all/s",
+		   "bytes/smp", "xor b/smp");
+	for (int k = 0; k < 4; k++)
+	{
+		double		t0,
+					el,
+					enc,
+					dec;
+		long		samples = 0;
+		size_t		total = 0,
+					xtotal = 0;
+		volatile double sink = 0;
+
+		for (int c = 0; c < BENCH_CHUNKS; c++)
+		{
+			bench_fill(k, c, ts + c * BENCH_N, vs + c * BENCH_N);
+			xtotal += xor_size(ts + c * BENCH_N, vs + c * BENCH_N, BENCH_N);
+		}
+		t0 = now();
+		do
+		{
+			for (int c = 0; c < BENCH_CHUNKS; c++)
+				dec_encode(ts + c * BENCH_N, vs + c * BENCH_N, BENCH_N,
+						   chunks + c * stride, stride, &lens[c]);
+			samples += (long) BENCH_N * BENCH_CHUNKS;
+		} while ((el = now() - t0) < seconds);
+		enc = samples / el;
+		for (int c = 0; c < BENCH_CHUNKS; c++)
+			total += lens[c];
+
+		samples = 0;
+		t0 = now();
+		do
+		{
+			for (int c = 0; c < BENCH_CHUNKS; c++)
+			{
+				dec_decode_all(chunks + c * stride, lens[c], ot, ov, BENCH_N);
+				sink += ov[BENCH_N - 1];
+			}
+			samples += (long) BENCH_N * BENCH_CHUNKS;
+		} while ((el = now() - t0) < seconds);
+		dec = samples / el;
+		(void) sink;
+		printf("%-12s %10.1fM %12.1fM %10.2f %10.2f\n", kinds[k], enc / 1e6, dec / 1e6,
+			   (double) total / ((double) BENCH_N * BENCH_CHUNKS),
+			   (double) xtotal / ((double) BENCH_N * BENCH_CHUNKS));
+	}
+	free(ts);
+	free(vs);
+	free(chunks);
+	free(lens);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "--bench") == 0)
+		return run_bench(argc > 2 ? atof(argv[2]) : 1.0);
+
+	test_special_values();
+	test_extreme_timestamps();
+	test_sizes();
+	test_errors();
+	test_random_round_trips(6000);
+	return unit_finish();
+}
