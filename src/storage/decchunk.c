@@ -387,49 +387,85 @@ dec_encode(const int64_t *ts, const double *vs, int n,
 
 /* ---------------- decoder ---------------- */
 
+/*
+ * The reader keeps the next bits of the stream left-aligned in a 64-bit
+ * register and refills it eight bytes at a time, so a field costs a shift
+ * and a mask. avail counts the valid bits; it only falls short of what a
+ * field needs at the end of the stream, which is how truncation is caught.
+ */
 typedef struct DecReader
 {
-	const uint8_t *p;
-	size_t		len;			/* bytes */
-	size_t		pos;			/* bits consumed */
-	size_t		end;			/* len * 8 */
+	const uint8_t *p;			/* next byte not yet in buf */
+	const uint8_t *end;
+	uint64_t	buf;
+	int			avail;
 } DecReader;
 
-/* The next 64 bits from pos, zero past the end. */
 static inline uint64_t
-peek64(const DecReader *r)
+load_be64(const uint8_t *q)
 {
-	size_t		byte = r->pos >> 3;
-	unsigned	sh = (unsigned) (r->pos & 7);
-	const uint8_t *q;
-	uint8_t		tmp[9];
 	uint64_t	w;
 
-	if (byte + 9 <= r->len)
-		q = r->p + byte;
-	else
-	{
-		memset(tmp, 0, sizeof(tmp));
-		if (byte < r->len)
-			memcpy(tmp, r->p + byte, r->len - byte);
-		q = tmp;
-	}
-	w = ((uint64_t) q[0] << 56) | ((uint64_t) q[1] << 48) | ((uint64_t) q[2] << 40) |
-		((uint64_t) q[3] << 32) | ((uint64_t) q[4] << 24) | ((uint64_t) q[5] << 16) |
-		((uint64_t) q[6] << 8) | (uint64_t) q[7];
-	if (sh)
-		w = (w << sh) | ((uint64_t) q[8] >> (8 - sh));
-	return w;
+	memcpy(&w, q, 8);
+	return __builtin_bswap64(w);
 }
 
-/* Take n bits (1..64); false when fewer are left. */
+/*
+ * Make avail at least 56, or take everything that is left. Away from the
+ * end this is one unconditional load (no test of avail: a predictable
+ * branch beats an unpredictable one).
+ */
+static inline __attribute__((always_inline)) void
+refill(DecReader *r)
+{
+	if (__builtin_expect(r->end - r->p >= 8, 1))
+	{
+		int			bytes = (63 - r->avail) >> 3;
+
+		/* bits past avail + 8 * bytes are the stream's next bits too */
+		r->buf |= load_be64(r->p) >> r->avail;
+		r->p += bytes;
+		r->avail += bytes * 8;
+	}
+	else
+	{
+		while (r->avail <= 56 && r->p < r->end)
+		{
+			r->buf |= (uint64_t) *r->p++ << (56 - r->avail);
+			r->avail += 8;
+		}
+	}
+}
+
+/* n bits (1..56) that the caller checked are there. */
+static inline uint64_t
+getbits(DecReader *r, int n)
+{
+	uint64_t	v = r->buf >> (64 - n);
+
+	r->buf <<= n;
+	r->avail -= n;
+	return v;
+}
+
+/* n bits (1..64) with refills; false when the stream ends first. */
 static inline bool
 take_bits(DecReader *r, int n, uint64_t *v)
 {
-	if (r->end - r->pos < (size_t) n)
+	uint64_t	hi = 0;
+
+	refill(r);
+	if (n > 32)
+	{
+		if (r->avail < n - 32)
+			return false;
+		hi = getbits(r, n - 32) << 32;
+		n = 32;
+		refill(r);
+	}
+	if (r->avail < n)
 		return false;
-	*v = peek64(r) >> (64 - n);
-	r->pos += n;
+	*v = hi | getbits(r, n);
 	return true;
 }
 
@@ -438,9 +474,7 @@ take_wide(DecReader *r, uint64_t *u)
 {
 	uint64_t	n;
 
-	if (!take_bits(r, 6, &n))
-		return false;
-	return take_bits(r, (int) n + 1, u);
+	return take_bits(r, 6, &n) && take_bits(r, (int) n + 1, u);
 }
 
 static inline int64_t
@@ -450,49 +484,40 @@ sign_extend(uint64_t v, int n)
 }
 
 /*
- * One bucket field. Returns 0 with *r set, 1 for an exception code (only
+ * One bucket field. Returns 0 with *out set, 1 for the exception code (only
  * valid where the caller allows it) or -1 when the stream ends early.
  */
-static inline int
+static inline __attribute__((always_inline)) int
 take_bucket(DecReader *r, int64_t *out)
 {
-	uint64_t	w;
+	/* by count of leading ones: field length, and the shift that drops the prefix */
+	static const int8_t total_len[5] = {1, 9, 17, 24, 37};
+	static const int8_t drop[5] = {63, 57, 50, 44, 32};
 	int			ones;
-	static const int prefix_len[6] = {1, 2, 3, 4, 5, 6};
-	static const int payload_len[6] = {0, 7, 14, 20, 32, 64};
 	uint64_t	v;
 
-	if (r->pos >= r->end)
-		return -1;
-	w = peek64(r);
-	ones = (~w == 0) ? 64 : __builtin_clzll(~w);
-	if (ones >= 6)
+	refill(r);
+	ones = __builtin_clzll(~r->buf | 1);
+	if (__builtin_expect(ones <= 4, 1))
 	{
-		r->pos += 6;
-		return 1;
-	}
-	if (ones == 0)
-	{
-		r->pos += 1;
-		*out = 0;
-		return 0;
-	}
-	if (ones < 5)
-	{
-		int			total = prefix_len[ones] + payload_len[ones];
+		int			total = total_len[ones];
 
-		if (r->end - r->pos < (size_t) total)
+		if (__builtin_expect(r->avail < total, 0))
 			return -1;
-		*out = sign_extend(w >> (64 - total), payload_len[ones]);
-		r->pos += total;
+		/* branch-free: a 0 field (one zero bit) comes out as 0 too */
+		v = r->buf >> (64 - total);
+		r->buf <<= total;
+		r->avail -= total;
+		*out = (int64_t) (v << drop[ones]) >> drop[ones];
 		return 0;
 	}
-	/* 111110 + 64 bits */
-	if (r->end - r->pos < 70)
+	if (r->avail < 6)
 		return -1;
-	r->pos += 6;
-	v = peek64(r);
-	r->pos += 64;
+	getbits(r, 6);
+	if (ones >= 6)
+		return 1;
+	if (!take_bits(r, 64, &v))
+		return -1;
 	*out = (int64_t) v;
 	return 0;
 }
@@ -518,6 +543,7 @@ dec_decode_all(const uint8_t *data, size_t len, int64_t *ts, double *vs, int max
 	int64_t		m = 0,
 				delta = 0;
 	int			k = 0;
+	int			i = 0;
 
 	if (len < DEC_HEADER_BYTES || (data[2] & DEC_RESERVED) != 0)
 		return -1;
@@ -528,27 +554,21 @@ dec_decode_all(const uint8_t *data, size_t len, int64_t *ts, double *vs, int max
 		return -1;
 	scale = dec_pow10[d];
 	r.p = data + DEC_HEADER_BYTES;
-	r.len = len - DEC_HEADER_BYTES;
-	r.pos = 0;
-	r.end = r.len * 8;
+	r.end = data + len;
+	r.buf = 0;
+	r.avail = 0;
 
-	for (int i = 0; i < n; i++)
+	/* the first two timestamps and the first decimal value are wide */
+	for (; i < n && k == 0; i++)
 	{
 		uint64_t	u;
-		int			rc;
 
-		if (i == 0)
+		if (i < 2)
 		{
 			if (!take_wide(&r, &u))
 				return -1;
-			t = (uint64_t) unzigzag(u);
-		}
-		else if (i == 1)
-		{
-			if (!take_wide(&r, &u))
-				return -1;
-			td = (uint64_t) unzigzag(u);
-			t += td;
+			td = i == 0 ? 0 : (uint64_t) unzigzag(u);
+			t = i == 0 ? (uint64_t) unzigzag(u) : t + td;
 		}
 		else
 		{
@@ -560,47 +580,62 @@ dec_decode_all(const uint8_t *data, size_t len, int64_t *ts, double *vs, int max
 			t += td;
 		}
 		ts[i] = (int64_t) t;
-
-		if (k == 0)
+		if (!take_bits(&r, 1, &u))
+			return -1;
+		if (u)
 		{
-			if (!take_bits(&r, 1, &u))
+			if (!take_bits(&r, 64, &u))
 				return -1;
-			if (u)
-			{
-				if (!take_bits(&r, 64, &u))
-					return -1;
-				vs[i] = bitsd(u);
-				continue;
-			}
+			vs[i] = bitsd(u);
+			continue;
+		}
+		if (!take_wide(&r, &u))
+			return -1;
+		m = unzigzag(u);
+		if (m >= DEC_M_LIMIT || m <= -DEC_M_LIMIT)
+			return -1;
+		vs[i] = (double) m / scale;
+		k++;
+	}
+
+	for (; i < n; i++)
+	{
+		int64_t		res;
+		uint64_t	u;
+		int			rc;
+
+		if (i < 2)
+		{
 			if (!take_wide(&r, &u))
 				return -1;
-			m = unzigzag(u);
+			td = (uint64_t) unzigzag(u);
 		}
 		else
 		{
-			int64_t		res;
-
-			rc = take_bucket(&r, &res);
-			if (rc < 0)
+			if (take_bucket(&r, &res) != 0)
 				return -1;
-			if (rc == 1)
-			{
-				if (!take_bits(&r, 64, &u))
-					return -1;
-				vs[i] = bitsd(u);
-				continue;
-			}
-			/* wrapping adds: corrupt input must not overflow */
-			if (dod)
-				delta = (int64_t) ((uint64_t) delta + (uint64_t) res);
-			else
-				delta = res;
-			m = (int64_t) ((uint64_t) m + (uint64_t) delta);
+			td += (uint64_t) res;
 		}
+		t += td;
+		ts[i] = (int64_t) t;
+
+		rc = take_bucket(&r, &res);
+		if (rc != 0)
+		{
+			if (rc < 0 || !take_bits(&r, 64, &u))
+				return -1;
+			vs[i] = bitsd(u);
+			continue;
+		}
+		/* wrapping adds: corrupt input must not overflow */
+		if (dod)
+			delta = (int64_t) ((uint64_t) delta + (uint64_t) res);
+		else
+			delta = res;
+		m = (int64_t) ((uint64_t) m + (uint64_t) delta);
 		if (m >= DEC_M_LIMIT || m <= -DEC_M_LIMIT)
 			return -1;
-		vs[i] = d == 0 ? (double) m : (double) m / scale;
-		k++;
+		vs[i] = (double) m / scale;
 	}
 	return n;
 }
