@@ -51,6 +51,7 @@
 #include "alloy.h"
 #include "catalog/catalog.h"
 #include "http/api.h"
+#include "http/metrics.h"
 #include "ingest/remote.pb-c.h"
 #include "promql/promql_arena.h"
 #include "promql/promql_regex.h"
@@ -433,7 +434,7 @@ typedef struct AlloyReadBudget
 } AlloyReadBudget;
 
 static bool
-AlloyReadCharge(AlloyReadBudget *b, int n)
+AlloyReadCharge(AlloyReadBudget *b, int64 n)
 {
 	b->samples += n;
 	return b->limit <= 0 || b->samples <= b->limit;
@@ -502,13 +503,12 @@ AlloyReadFrame(StringInfo out, const StringInfo msg)
 }
 
 /* An encoded chunk waiting for its frame. */
-typedef struct AlloyReadChunk
-{
-	int64		mint;
-	int64		maxt;
-	Size		len;
-	uint8	   *data;
-} AlloyReadChunk;
+/* The chunks of a series come from storage (samples.h) as they go out. */
+typedef AlloyXorChunk AlloyReadChunk;
+
+/* Chunks streamed as stored on disk, and chunks encoded for the answer. */
+static int	m_read_chunks_stored;
+static int	m_read_chunks_encoded;
 
 static Size
 AlloyPbChunkSize(const AlloyReadChunk *c)
@@ -564,59 +564,32 @@ AlloyReadStreamQuery(StringInfo out, AlloySelectedSeries *sel, int nsel,
 {
 	AlloySamplesReader *reader = AlloySamplesBeginRead(q->start_ms, q->end_ms);
 	StringInfoData msg;
-	Size		chunk_cap = XOR_HEADER_BYTES + ALLOY_READ_CHUNK_SAMPLES * XOR_MAX_SAMPLE_BYTES;
 
 	initStringInfo(&msg);
 	for (int i = 0; i < nsel; i++)
 	{
-		int64	   *ts;
-		double	   *vs;
-		int			n;
+		int64		n;
 		int			nchunks;
 		AlloyReadChunk *chunks;
 		int			first = 0;	/* first chunk not yet framed */
 		int64		budget_bytes;
 		int64		used;
-		uint8	   *buf;
+		int64		nstored = 0;
 
 		CHECK_FOR_INTERRUPTS();
-		n = AlloySamplesReadSeries(reader, sel[i].series_id, &ts, &vs);
-		if (n == 0)
+		/* stored XOR chunks come as they are, everything else re-encoded */
+		nchunks = AlloySamplesReadSeriesXor(reader, sel[i].series_id, &chunks, &n);
+		if (nchunks == 0)
 			continue;
 		if (!AlloyReadCharge(budget, n))
 		{
 			AlloySamplesEndRead(reader);
 			return false;
 		}
-
-		/* encode every chunk of the series */
-		nchunks = (n + ALLOY_READ_CHUNK_SAMPLES - 1) / ALLOY_READ_CHUNK_SAMPLES;
-		chunks = palloc(sizeof(AlloyReadChunk) * nchunks);
-		buf = palloc(chunk_cap);
 		for (int c = 0; c < nchunks; c++)
-		{
-			XorAppender app;
-			int			lo = c * ALLOY_READ_CHUNK_SAMPLES;
-			int			hi = Min(n, lo + ALLOY_READ_CHUNK_SAMPLES);
-
-			if (xor_appender_init(&app, buf, chunk_cap) != XOR_OK)
-				elog(ERROR, "xor_appender_init failed");
-			for (int j = lo; j < hi; j++)
-			{
-				int			rc = xor_append(&app, ts[j], vs[j]);
-
-				if (rc != XOR_OK)
-					elog(ERROR, "xor_append failed with status %d", rc);
-			}
-			chunks[c].mint = ts[lo];
-			chunks[c].maxt = ts[hi - 1];
-			chunks[c].len = xor_appender_bytes(&app);
-			chunks[c].data = palloc(chunks[c].len);
-			memcpy(chunks[c].data, buf, chunks[c].len);
-		}
-		pfree(buf);
-		pfree(ts);
-		pfree(vs);
+			nstored += chunks[c].stored ? 1 : 0;
+		AlloyMetricAdd(m_read_chunks_stored, nstored);
+		AlloyMetricAdd(m_read_chunks_encoded, nchunks - nstored);
 
 		/*
 		 * Frames: one series each, a new frame whenever the next chunk would
@@ -845,4 +818,12 @@ AlloyApiReadRoutes(void)
 {
 	AlloyHttpRoute("/api/v1/read", ALLOY_ROUTE_POST | ALLOY_ROUTE_RAW_BODY, "/api/v1/read",
 				   AlloyReadHandler);
+	m_read_chunks_stored = AlloyMetricRegister(ALLOY_METRIC_COUNTER,
+											   "alloy_remote_read_chunks_total",
+											   "XOR chunks streamed by remote read: sent as stored on disk, or encoded for the answer.",
+											   "source=\"stored\"");
+	m_read_chunks_encoded = AlloyMetricRegister(ALLOY_METRIC_COUNTER,
+												"alloy_remote_read_chunks_total",
+												"XOR chunks streamed by remote read: sent as stored on disk, or encoded for the answer.",
+												"source=\"encoded\"");
 }

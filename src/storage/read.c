@@ -25,15 +25,6 @@
 
 #include "storage/storage_int.h"
 
-struct AlloySamplesReader
-{
-	MemoryContext cxt;
-	Snapshot	snapshot;
-	int64		mint;
-	int64		maxt;
-	int			nparts;
-	AlloyPartReader **parts;
-};
 
 /*
  * Is a batch written by xid visible to snapshot? The same rule heap applies
@@ -96,35 +87,19 @@ AlloySealedCursorEnd(AlloySealedCursor *cur)
 }
 
 /*
- * Next sealed sample in key order within [mint, maxt] (and of only_sid when
- * has_sid). Pages are copied out under a share lock and decoded locally, so
- * no buffer stays pinned between calls.
+ * Next sealed chunk item in key order that overlaps [mint, maxt] (and is of
+ * only_sid when has_sid), without decoding it. Pages are copied out under a
+ * share lock, so no buffer stays pinned between calls; *data points into
+ * that copy until the next call.
  */
 bool
-AlloySealedNext(AlloySealedCursor *cur, int64 *sid, int64 *t, double *v)
+AlloySealedNextChunk(AlloySealedCursor *cur, const AlloyChunkHeader **hdrp,
+					 uint8 *encoding, const uint8 **data, size_t *len)
 {
 	for (;;)
 	{
 		ItemId		itemid;
-		AlloyChunkHeader *hdr;
-		int			len;
-
-		while (cur->pos < cur->n)
-		{
-			int			i = cur->pos++;
-
-			if (cur->ts[i] < cur->mint)
-				continue;
-			if (cur->ts[i] > cur->maxt)
-			{
-				cur->pos = cur->n;
-				break;
-			}
-			*sid = cur->sid;
-			*t = cur->ts[i];
-			*v = cur->vs[i];
-			return true;
-		}
+		const AlloyChunkHeader *hdr;
 
 		if (!cur->page_loaded || cur->off > cur->maxoff)
 		{
@@ -155,8 +130,7 @@ AlloySealedNext(AlloySealedCursor *cur, int64 *sid, int64 *t, double *v)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("alloy chunk page %u has a bad item", cur->blk - 1)));
-		hdr = (AlloyChunkHeader *) PageGetItem(cur->page, itemid);
-		len = ItemIdGetLength(itemid) - ALLOY_CHUNK_ITEM_HDR;
+		hdr = (const AlloyChunkHeader *) PageGetItem(cur->page, itemid);
 		if (cur->has_sid)
 		{
 			if (hdr->series_id < cur->only_sid)
@@ -169,9 +143,48 @@ AlloySealedNext(AlloySealedCursor *cur, int64 *sid, int64 *t, double *v)
 		}
 		if (hdr->max_t < cur->mint || hdr->min_t > cur->maxt)
 			continue;
-		cur->n = AlloyChunkDecode(*((const uint8 *) hdr + sizeof(AlloyChunkHeader)),
-								  (const uint8 *) hdr + ALLOY_CHUNK_ITEM_HDR, len,
-								  cur->ts, cur->vs, lengthof(cur->ts));
+		*hdrp = hdr;
+		*encoding = *((const uint8 *) hdr + sizeof(AlloyChunkHeader));
+		*data = (const uint8 *) hdr + ALLOY_CHUNK_ITEM_HDR;
+		*len = ItemIdGetLength(itemid) - ALLOY_CHUNK_ITEM_HDR;
+		return true;
+	}
+}
+
+/*
+ * Next sealed sample in key order within [mint, maxt] (and of only_sid when
+ * has_sid), decoding one chunk at a time.
+ */
+bool
+AlloySealedNext(AlloySealedCursor *cur, int64 *sid, int64 *t, double *v)
+{
+	for (;;)
+	{
+		const AlloyChunkHeader *hdr;
+		uint8		encoding;
+		const uint8 *data;
+		size_t		len;
+
+		while (cur->pos < cur->n)
+		{
+			int			i = cur->pos++;
+
+			if (cur->ts[i] < cur->mint)
+				continue;
+			if (cur->ts[i] > cur->maxt)
+			{
+				cur->pos = cur->n;
+				break;
+			}
+			*sid = cur->sid;
+			*t = cur->ts[i];
+			*v = cur->vs[i];
+			return true;
+		}
+
+		if (!AlloySealedNextChunk(cur, &hdr, &encoding, &data, &len))
+			return false;
+		cur->n = AlloyChunkDecode(encoding, data, len, cur->ts, cur->vs, lengthof(cur->ts));
 		if (cur->n < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
@@ -569,7 +582,7 @@ AlloyPartClose(AlloyPartReader *pr)
 }
 
 /* First chunk page that can hold series sid at or after mint. */
-static BlockNumber
+BlockNumber
 AlloyIndexStart(AlloyPartReader *pr, int64 sid, int64 mint)
 {
 	int64		lo = 0;

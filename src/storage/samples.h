@@ -58,6 +58,26 @@ extern AlloySamplesReader *AlloySamplesBeginReadSeries(int64 mint_ms, int64 maxt
 extern int	AlloySamplesReadSeries(AlloySamplesReader *r, int64 series_id,
 								   int64 **ts, double **vs);
 
+/* One Prometheus XOR chunk of a series, for remote read. */
+typedef struct AlloyXorChunk
+{
+	int64		mint;
+	int64		maxt;
+	uint8	   *data;			/* palloc'd chunk bytes */
+	size_t		len;
+	int			nsamples;
+	bool		stored;			/* as stored on disk, not re-encoded */
+} AlloyXorChunk;
+
+/*
+ * The samples AlloySamplesReadSeries would return, as XOR chunks of up to
+ * 120 samples in time order (a sealed chunk wholly inside the range goes
+ * out as stored). *chunks is palloc'd in the caller's memory context;
+ * returns the number of chunks and sets *nsamples.
+ */
+extern int	AlloySamplesReadSeriesXor(AlloySamplesReader *r, int64 series_id,
+									  AlloyXorChunk **chunks, int64 *nsamples);
+
 extern void AlloySamplesEndRead(AlloySamplesReader *r);
 
 /*

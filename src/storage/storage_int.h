@@ -227,6 +227,19 @@ typedef struct AlloyPartReader
 	int			nonly;
 } AlloyPartReader;
 
+/* The partitions a samples.h reader reads, opened once. */
+struct AlloySamplesReader
+{
+	MemoryContext cxt;
+	Snapshot	snapshot;
+	int64		mint;
+	int64		maxt;
+	int			nparts;
+	AlloyPartReader **parts;
+};
+
+extern BlockNumber AlloyIndexStart(AlloyPartReader *pr, int64 sid, int64 mint);
+
 /*
  * Merges a sealed cursor with sorted head samples into one (series, time)
  * ordered stream without duplicates: head beats sealed, and among head
@@ -304,6 +317,8 @@ extern void AlloySealedCursorInit(AlloySealedCursor *cur, AlloyPageSource *src,
 								  const AlloyMetaData *meta, BlockNumber startblk,
 								  int64 mint, int64 maxt);
 extern bool AlloySealedNext(AlloySealedCursor *cur, int64 *sid, int64 *t, double *v);
+extern bool AlloySealedNextChunk(AlloySealedCursor *cur, const AlloyChunkHeader **hdrp,
+								 uint8 *encoding, const uint8 **data, size_t *len);
 extern void AlloySealedCursorEnd(AlloySealedCursor *cur);
 extern int	AlloyMemSampleCmp(const void *a, const void *b);
 extern AlloyMemSample *AlloySortMemSamples(AlloyMemSample *a, int64 n);

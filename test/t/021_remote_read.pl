@@ -26,7 +26,8 @@ my $python = '/usr/bin/python3';
 BAIL_OUT('/usr/bin/python3 with snappy is needed')
   unless system($python, '-c', 'import snappy') == 0;
 
-my $node = alloy_node('rread', create_extension => 1);
+# no background seals: the test seals when it wants chunks
+my $node = alloy_node('rread', create_extension => 1, conf => "alloy.seal_interval = 3600\n");
 ok(wait_for_http($node, '/-/ready'), 'alloy ready');
 my $port = $node->{alloy_http_port};
 my $dir = tempdir(DIR => $PostgreSQL::Test::Utils::tmp_check, CLEANUP => 1);
@@ -564,6 +565,88 @@ sub norm { join(' ', map { my ($t, $v) = split /:/; "$t:" . ($v + 0) } split / /
 	is($bad, 0, 'long series: every sample exact');
 	my $sm = rread(queries => [ { start => 0, end => $tend, matchers => [ [ EQ, 'job', 'big' ] ] } ]);
 	is(scalar(@{ $sm->{results}[0][0]{samples} }), $nbig, 'long series: SAMPLES has them all too');
+}
+
+# After a seal: stored XOR chunks go out as they are (xor_series repeats
+# 1000 + k/3, which XOR stores in a bit a sample and the decimal encoding
+# only as 70-bit exceptions, 17 digits being too many, so it seals as XOR), decimal chunks are re-encoded
+# (node_temp has 3 decimals), and the samples stay the same. A head sample
+# that overrides part of a stored chunk makes that chunk re-encoded.
+sub read_chunks_metric
+{
+	my $m = http_request($node, 'GET', '/metrics');
+	my %v = $m->{content} =~ /^alloy_remote_read_chunks_total\{source="(\w+)"\} (\d+)$/mg;
+	return \%v;
+}
+{
+	my $nx = 30_000;
+	my $x_start = $tend - ($nx - 1) * 1000;
+	$node->safe_psql('postgres', qq{
+		SELECT alloy.write('{"__name__":"xor_series","job":"xor"}'::jsonb,
+			array_agg(to_timestamp(($x_start + i * 1000::bigint) / 1000.0) ORDER BY i),
+			array_agg((1000 + (i / 60) / 3.0)::float8 ORDER BY i))
+		FROM generate_series(0, $nx - 1) i});
+	my @q = ({ start => 0, end => $tend, matchers => [ [ EQ, 'job', 'xor' ] ] });
+	my $before = rread(queries => \@q, types => [STREAMED]);
+	# a seal moves only batches every snapshot sees: retry until the head is empty
+	my $heads;
+	for (1 .. 30)
+	{
+		$node->safe_psql('postgres', 'SELECT alloy.seal()');
+		$heads = $node->safe_psql('postgres', q{SELECT sum((alloy.storage_info(c.oid)).head_pages)
+			FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+			WHERE i.inhparent = 'alloy.samples'::regclass});
+		last if $heads eq '0';
+		sleep 1;
+	}
+	is($heads, '0', 'everything sealed');
+	my $m0 = read_chunks_metric();
+	my $after = rread(queries => \@q, types => [STREAMED]);
+	my $m1 = read_chunks_metric();
+	my $nchunks = $after->{results}[0][0]{chunks};
+	ok($nchunks >= $nx / 120, "sealed XOR chunks: $nchunks chunks");
+	is($m1->{stored} - $m0->{stored}, $nchunks, 'sealed XOR chunks: all streamed as stored');
+	is($m1->{encoded} - $m0->{encoded}, 0, 'sealed XOR chunks: none re-encoded');
+	ok($after->{crc_ok}, 'sealed XOR chunks: checksums right');
+	is_deeply($after->{bad_chunks}, [], 'sealed XOR chunks: chunk times right');
+	is(scalar(@{ $after->{results}[0][0]{samples} }), $nx, 'sealed XOR chunks: every sample');
+	is(samples_text($after->{results}[0][0]), samples_text($before->{results}[0][0]),
+		'sealed XOR chunks: the same samples as before the seal');
+
+	my $x = rread(queries => \@q_temp, types => [STREAMED]);
+	my $m2 = read_chunks_metric();
+	is(norm(samples_text($x->{results}[0][0])), $want_temp, 'decimal chunks: every sample, exact');
+	is($m2->{stored} - $m1->{stored}, 0, 'decimal chunks: re-encoded, not streamed as stored');
+	is($x->{max_chunk}, 120, 'decimal chunks: re-encoded in chunks of up to 120');
+
+	# a range cutting into the first chunk, and a newer head sample in the middle of another
+	my $tover = $x_start + 500 * 1000;
+	$node->safe_psql('postgres', qq{SELECT alloy.write('{"__name__":"xor_series","job":"xor"}'::jsonb,
+		to_timestamp($tover / 1000.0), 12345)});
+	my @q2 = ({ start => $x_start + 50_500, end => $tend, matchers => [ [ EQ, 'job', 'xor' ] ] });
+	$m0 = read_chunks_metric();
+	$x = rread(queries => \@q2, types => [STREAMED]);
+	$m1 = read_chunks_metric();
+	my @s = @{ $x->{results}[0][0]{samples} };
+	is(scalar(@s), $nx - 51, 'cut range: samples from the first one in range');
+	is($s[0][0], $x_start + 51_000, 'cut range: first sample');
+	my ($hit) = grep { $_->[0] == $tover } @s;
+	cmp_ok($hit->[1]{v}, '==', 12345, 'unsealed overriding sample wins inside a stored chunk');
+	is($m1->{encoded} - $m0->{encoded}, 2, 'the cut chunk and the overridden chunk are re-encoded');
+	is($m1->{stored} - $m0->{stored}, $x->{results}[0][0]{chunks} - 2, 'every other chunk goes out as stored');
+	is_deeply($x->{bad_chunks}, [], 'mixed stored and encoded chunks: chunk times right');
+
+	# Prometheus reads the sealed data (decimal chunks) exactly too
+	my ($st, $e) = ($t0 / 1000 + 600, $t0 / 1000 + 3000);
+	my $d = prom_query($prom, '/api/v1/query_range?query=' . uri_escape('node_temp{job="node"}')
+		  . "&start=$st&end=$e&step=60");
+	my $bad = 0;
+	for my $series (@{ $d->{data}{result} // [] })
+	{
+		my $exp = $expect{"node_temp|$series->{metric}{instance}"};
+		$bad += grep { $exp->[($_->[0] * 1000 - $t0) / $step][1] != $_->[1] } @{ $series->{values} };
+	}
+	is(scalar(@{ $d->{data}{result} // [] }) . "/$bad", '3/0', 'prometheus over sealed data: exact values');
 }
 
 # response type negotiation
