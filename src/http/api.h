@@ -22,5 +22,6 @@ extern int	alloy_query_timeout;	/* ms, 0 = none */
 extern void AlloyApiQueryRoutes(void);
 extern void AlloyApiSeriesRoutes(void);
 extern void AlloyApiReadRoutes(void);
+extern void AlloyApiExemplarsRoutes(void);
 
 #endif							/* ALLOY_HTTP_API_H */

@@ -83,6 +83,7 @@ AlloyHttpInit(void)
 	AlloyApiQueryRoutes();
 	AlloyApiSeriesRoutes();
 	AlloyApiReadRoutes();
+	AlloyApiExemplarsRoutes();
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;

@@ -14,4 +14,15 @@ extern bool AlloyIngestTakeTokens(int32 tenant_id, int64 n);
 /* ingest_metadata.c */
 extern void AlloyIngestStoreMetadata(int32 tenant_id, const RwRequest *rw);
 
+/* ingest_exemplars.c */
+typedef struct AlloyExemplarCounts
+{
+	int64		stored;			/* new rows */
+	int64		duplicates;		/* valid, but stored already */
+	int64		dropped;		/* invalid, unknown series or time out of range */
+} AlloyExemplarCounts;
+
+extern void AlloyExemplarsStore(const RwRequest *rw, const int64 *ids,
+								AlloyExemplarCounts *counts);
+
 #endif							/* ALLOY_INGEST_INT_H */

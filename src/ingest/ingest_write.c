@@ -8,7 +8,8 @@
  * returned, i.e. once the samples are as durable as synchronous_commit makes
  * them. Any failure after decoding aborts the whole request and answers 5xx
  * (the sender retries; appends are idempotent for identical samples), so a
- * request is never half stored.
+ * request is never half stored. Exemplars go to alloy.exemplars in the same
+ * transaction (ingest_exemplars.c).
  *
  * The transaction commits without waiting for its WAL flush; the HTTP worker
  * flushes once for all requests of an event-loop pass and only then sends
@@ -22,6 +23,7 @@
 #include "commands/extension.h"
 #include "utils/guc.h"
 #include "executor/spi.h"
+#include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
@@ -37,6 +39,8 @@ static int	m_requests_v2;
 static int	m_samples;
 static int	m_bytes;
 static int	m_exemplars_dropped;
+static int	m_exemplars_stored;
+static int	m_exemplars_duplicate;
 static int	m_histograms_dropped;
 static int	m_rejected_400;
 static int	m_rejected_413;
@@ -77,6 +81,74 @@ AlloyIngestReject(AlloyHttpResponse *resp, const RwError *err)
 	appendStringInfo(&resp->body, "%s\n", err->message);
 }
 
+typedef struct AlloySeriesByHash
+{
+	uint64		hash;			/* key */
+	int			index;			/* first series of the request with that hash */
+} AlloySeriesByHash;
+
+static bool
+AlloySameLabels(const RwSeries *a, const RwSeries *b)
+{
+	if (a->nlabels != b->nlabels)
+		return false;
+	for (int i = 0; i < a->nlabels; i++)
+		if (a->labels[i].name_len != b->labels[i].name_len ||
+			a->labels[i].value_len != b->labels[i].value_len ||
+			memcmp(a->labels[i].name, b->labels[i].name, a->labels[i].name_len) != 0 ||
+			memcmp(a->labels[i].value, b->labels[i].value, a->labels[i].value_len) != 0)
+			return false;
+	return true;
+}
+
+/*
+ * Series ids for the request's series that carry exemplars but no samples.
+ * Prometheus's sender puts exemplars in entries of their own, so the samples
+ * of the same series often sit in another entry of this very request: take
+ * the id found for that entry (whatever the order of the two), else an
+ * existing series. Exemplars of a series that exists nowhere are dropped,
+ * as Prometheus drops exemplars of series its head does not have.
+ */
+static void
+AlloyIngestExemplarOnlySeries(const RwRequest *rw, int32 tenant_id, int64 *ids)
+{
+	HTAB	   *byhash = NULL;
+
+	for (int i = 0; i < rw->nseries; i++)
+	{
+		const RwSeries *s = &rw->series[i];
+		AlloySeriesByHash *ent;
+
+		if (s->nsamples > 0 || s->nexemplars == 0)
+			continue;
+		if (byhash == NULL)
+		{
+			HASHCTL		ctl;
+
+			ctl.keysize = sizeof(uint64);
+			ctl.entrysize = sizeof(AlloySeriesByHash);
+			ctl.hcxt = CurrentMemoryContext;
+			byhash = hash_create("alloy exemplar series", 256, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+			for (int j = 0; j < rw->nseries; j++)
+			{
+				bool		found;
+
+				if (rw->series[j].nsamples == 0)
+					continue;
+				ent = hash_search(byhash, &rw->series[j].hash, HASH_ENTER, &found);
+				if (!found)
+					ent->index = j;
+			}
+		}
+		ent = hash_search(byhash, &s->hash, HASH_FIND, NULL);
+		if (ent != NULL && AlloySameLabels(&rw->series[ent->index], s))
+			ids[i] = ids[ent->index];
+		else
+			ids[i] = AlloySeriesLookup(tenant_id, s->labels, s->nlabels, s->hash);
+	}
+}
+
 /*
  * Store every series and sample of a decoded request in one transaction.
  * A request over its tenant's rate limit stores nothing and sets *limited.
@@ -84,9 +156,11 @@ AlloyIngestReject(AlloyHttpResponse *resp, const RwError *err)
  * only after the HTTP worker's next group flush covers the returned LSN.
  */
 static XLogRecPtr
-AlloyIngestStore(const RwRequest *rw, const char *tenant, bool *limited)
+AlloyIngestStore(const RwRequest *rw, const char *tenant, bool *limited,
+				 AlloyExemplarCounts *exemplars)
 {
 	AlloySample *samples;
+	int64	   *ids = NULL;
 	int64		n = 0;
 	int32		tenant_id;
 	MemoryContext cxt = CurrentMemoryContext;
@@ -114,6 +188,8 @@ AlloyIngestStore(const RwRequest *rw, const char *tenant, bool *limited)
 	AlloyIngestStoreMetadata(tenant_id, rw);
 	samples = MemoryContextAllocHuge(CurrentMemoryContext,
 									 sizeof(AlloySample) * Max(rw->nsamples, 1));
+	if (rw->nexemplars > 0)
+		ids = palloc0(sizeof(int64) * rw->nseries);
 	for (int i = 0; i < rw->nseries; i++)
 	{
 		const RwSeries *s = &rw->series[i];
@@ -122,6 +198,8 @@ AlloyIngestStore(const RwRequest *rw, const char *tenant, bool *limited)
 		if (s->nsamples == 0)
 			continue;
 		id = AlloySeriesGetOrCreate(tenant_id, s->labels, s->nlabels, s->hash);
+		if (ids != NULL)
+			ids[i] = id;
 		for (int j = 0; j < s->nsamples; j++)
 		{
 			samples[n].series_id = id;
@@ -132,6 +210,9 @@ AlloyIngestStore(const RwRequest *rw, const char *tenant, bool *limited)
 	}
 	if (n > 0)
 		AlloySamplesAppend(samples, (int) n);
+	if (ids != NULL)
+		AlloyIngestExemplarOnlySeries(rw, tenant_id, ids);
+	AlloyExemplarsStore(rw, ids, exemplars);
 
 	PopActiveSnapshot();
 	CommitTransactionCommand();
@@ -150,6 +231,7 @@ AlloyRemoteWriteHandler(AlloyHttpRequest *req, AlloyHttpResponse *resp)
 	RwRequest  *rw;
 	XLogRecPtr	commit_lsn;
 	bool		limited = false;
+	AlloyExemplarCounts exemplars;
 
 	AlloyMetricAdd(m_bytes, len);
 	memset(&err, 0, sizeof(err));
@@ -164,7 +246,8 @@ AlloyRemoteWriteHandler(AlloyHttpRequest *req, AlloyHttpResponse *resp)
 	}
 	AlloyMetricAdd(rw->version == RW_VERSION_2 ? m_requests_v2 : m_requests_v1, 1);
 
-	commit_lsn = AlloyIngestStore(rw, AlloyHttpTenant(req), &limited);
+	memset(&exemplars, 0, sizeof(exemplars));
+	commit_lsn = AlloyIngestStore(rw, AlloyHttpTenant(req), &limited, &exemplars);
 	if (limited)
 	{
 		AlloyMetricAdd(m_rejected_429, 1);
@@ -181,7 +264,9 @@ AlloyRemoteWriteHandler(AlloyHttpRequest *req, AlloyHttpResponse *resp)
 		AlloyHttpRespondAfterFlush(req, commit_lsn);
 
 	AlloyMetricAdd(m_samples, rw->nsamples);
-	AlloyMetricAdd(m_exemplars_dropped, rw->nexemplars);
+	AlloyMetricAdd(m_exemplars_stored, exemplars.stored);
+	AlloyMetricAdd(m_exemplars_duplicate, exemplars.duplicates);
+	AlloyMetricAdd(m_exemplars_dropped, exemplars.dropped);
 	AlloyMetricAdd(m_histograms_dropped, rw->nhistograms);
 
 	resp->status = 204;
@@ -190,9 +275,11 @@ AlloyRemoteWriteHandler(AlloyHttpRequest *req, AlloyHttpResponse *resp)
 	{
 		AlloyHttpAddHeader(resp, "X-Prometheus-Remote-Write-Samples-Written",
 						   psprintf(INT64_FORMAT, rw->nsamples));
-		/* stored kinds only: histograms and exemplars are counted as dropped */
+		/* histograms are counted as dropped, not stored yet */
 		AlloyHttpAddHeader(resp, "X-Prometheus-Remote-Write-Histograms-Written", "0");
-		AlloyHttpAddHeader(resp, "X-Prometheus-Remote-Write-Exemplars-Written", "0");
+		/* as Prometheus: a duplicate of a stored exemplar counts as written */
+		AlloyHttpAddHeader(resp, "X-Prometheus-Remote-Write-Exemplars-Written",
+						   psprintf(INT64_FORMAT, exemplars.stored + exemplars.duplicates));
 	}
 }
 
@@ -279,7 +366,7 @@ static int
 AlloyIngestDropped(const char *labels)
 {
 	return AlloyIngestCounter("alloy_samples_dropped_total",
-							  "Samples received but not stored, by kind (not supported yet).", labels);
+							  "Samples received but not stored, by kind (histograms: not supported yet; exemplars: invalid, unknown series or time out of range).", labels);
 }
 
 void
@@ -304,6 +391,12 @@ AlloyIngestInit(void)
 	m_rejected_429 = AlloyIngestRejected("reason=\"rate_limited\"");
 	m_exemplars_dropped = AlloyIngestDropped("kind=\"exemplar\"");
 	m_histograms_dropped = AlloyIngestDropped("kind=\"native_histogram\"");
+	m_exemplars_stored = AlloyIngestCounter("alloy_exemplars_stored_total",
+											"Exemplars committed through remote write (new rows of alloy.exemplars).",
+											NULL);
+	m_exemplars_duplicate = AlloyIngestCounter("alloy_exemplars_duplicate_total",
+											   "Exemplars received that were stored already (same series, time and labels).",
+											   NULL);
 
 	AlloyHttpRoute("/api/v1/write", ALLOY_ROUTE_POST | ALLOY_ROUTE_RAW_BODY,
 				   "/api/v1/write", AlloyRemoteWriteHandler);

@@ -17,4 +17,6 @@ all:
 # One protoc-c run writes every .pb-c.c/.h pair (a grouped target).
 $(INGEST_PB_C) $(INGEST_PB_H) &: $(INGEST_PROTOS)
 	protoc-c --proto_path=src/ingest --c_out=src/ingest $(notdir $(INGEST_PROTOS))
-INGEST_OBJS += src/ingest/ingest_write.o src/ingest/ingest_limits.o src/ingest/ingest_metadata.o
+INGEST_OBJS += src/ingest/ingest_write.o src/ingest/ingest_limits.o src/ingest/ingest_metadata.o \
+	src/ingest/ingest_exemplars.o
+REGRESS += exemplars

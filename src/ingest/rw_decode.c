@@ -556,6 +556,92 @@ bin_ptr(const ProtobufCBinaryData *b)
 	return b->data ? (const char *) b->data : "";
 }
 
+/* ---------- exemplars ---------- */
+
+/* Code points of valid UTF-8: every byte that does not continue a sequence. */
+static size_t
+utf8_runes(const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *) str;
+	size_t		i,
+				n = 0;
+
+	for (i = 0; i < len; i++)
+		n += (s[i] & 0xc0) != 0x80;
+	return n;
+}
+
+/*
+ * Exemplar labels follow Prometheus's exemplar storage, not the series rules:
+ * a bad exemplar is dropped on its own while the request goes on (Prometheus
+ * 2.42 logs such exemplars and still answers 2xx). Empty values are dropped
+ * first, as its appender does, then the remaining names and values may hold
+ * at most RW_EXEMPLAR_MAX_LABEL_RUNES code points together. Invalid names,
+ * duplicate names and invalid UTF-8 are dropped too: Prometheus would store
+ * them, but they could not be queried back as a label set.
+ */
+int
+rw_exemplar_labels(RwLabel *l, int n)
+{
+	int			i,
+				k = 0;
+	size_t		runes = 0;
+
+	for (i = 0; i < n; i++)
+	{
+		if (!rw_valid_label_name(l[i].name, l[i].name_len) ||
+			!rw_valid_utf8(l[i].value, l[i].value_len))
+			return -1;
+		if (l[i].value_len > 0)
+			l[k++] = l[i];
+	}
+	sort_labels(l, k);
+	for (i = 0; i < k; i++)
+	{
+		if (i > 0 && name_cmp(&l[i - 1], &l[i]) == 0)
+			return -1;
+		runes += (size_t) l[i].name_len + utf8_runes(l[i].value, l[i].value_len);
+		if (runes > RW_EXEMPLAR_MAX_LABEL_RUNES)
+			return -1;
+	}
+	return k;
+}
+
+/*
+ * Keep or drop one exemplar of series s whose nl raw label pairs were just
+ * written at *labels. Kept exemplars go to base[s->nexemplars] and their
+ * labels stay where they are (*labels moves past them).
+ */
+static void
+keep_exemplar(RwExemplar *base, RwSeries *s, RwLabel **labels, int nl,
+			  double value, int64_t t)
+{
+	int			n = rw_exemplar_labels(*labels, nl);
+	RwExemplar *e;
+
+	if (n < 0)
+	{
+		s->nexemplars_dropped++;
+		return;
+	}
+	e = &base[s->nexemplars++];
+	e->labels = *labels;
+	e->nlabels = n;
+	e->value = value;
+	e->t_ms = t;
+	*labels += n;
+}
+
+/* Point series s at its exemplars and add its counts to the request's. */
+static void
+finish_exemplars(RwRequest *req, RwSeries *s, RwExemplar **base)
+{
+	s->exemplars = *base;
+	*base += s->nexemplars;
+	req->nexemplars += s->nexemplars;
+	req->nexemplars_dropped += s->nexemplars_dropped;
+}
+
 /* ---------- reference decoder (protobuf-c): remote write 1.0 ---------- */
 
 static bool
@@ -566,9 +652,13 @@ decode_v1(RwArena *ar, RwRequest *req, const uint8_t *buf, size_t len, RwError *
 	size_t		i,
 				j,
 				total_labels = 0,
-				total_samples = 0;
+				total_samples = 0,
+				total_ex = 0,
+				total_exlabels = 0;
 	RwLabel    *labels;
+	RwLabel    *exlabels;
 	RwSample   *samples;
+	RwExemplar *exemplars;
 	char		b1[64];
 
 	wr = prometheus__write_request__unpack(&pa, len, buf);
@@ -584,12 +674,17 @@ decode_v1(RwArena *ar, RwRequest *req, const uint8_t *buf, size_t len, RwError *
 	{
 		total_labels += wr->timeseries[i]->n_labels;
 		total_samples += wr->timeseries[i]->n_samples;
+		total_ex += wr->timeseries[i]->n_exemplars;
+		for (j = 0; j < wr->timeseries[i]->n_exemplars; j++)
+			total_exlabels += wr->timeseries[i]->exemplars[j]->n_labels;
 	}
 	req->series = arena_alloc(ar, sizeof(RwSeries) * (wr->n_timeseries + 1));
 	labels = arena_alloc(ar, sizeof(RwLabel) * (total_labels + 1));
 	samples = arena_alloc(ar, sizeof(RwSample) * (total_samples + 1));
 	req->metadata = arena_alloc(ar, sizeof(RwMetadata) * (wr->n_metadata + 1));
-	if (!req->series || !labels || !samples || !req->metadata)
+	exemplars = arena_alloc(ar, sizeof(RwExemplar) * (total_ex + 1));
+	exlabels = arena_alloc(ar, sizeof(RwLabel) * (total_exlabels + 1));
+	if (!req->series || !labels || !samples || !req->metadata || !exemplars || !exlabels)
 		goto nomem;
 
 	for (i = 0; i < wr->n_timeseries; i++)
@@ -627,11 +722,26 @@ decode_v1(RwArena *ar, RwRequest *req, const uint8_t *buf, size_t len, RwError *
 		s->samples = samples;
 		s->nsamples = (int) ts->n_samples;
 		samples += ts->n_samples;
-		s->nexemplars = (int) ts->n_exemplars;
+		s->nexemplars = s->nexemplars_dropped = 0;
+		for (j = 0; j < ts->n_exemplars; j++)
+		{
+			const Prometheus__Exemplar *pe = ts->exemplars[j];
+			size_t		k;
+
+			for (k = 0; k < pe->n_labels; k++)
+			{
+				exlabels[k].name = bin_ptr(&pe->labels[k]->name);
+				exlabels[k].name_len = (int) pe->labels[k]->name.len;
+				exlabels[k].value = bin_ptr(&pe->labels[k]->value);
+				exlabels[k].value_len = (int) pe->labels[k]->value.len;
+			}
+			keep_exemplar(exemplars, s, &exlabels, (int) pe->n_labels,
+						  pe->value, pe->timestamp);
+		}
+		finish_exemplars(req, s, &exemplars);
 		s->nhistograms = (int) ts->n_histograms;
 		s->start_ms = 0;
 		req->nsamples += ts->n_samples;
-		req->nexemplars += ts->n_exemplars;
 		req->nhistograms += ts->n_histograms;
 	}
 	req->nseries = (int) wr->n_timeseries;
@@ -805,6 +915,25 @@ v2_exemplar_refs(V2Symbols *st, const uint32_t *refs, size_t nrefs, size_t i,
 	return true;
 }
 
+/* The raw (name, value) pairs of checked exemplar refs, for rw_exemplar_labels. */
+static void
+v2_exemplar_pairs(const V2Symbols *st, const uint32_t *refs, size_t nrefs, RwLabel *out)
+{
+	size_t		k;
+
+	for (k = 0; k + 1 < nrefs; k += 2)
+	{
+		const ProtobufCBinaryData *nm = &st->sym[refs[k]];
+		const ProtobufCBinaryData *vl = &st->sym[refs[k + 1]];
+
+		out->name = bin_ptr(nm);
+		out->name_len = (int) nm->len;
+		out->value = bin_ptr(vl);
+		out->value_len = (int) vl->len;
+		out++;
+	}
+}
+
 /*
  * 2.0 metadata rides on each series; the appender wants it per family, so
  * keep one entry per run of series of the same family with equal metadata.
@@ -862,9 +991,13 @@ decode_v2(RwArena *ar, RwRequest *req, const uint8_t *buf, size_t len, RwError *
 	size_t		i,
 				j,
 				total_pairs = 0,
-				total_samples = 0;
+				total_samples = 0,
+				total_ex = 0,
+				total_expairs = 0;
 	RwLabel    *labels;
+	RwLabel    *exlabels;
 	RwSample   *samples;
+	RwExemplar *exemplars;
 
 	r = io__prometheus__write__v2__request__unpack(&pa, len, buf);
 	if (r == NULL)
@@ -884,6 +1017,9 @@ decode_v2(RwArena *ar, RwRequest *req, const uint8_t *buf, size_t len, RwError *
 	{
 		total_pairs += r->timeseries[i]->n_labels_refs / 2;
 		total_samples += r->timeseries[i]->n_samples;
+		total_ex += r->timeseries[i]->n_exemplars;
+		for (j = 0; j < r->timeseries[i]->n_exemplars; j++)
+			total_expairs += r->timeseries[i]->exemplars[j]->n_labels_refs / 2;
 	}
 	st.sym = r->symbols;
 	st.n = r->n_symbols;
@@ -892,7 +1028,10 @@ decode_v2(RwArena *ar, RwRequest *req, const uint8_t *buf, size_t len, RwError *
 	labels = arena_alloc(ar, sizeof(RwLabel) * (total_pairs + 1));
 	samples = arena_alloc(ar, sizeof(RwSample) * (total_samples + 1));
 	req->metadata = arena_alloc(ar, sizeof(RwMetadata) * (r->n_timeseries + 1));
-	if (!st.flags || !req->series || !labels || !samples || !req->metadata)
+	exemplars = arena_alloc(ar, sizeof(RwExemplar) * (total_ex + 1));
+	exlabels = arena_alloc(ar, sizeof(RwLabel) * (total_expairs + 1));
+	if (!st.flags || !req->series || !labels || !samples || !req->metadata ||
+		!exemplars || !exlabels)
 	{
 		set_error(err, 413, "decoded request needs more than %zu bytes of memory", ar->limit);
 		return false;
@@ -923,14 +1062,20 @@ decode_v2(RwArena *ar, RwRequest *req, const uint8_t *buf, size_t len, RwError *
 		s->nsamples = (int) ts->n_samples;
 		samples += ts->n_samples;
 
+		s->nexemplars = s->nexemplars_dropped = 0;
 		for (j = 0; j < ts->n_exemplars; j++)
-			if (!v2_exemplar_refs(&st, ts->exemplars[j]->labels_refs,
-								  ts->exemplars[j]->n_labels_refs, i, j, err))
+		{
+			const Io__Prometheus__Write__V2__Exemplar *pe = ts->exemplars[j];
+
+			if (!v2_exemplar_refs(&st, pe->labels_refs, pe->n_labels_refs, i, j, err))
 				return false;
-		s->nexemplars = (int) ts->n_exemplars;
+			v2_exemplar_pairs(&st, pe->labels_refs, pe->n_labels_refs, exlabels);
+			keep_exemplar(exemplars, s, &exlabels, (int) (pe->n_labels_refs / 2),
+						  pe->value, pe->timestamp);
+		}
+		finish_exemplars(req, s, &exemplars);
 		s->nhistograms = (int) ts->n_histograms;
 		req->nsamples += ts->n_samples;
-		req->nexemplars += ts->n_exemplars;
 		req->nhistograms += ts->n_histograms;
 
 		if (ts->metadata &&
@@ -1284,6 +1429,138 @@ fast_sample(Pb sub, RwSample *out, int64_t *start, bool v2)
 	return true;
 }
 
+/* How often field number num occurs in a message (any wire type); false if malformed. */
+static bool
+pb_count_field(Pb sub, uint32_t num, size_t *count)
+{
+	size_t		n = 0;
+
+	while (sub.p < sub.end)
+	{
+		uint32_t	f;
+		int			wt;
+
+		if (!pb_key(&sub, &f, &wt) || !pb_skip(&sub, wt))
+			return false;
+		n += (f == num);
+	}
+	*count = n;
+	return true;
+}
+
+/*
+ * The label refs of a 2.0 exemplar (field 1, packed or not), an upper bound
+ * when the message is malformed (pb_validate rejects it then anyway).
+ */
+static size_t
+pb_v2_exemplar_nrefs(Pb sub)
+{
+	size_t		n = 0;
+
+	while (sub.p < sub.end)
+	{
+		uint32_t	f;
+		int			wt;
+		Pb			packed;
+		uint64_t	v;
+		size_t		k;
+
+		if (!pb_key(&sub, &f, &wt))
+			break;
+		if (f == 1 && wt == WT_VARINT)
+		{
+			if (!pb_varint(&sub, &v))
+				break;
+			n++;
+		}
+		else if (f == 1 && wt == WT_LEN)
+		{
+			if (!pb_len(&sub, &packed) || !pb_count_packed_varints(&packed, &k))
+				break;
+			n += k;
+		}
+		else if (!pb_skip(&sub, wt))
+			break;
+	}
+	return n;
+}
+
+/*
+ * One validated 1.0 Exemplar message: its raw label pairs into labels (room
+ * for every field-1 entry), the number written into *nl. It was validated
+ * already, so false (malformed) cannot happen; the checks keep that honest.
+ */
+static bool
+fast_v1_exemplar(Pb ex, RwLabel *labels, int *nl, double *value, int64_t *t)
+{
+	int			n = 0;
+
+	*value = 0;
+	*t = 0;
+	while (ex.p < ex.end)
+	{
+		uint32_t	num;
+		int			wt;
+		uint64_t	v;
+		Pb			sub;
+
+		if (!pb_key(&ex, &num, &wt))
+			return false;
+		if (num == 1)
+		{
+			const char *nm = "",
+					   *vl = "";
+			size_t		nlen = 0,
+						vlen = 0;
+
+			if (!pb_len(&ex, &sub))
+				return false;
+			while (sub.p < sub.end)
+			{
+				uint32_t	ln;
+				int			lwt;
+				Pb			str;
+
+				if (!pb_key(&sub, &ln, &lwt))
+					return false;
+				if (ln != 1 && ln != 2)
+				{
+					if (!pb_skip(&sub, lwt))
+						return false;
+					continue;
+				}
+				if (!pb_len(&sub, &str))
+					return false;
+				if (ln == 1)
+					nm = (const char *) str.p, nlen = str.end - str.p;
+				else
+					vl = (const char *) str.p, vlen = str.end - str.p;
+			}
+			labels[n].name = nm;
+			labels[n].name_len = (int) nlen;
+			labels[n].value = vl;
+			labels[n].value_len = (int) vlen;
+			n++;
+		}
+		else if (num == 2)
+		{
+			if (!pb_fixed64(&ex, &v))
+				return false;
+			memcpy(value, &v, 8);
+		}
+		else if (num == 3)
+		{
+			if (!pb_varint(&ex, &v))
+				return false;
+			*t = (int64_t) v;
+		}
+		else if (!pb_skip(&ex, wt))
+			return false;
+	}
+	*nl = n;
+	return true;
+}
+
 /*
  * Pass 2 re-walks bytes pass 1 already checked, so these calls cannot fail;
  * MUST keeps that assumption checked (and the compiler informed) anyway.
@@ -1298,9 +1575,13 @@ fast_v1(RwArena *ar, RwRequest *req, const uint8_t *buf, size_t len, RwError *er
 	size_t		nts = 0,
 				nlab = 0,
 				nsmp = 0,
-				nmd = 0;
+				nmd = 0,
+				nex = 0,
+				nexlab = 0;
 	RwLabel    *labels;
+	RwLabel    *exlabels;
 	RwSample   *samples;
+	RwExemplar *exemplars;
 	char		b1[64];
 
 	/* pass 1: shape, so the output arrays are allocated once */
@@ -1326,7 +1607,20 @@ fast_v1(RwArena *ar, RwRequest *req, const uint8_t *buf, size_t len, RwError *er
 			nts++;
 			while (ts.p < ts.end)
 			{
-				if (!pb_key(&ts, &num, &wt) || !pb_skip(&ts, wt))
+				Pb			ex;
+				size_t		k;
+
+				if (!pb_key(&ts, &num, &wt))
+					return fast_fail(err, what);
+				if (num == 3 && wt == WT_LEN)
+				{
+					if (!pb_len(&ts, &ex) || !pb_count_field(ex, 1, &k))
+						return fast_fail(err, what);
+					nex++;
+					nexlab += k;
+					continue;
+				}
+				if (!pb_skip(&ts, wt))
 					return fast_fail(err, what);
 				if (wt == WT_LEN)
 				{
@@ -1342,7 +1636,9 @@ fast_v1(RwArena *ar, RwRequest *req, const uint8_t *buf, size_t len, RwError *er
 	labels = arena_alloc(ar, sizeof(RwLabel) * (nlab + 1));
 	samples = arena_alloc(ar, sizeof(RwSample) * (nsmp + 1));
 	req->metadata = arena_alloc(ar, sizeof(RwMetadata) * (nmd + 1));
-	if (!req->series || !labels || !samples || !req->metadata)
+	exemplars = arena_alloc(ar, sizeof(RwExemplar) * (nex + 1));
+	exlabels = arena_alloc(ar, sizeof(RwLabel) * (nexlab + 1));
+	if (!req->series || !labels || !samples || !req->metadata || !exemplars || !exlabels)
 		return fast_nomem(ar, err);
 
 	/* pass 2: fill */
@@ -1406,9 +1702,9 @@ fast_v1(RwArena *ar, RwRequest *req, const uint8_t *buf, size_t len, RwError *er
 			RwSeries   *s = &req->series[i];
 			int			n = 0,
 						ns = 0,
-						nex = 0,
 						nh = 0;
 
+			s->nexemplars = s->nexemplars_dropped = 0;
 			while (ts.p < ts.end)
 			{
 				Pb			sub;
@@ -1470,9 +1766,14 @@ fast_v1(RwArena *ar, RwRequest *req, const uint8_t *buf, size_t len, RwError *er
 				}
 				else if (num == 3)
 				{
+					int			nl;
+					double		ev;
+					int64_t		et;
+
 					if (!pb_validate(sub, &s_ex_v1))
 						return fast_fail(err, what);
-					nex++;
+					MUST(fast_v1_exemplar(sub, exlabels, &nl, &ev, &et));
+					keep_exemplar(exemplars, s, &exlabels, nl, ev, et);
 				}
 				else
 				{
@@ -1487,11 +1788,10 @@ fast_v1(RwArena *ar, RwRequest *req, const uint8_t *buf, size_t len, RwError *er
 			s->samples = samples;
 			s->nsamples = ns;
 			samples += ns;
-			s->nexemplars = nex;
+			finish_exemplars(req, s, &exemplars);
 			s->nhistograms = nh;
 			s->start_ms = 0;
 			req->nsamples += ns;
-			req->nexemplars += nex;
 			req->nhistograms += nh;
 			req->nseries++;
 		}
@@ -1509,11 +1809,15 @@ fast_v2(RwArena *ar, RwRequest *req, const uint8_t *buf, size_t len, RwError *er
 				nsmp = 0,
 				nsym = 0,
 				maxrefs = 0,
+				nex = 0,
+				nexrefs = 0,
 				i = 0;
 	ProtobufCBinaryData *syms;
 	V2Symbols	st;
 	RwLabel    *labels;
+	RwLabel    *exlabels;
 	RwSample   *samples;
+	RwExemplar *exemplars;
 	uint32_t   *refs;
 
 	/* pass 1: shape; also check every nested message is well formed */
@@ -1579,6 +1883,15 @@ fast_v2(RwArena *ar, RwRequest *req, const uint8_t *buf, size_t len, RwError *er
 						else if (!pb_validate(sub, num == 3 ? &s_hist_v2 :
 											  num == 4 ? &s_ex_v2 : &s_md_v2))
 							return fast_fail(err, what);
+						else if (num == 4)
+						{
+							/* the refs buffer holds an exemplar's refs too */
+							n = pb_v2_exemplar_nrefs(sub);
+							nex++;
+							nexrefs += n;
+							if (n > maxrefs)
+								maxrefs = n;
+						}
 						break;
 					case 6:
 						if (wt != WT_VARINT || !pb_varint(&ts, &v))
@@ -1604,7 +1917,10 @@ fast_v2(RwArena *ar, RwRequest *req, const uint8_t *buf, size_t len, RwError *er
 	samples = arena_alloc(ar, sizeof(RwSample) * (nsmp + 1));
 	req->metadata = arena_alloc(ar, sizeof(RwMetadata) * (nts + 1));
 	refs = arena_alloc(ar, sizeof(uint32_t) * (maxrefs + 1));
-	if (!syms || !st.flags || !req->series || !labels || !samples || !req->metadata || !refs)
+	exemplars = arena_alloc(ar, sizeof(RwExemplar) * (nex + 1));
+	exlabels = arena_alloc(ar, sizeof(RwLabel) * (nexrefs / 2 + 1));
+	if (!syms || !st.flags || !req->series || !labels || !samples || !req->metadata || !refs ||
+		!exemplars || !exlabels)
 		return fast_nomem(ar, err);
 	memset(st.flags, 0, nsym + 1);
 	st.sym = syms;
@@ -1646,7 +1962,6 @@ fast_v2(RwArena *ar, RwRequest *req, const uint8_t *buf, size_t len, RwError *er
 		RwSeries   *s;
 		size_t		nr = 0;
 		int			ns = 0,
-					nex = 0,
 					nh = 0,
 					n;
 		bool		have_md = false;
@@ -1664,6 +1979,7 @@ fast_v2(RwArena *ar, RwRequest *req, const uint8_t *buf, size_t len, RwError *er
 		}
 		MUST(pb_len(&b, &ts));
 		s = &req->series[si];
+		s->nexemplars = s->nexemplars_dropped = 0;
 		/* labels need all refs; gather them, then the rest in one more walk */
 		{
 			Pb			t2 = ts;
@@ -1719,9 +2035,10 @@ fast_v2(RwArena *ar, RwRequest *req, const uint8_t *buf, size_t len, RwError *er
 			}
 			else if (num == 4)
 			{
-				/* exemplar: only its label refs need checking */
 				size_t		ne = 0;
 				Pb			ex;
+				double		ev = 0;
+				int64_t		et = 0;
 
 				MUST(pb_len(&ts, &ex));
 				while (ex.p < ex.end)
@@ -1730,7 +2047,17 @@ fast_v2(RwArena *ar, RwRequest *req, const uint8_t *buf, size_t len, RwError *er
 					int			ewt;
 
 					MUST(pb_key(&ex, &en, &ewt));
-					if (en == 1 && ewt == WT_VARINT)
+					if (en == 2)
+					{
+						MUST(pb_fixed64(&ex, &v));
+						memcpy(&ev, &v, 8);
+					}
+					else if (en == 3)
+					{
+						MUST(pb_varint(&ex, &v));
+						et = (int64_t) v;
+					}
+					else if (en == 1 && ewt == WT_VARINT)
 					{
 						MUST(pb_varint(&ex, &v));
 						refs[ne++] = (uint32_t) v;
@@ -1747,9 +2074,11 @@ fast_v2(RwArena *ar, RwRequest *req, const uint8_t *buf, size_t len, RwError *er
 					else
 						MUST(pb_skip(&ex, ewt));
 				}
-				if (!v2_exemplar_refs(&st, refs, ne, si, nex, err))
+				if (!v2_exemplar_refs(&st, refs, ne, si,
+									  (size_t) (s->nexemplars + s->nexemplars_dropped), err))
 					return false;
-				nex++;
+				v2_exemplar_pairs(&st, refs, ne, exlabels);
+				keep_exemplar(exemplars, s, &exlabels, (int) (ne / 2), ev, et);
 			}
 			else if (num == 5)
 			{
@@ -1790,10 +2119,9 @@ fast_v2(RwArena *ar, RwRequest *req, const uint8_t *buf, size_t len, RwError *er
 		s->samples = samples;
 		s->nsamples = ns;
 		samples += ns;
-		s->nexemplars = nex;
+		finish_exemplars(req, s, &exemplars);
 		s->nhistograms = nh;
 		req->nsamples += ns;
-		req->nexemplars += nex;
 		req->nhistograms += nh;
 		req->nseries++;
 		if (have_md && !v2_metadata(req, &st, s, md_type, md_help, md_unit, si, err))

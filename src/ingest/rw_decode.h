@@ -7,7 +7,8 @@
  * prometheus.WriteRequest or 2.0 io.prometheus.write.v2.Request) and return one
  * flat, validated representation that the appender can walk without caring
  * which protocol version arrived: series with sorted label pairs and a
- * precomputed label-set hash, their float samples, and metadata entries.
+ * precomputed label-set hash, their float samples and exemplars, and
+ * metadata entries.
  *
  * This layer is plain C with no PostgreSQL calls so unit tests and libFuzzer
  * can exercise it outside the server. All memory comes from a caller-supplied
@@ -61,6 +62,25 @@ typedef struct RwSample
 	double		value;
 } RwSample;
 
+/*
+ * One exemplar (a sample of a trace, say, attached to a series). Its labels
+ * passed the checks Prometheus's exemplar storage makes: names valid and
+ * unique, empty values dropped, names plus values at most
+ * RW_EXEMPLAR_MAX_LABEL_RUNES runes; values must also be valid UTF-8. An
+ * exemplar failing them is dropped and counted (nexemplars_dropped), never
+ * a reason to refuse the request, as Prometheus 2.42 only logs them.
+ */
+typedef struct RwExemplar
+{
+	const RwLabel *labels;		/* sorted by name; may be empty */
+	int			nlabels;
+	double		value;			/* bit-exact */
+	int64_t		t_ms;			/* 0 when the sender gave none */
+} RwExemplar;
+
+/* Prometheus's exemplar.ExemplarMaxLabelSetLength (from OpenMetrics). */
+#define RW_EXEMPLAR_MAX_LABEL_RUNES 128
+
 /* Metric types, numbered as in both protocol versions. */
 typedef enum RwMetricType
 {
@@ -83,7 +103,9 @@ typedef struct RwSeries
 	int			metric_len;
 	const RwSample *samples;	/* in request order */
 	int			nsamples;
-	int			nexemplars;		/* counted, not stored */
+	const RwExemplar *exemplars;	/* the valid ones, in request order */
+	int			nexemplars;
+	int			nexemplars_dropped; /* invalid ones, not in exemplars */
 	int			nhistograms;	/* native histograms: counted, not stored */
 	int64_t		start_ms;		/* v2 start/created timestamp, 0 = unset */
 } RwSeries;
@@ -108,7 +130,8 @@ typedef struct RwRequest
 	RwMetadata *metadata;
 	/* totals, e.g. for the X-Prometheus-Remote-Write-*-Written headers */
 	int64_t		nsamples;
-	int64_t		nexemplars;
+	int64_t		nexemplars;		/* valid exemplars */
+	int64_t		nexemplars_dropped; /* invalid exemplars, dropped */
 	int64_t		nhistograms;
 	size_t		decoded_bytes;	/* size of the decompressed protobuf */
 	void	   *priv;			/* memory owned by the request */
@@ -182,5 +205,12 @@ extern uint64_t rw_labels_hash(const RwLabel *labels, int nlabels);
 extern int	rw_valid_utf8(const char *s, size_t len);
 extern int	rw_valid_label_name(const char *s, size_t len);
 extern int	rw_valid_metric_name(const char *s, size_t len);
+
+/*
+ * Check and normalise one exemplar's label pairs in place (names as sent,
+ * values possibly empty): returns the number kept, sorted by name, or -1 when
+ * the exemplar must be dropped (see RwExemplar).
+ */
+extern int	rw_exemplar_labels(RwLabel *labels, int nlabels);
 
 #endif							/* RW_DECODE_H */

@@ -38,6 +38,7 @@
 #include "utils/timestamp.h"
 
 #include "alloy.h"
+#include "ingest/exemplars.h"
 #include "storage/storage_int.h"
 
 /* Head sizes in pages (ALLOY_HEAD_SAMPLES_PER_PAGE samples each) that make a seal worth it. */
@@ -277,11 +278,17 @@ AlloyWorkerHousekeeping(int64 now_ms)
 	if (alloy_retention > 0)
 	{
 		int64		ref = AlloyRetentionReference(now_ms);
+		int64		gone;
 
 		pgstat_report_activity(STATE_RUNNING, "alloy: retention");
 		dropped = AlloyDropBefore(ref - (int64) alloy_retention * 1000);
 		if (dropped > 0)
 			elog(LOG, "alloy retention dropped %d partitions", dropped);
+		/* exemplars follow the samples they belong to */
+		pgstat_report_activity(STATE_RUNNING, "alloy: exemplar retention");
+		gone = AlloyExemplarsDropBefore(ref - (int64) alloy_retention * 1000);
+		if (gone > 0)
+			elog(DEBUG1, "alloy retention deleted %lld exemplars", (long long) gone);
 	}
 }
 

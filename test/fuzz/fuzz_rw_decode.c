@@ -7,8 +7,8 @@
  * deep protobuf and validation states without having to learn snappy); the
  * raw modes decode with both the fast reader and the protobuf-c reference
  * and require the same verdict and content. Every accepted request is then
- * checked against the invariants the appender relies on, so a validation gap
- * shows up as a crash, not just a leak.
+ * checked against the invariants the appender relies on (exemplars included),
+ * so a validation gap shows up as a crash, not just a leak.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -39,7 +39,9 @@ static const RwAllocator allocator = {fuzz_alloc, fuzz_free, NULL};
 static void
 check_invariants(const RwRequest *r)
 {
-	int64_t		nsamples = 0;
+	int64_t		nsamples = 0,
+				nexemplars = 0,
+				nexdropped = 0;
 
 	for (int i = 0; i < r->nseries; i++)
 	{
@@ -75,8 +77,32 @@ check_invariants(const RwRequest *r)
 			(void) v;
 		}
 		nsamples += s->nsamples;
+		for (int j = 0; j < s->nexemplars; j++)
+		{
+			const RwExemplar *e = &s->exemplars[j];
+			size_t		len = 0;
+
+			for (int k = 0; k < e->nlabels; k++)
+			{
+				const RwLabel *l = &e->labels[k];
+
+				if (!rw_valid_label_name(l->name, l->name_len) || l->value_len == 0 ||
+					!rw_valid_utf8(l->value, l->value_len))
+					abort();
+				if (k > 0 && (e->labels[k - 1].name_len == l->name_len &&
+							  memcmp(e->labels[k - 1].name, l->name, l->name_len) == 0))
+					abort();	/* duplicate name */
+				len += l->name_len + l->value_len;
+			}
+			/* runes <= bytes <= 4 runes */
+			if (len > 4 * RW_EXEMPLAR_MAX_LABEL_RUNES)
+				abort();
+		}
+		nexemplars += s->nexemplars;
+		nexdropped += s->nexemplars_dropped;
 	}
-	if (nsamples != r->nsamples)
+	if (nsamples != r->nsamples || nexemplars != r->nexemplars ||
+		nexdropped != r->nexemplars_dropped)
 		abort();
 	for (int i = 0; i < r->nmetadata; i++)
 	{

@@ -72,6 +72,13 @@ ok(poll(q{SELECT count(*) FROM alloy.samples WHERE "time" < now() - interval '29
 is($node->safe_psql('postgres', q{SELECT count(*) FROM alloy.samples WHERE "time" < now() - interval '5 days'}),
 	'1', 'the 6-day-old sample stays');
 
+# exemplars follow the same retention
+$node->safe_psql('postgres', q{
+	SELECT alloy.write_exemplar('{"__name__":"req_total"}', now() - interval '30 days', 1, '{"trace_id":"old"}');
+	SELECT alloy.write_exemplar('{"__name__":"req_total"}', now() - interval '1 hour', 2, '{"trace_id":"new"}')});
+ok(poll(q{SELECT string_agg(labels->>'trace_id', ',') FROM alloy.exemplars}, 'new'),
+	'retention deletes exemplars older than alloy.retention, keeps newer ones');
+
 # the worker follows a configuration reload
 $node->safe_psql('postgres', q{ALTER SYSTEM SET alloy.retention = '2d'; SELECT pg_reload_conf()});
 ok(poll(q{SELECT count(*) FROM alloy.samples WHERE "time" < now() - interval '5 days'}, '0'),

@@ -12,7 +12,7 @@
 
 /*
  * Whether two decoded requests are identical in content (labels, hashes,
- * samples bit for bit, counts, metadata); names the first difference.
+ * samples and exemplars bit for bit, counts, metadata); names the first difference.
  */
 static int
 same_bytes(const char *a, int alen, const char *b, int blen)
@@ -25,7 +25,8 @@ request_diff(const RwRequest *a, const RwRequest *b)
 {
 	if (a->version != b->version || a->nseries != b->nseries ||
 		a->nmetadata != b->nmetadata || a->nsamples != b->nsamples ||
-		a->nexemplars != b->nexemplars || a->nhistograms != b->nhistograms)
+		a->nexemplars != b->nexemplars || a->nexemplars_dropped != b->nexemplars_dropped ||
+		a->nhistograms != b->nhistograms)
 		return "shape";
 	for (int i = 0; i < a->nseries; i++)
 	{
@@ -33,7 +34,8 @@ request_diff(const RwRequest *a, const RwRequest *b)
 				   *y = &b->series[i];
 
 		if (x->hash != y->hash || x->nlabels != y->nlabels || x->nsamples != y->nsamples ||
-			x->nexemplars != y->nexemplars || x->nhistograms != y->nhistograms ||
+			x->nexemplars != y->nexemplars || x->nexemplars_dropped != y->nexemplars_dropped ||
+			x->nhistograms != y->nhistograms ||
 			x->start_ms != y->start_ms)
 			return "series header";
 		if ((x->metric == NULL) != (y->metric == NULL) ||
@@ -49,6 +51,21 @@ request_diff(const RwRequest *a, const RwRequest *b)
 			if (x->samples[j].t_ms != y->samples[j].t_ms ||
 				memcmp(&x->samples[j].value, &y->samples[j].value, sizeof(double)) != 0)
 				return "samples";
+		for (int j = 0; j < x->nexemplars; j++)
+		{
+			const RwExemplar *ex = &x->exemplars[j],
+					   *ey = &y->exemplars[j];
+
+			if (ex->t_ms != ey->t_ms || ex->nlabels != ey->nlabels ||
+				memcmp(&ex->value, &ey->value, sizeof(double)) != 0)
+				return "exemplars";
+			for (int k = 0; k < ex->nlabels; k++)
+				if (!same_bytes(ex->labels[k].name, ex->labels[k].name_len,
+								ey->labels[k].name, ey->labels[k].name_len) ||
+					!same_bytes(ex->labels[k].value, ex->labels[k].value_len,
+								ey->labels[k].value, ey->labels[k].value_len))
+					return "exemplar labels";
+		}
 	}
 	for (int i = 0; i < a->nmetadata; i++)
 	{

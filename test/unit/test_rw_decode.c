@@ -1038,6 +1038,147 @@ bench_realistic(void)
 	free(c);
 }
 
+/* ---------- exemplars ---------- */
+
+#define MAXE 12
+
+static Prometheus__Exemplar v1_exs[MAXE],
+		   *v1_exsp[MAXE];
+static Prometheus__Label v1_exlab[MAXE][40],
+		   *v1_exlabp[MAXE][40];
+static Io__Prometheus__Write__V2__Exemplar v2_exs[MAXE],
+		   *v2_exsp[MAXE];
+static uint32_t v2_exsrefs[MAXE][80];
+static int	next_ex;			/* exemplar slots used by the current request */
+
+/* Add an exemplar to the last v1 and v2 series: NULL-terminated name, value, ... */
+static void
+add_exemplar(double v, int64_t t, const char *first,...)
+{
+	va_list		ap;
+	Prometheus__TimeSeries *ts1 = &v1_ts[v1.n_timeseries - 1];
+	Io__Prometheus__Write__V2__TimeSeries *ts2 = &v2_ts[v2.n_timeseries - 1];
+	int			i = next_ex++;
+	Prometheus__Exemplar *e1 = &v1_exs[i];
+	Io__Prometheus__Write__V2__Exemplar *e2 = &v2_exs[i];
+	const char *n = first;
+
+	prometheus__exemplar__init(e1);
+	io__prometheus__write__v2__exemplar__init(e2);
+	e1->labels = v1_exlabp[i];
+	e1->value = e2->value = v;
+	e1->timestamp = e2->timestamp = t;
+	e2->labels_refs = v2_exsrefs[i];
+	va_start(ap, first);
+	while (n != NULL)
+	{
+		const char *val = va_arg(ap, const char *);
+		Prometheus__Label *l = &v1_exlab[i][e1->n_labels];
+
+		prometheus__label__init(l);
+		l->name = bin(n);
+		l->value = bin(val);
+		v1_exlabp[i][e1->n_labels++] = l;
+		v2_exsrefs[i][e2->n_labels_refs++] = v2_ref(n);
+		v2_exsrefs[i][e2->n_labels_refs++] = v2_ref(val);
+		n = va_arg(ap, const char *);
+	}
+	va_end(ap);
+	if (ts1->n_exemplars == 0)
+	{
+		ts1->exemplars = &v1_exsp[i];
+		ts2->exemplars = &v2_exsp[i];
+	}
+	v1_exsp[i] = e1;
+	v2_exsp[i] = e2;
+	ts1->n_exemplars++;
+	ts2->n_exemplars++;
+}
+
+/*
+ * Exemplars come out of both protocol versions and both readers the same:
+ * labels sorted with empty values dropped, value and timestamp bit-exact,
+ * and invalid ones (bad or duplicate names, bad UTF-8, labels over 128
+ * runes) dropped and counted without failing the request.
+ */
+static void
+test_exemplars(void)
+{
+	/* 128 runes exactly: name (8) + 120 two-byte runes (240 bytes); one more is too many */
+	static char long_ok[300],
+				long_bad[300];
+	char		name8[] = "trace_id";
+
+	for (int i = 0; i < 120; i++)
+		memcpy(long_ok + 2 * i, "\xc3\xa9", 2);
+	long_ok[240] = '\0';
+	memcpy(long_bad, long_ok, 241);
+	strcat(long_bad, "x");
+
+	for (int version = 1; version <= 2; version++)
+	{
+		RwError		err;
+		RwRequest  *r;
+		const RwSeries *s;
+
+		v1_reset();
+		v2_reset();
+		next_ex = 0;
+		v1_series("__name__", "rpc_seconds_bucket", "le", "0.5", NULL);
+		v2_series("__name__", "rpc_seconds_bucket", "le", "0.5", NULL);
+		v1_sample(3, 1000);
+		v2_sample(3, 1000, 0);
+		add_exemplar(0.25, 1600096945479, "trace_id", "abc", "span_id", "", "a_first", "1", NULL);
+		add_exemplar(bitsd(STALE), 0, NULL);	/* no labels, no timestamp */
+		add_exemplar(1, 2, "bad-name", "x", NULL);
+		add_exemplar(1, 3, "trace_id", "\xff", NULL);
+		add_exemplar(1, 4, "trace_id", "a", "trace_id", "b", NULL);
+		add_exemplar(1, 5, name8, long_bad, NULL);
+		add_exemplar(-7.5, -1, name8, long_ok, NULL);
+		/* a second series with many exemplar labels but few series labels */
+		v1_series("__name__", "x", NULL);
+		v2_series("__name__", "x", NULL);
+		add_exemplar(2, 10, "a", "1", "b", "2", "c", "3", "d", "4", "e", "5", "f", "6",
+					 "g", "7", "h", "8", "i", "9", "j", "10", "k", "11", "l", "12", NULL);
+
+		r = decode_current(version, version == 2 ? RW_CONTENT_TYPE_V2 : RW_CONTENT_TYPE_V1,
+						   "snappy", &err);
+		CHECK(r != NULL, "v%d exemplars decode: %s", version, err.message);
+		if (r == NULL)
+			continue;
+		s = &r->series[0];
+		CHECK(r->nexemplars == 4 && r->nexemplars_dropped == 4,
+			  "v%d: 4 kept, 4 dropped (got %ld, %ld)", version, (long) r->nexemplars,
+			  (long) r->nexemplars_dropped);
+		CHECK(s->nexemplars == 3 && s->nexemplars_dropped == 4, "v%d: series 0 counts", version);
+		CHECK(s->exemplars[0].nlabels == 2 &&
+			  label_is(&s->exemplars[0].labels[0], "a_first", "1") &&
+			  label_is(&s->exemplars[0].labels[1], "trace_id", "abc"),
+			  "v%d: exemplar labels sorted, empty value dropped", version);
+		CHECK(s->exemplars[0].value == 0.25 && s->exemplars[0].t_ms == 1600096945479,
+			  "v%d: exemplar value and timestamp", version);
+		CHECK(s->exemplars[1].nlabels == 0 && dbits(s->exemplars[1].value) == STALE &&
+			  s->exemplars[1].t_ms == 0, "v%d: exemplar without labels, value bit-exact", version);
+		CHECK(s->exemplars[2].nlabels == 1 && s->exemplars[2].t_ms == -1 &&
+			  s->exemplars[2].value == -7.5, "v%d: 128 runes accepted", version);
+		CHECK(r->series[1].nexemplars == 1 && r->series[1].exemplars[0].nlabels == 12 &&
+			  label_is(&r->series[1].exemplars[0].labels[11], "l", "12"),
+			  "v%d: exemplar with more labels than its series", version);
+		rw_request_free(r);
+	}
+
+	/* the helper alone */
+	{
+		RwLabel		l[3] = {{"b", 1, "", 0}, {"a", 1, "x", 1}, {"c", 1, "y", 1}};
+
+		CHECK(rw_exemplar_labels(l, 3) == 2 && l[0].name[0] == 'a' && l[1].name[0] == 'c',
+			  "rw_exemplar_labels drops empty values and sorts");
+		l[0] = (RwLabel) {"", 0, "x", 1};
+		CHECK(rw_exemplar_labels(l, 1) == -1, "empty exemplar label name refused");
+		CHECK(rw_exemplar_labels(l, 0) == 0, "no labels is fine");
+	}
+}
+
 int
 main(void)
 {
@@ -1048,6 +1189,7 @@ main(void)
 	test_rejections_v2();
 	test_transport();
 	test_wire();
+	test_exemplars();
 	bench_realistic();
 	return unit_finish();
 }
