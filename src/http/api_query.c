@@ -6,6 +6,13 @@
  * runs in its own read-only transaction in the HTTP worker, bounded by the
  * request's timeout parameter and alloy.query_timeout through PostgreSQL's
  * statement timeout, so a cancel reaches every loop of the engine.
+ *
+ * Answers are streamed (AlloyHttpStreamBody): the first 64kB of JSON are
+ * written inside the transaction; a result that needs more is copied into
+ * the request's memory, the query's own memory (its inputs) is freed with the
+ * transaction, and the rest of the JSON is written piece by piece as the
+ * client reads it. So besides the result itself, which alloy.query_max_samples
+ * bounds, an answer costs one piece of JSON however large it is.
  */
 #include "postgres.h"
 
@@ -17,6 +24,7 @@
 #include "utils/timestamp.h"
 
 #include "http/api.h"
+#include "http/http_int.h"
 #include "http/json.h"
 #include "promql/promql_pg.h"
 
@@ -40,78 +48,172 @@ AlloyJsonLabels(StringInfo out, const PromqlLabels *ls)
 	appendStringInfoCharMacro(out, '}');
 }
 
-static void
-AlloyJsonPoint(StringInfo out, int64 t, double v)
+/*
+ * A query answer being written: the result, and how far the JSON has got.
+ * series indexes the vector's samples or the matrix's series; point is the
+ * next point of that series, or -1 before its "metric" part.
+ */
+typedef struct AlloyQueryStream
 {
-	appendStringInfoCharMacro(out, '[');
-	AlloyJsonTimestamp(out, t);
-	appendStringInfoCharMacro(out, ',');
-	AlloyJsonFloat(out, v);
-	appendStringInfoCharMacro(out, ']');
+	PromqlResult res;
+	bool		started;
+	int			series;
+	int			point;
+} AlloyQueryStream;
+
+/*
+ * The JSON of a successful query answer, as Prometheus 2.42 writes it: fill
+ * function of AlloyHttpStreamBody, so it stops at a point boundary once about
+ * ALLOY_HTTP_STREAM_CHUNK bytes are out and carries on from there next time.
+ */
+static bool
+AlloyQueryFill(void *arg, StringInfo out)
+{
+	AlloyQueryStream *st = arg;
+	const PromqlResult *res = &st->res;
+
+	if (!st->started)
+	{
+		st->started = true;
+		st->point = -1;
+		appendStringInfoString(out, "{\"status\":\"success\",\"data\":{\"resultType\":");
+		switch (res->type)
+		{
+			case PROMQL_VAL_SCALAR:
+				/* Prometheus marshals scalars and strings differently from samples */
+				appendStringInfoString(out, "\"scalar\",\"result\":[");
+				AlloyJsonSeconds(out, res->t);
+				appendStringInfoCharMacro(out, ',');
+				AlloyJsonFloatFixed(out, res->scalar);
+				appendStringInfoString(out, "]}}");
+				return true;
+			case PROMQL_VAL_STRING:
+				appendStringInfoString(out, "\"string\",\"result\":[");
+				AlloyJsonSeconds(out, res->t);
+				appendStringInfoCharMacro(out, ',');
+				AlloyJsonString(out, res->str ? res->str : "");
+				appendStringInfoString(out, "]}}");
+				return true;
+			case PROMQL_VAL_VECTOR:
+			case PROMQL_VAL_NONE:
+				appendStringInfoString(out, "\"vector\",\"result\":[");
+				break;
+			case PROMQL_VAL_MATRIX:
+				appendStringInfoString(out, "\"matrix\",\"result\":[");
+				break;
+		}
+	}
+
+	if (res->type != PROMQL_VAL_MATRIX)
+	{
+		while (out->len < ALLOY_HTTP_STREAM_CHUNK)
+		{
+			const PromqlSample *s;
+
+			if (st->series >= res->vector.n)
+			{
+				appendStringInfoString(out, "]}}");
+				return true;
+			}
+			s = &res->vector.s[st->series];
+			if (st->series++ > 0)
+				appendStringInfoCharMacro(out, ',');
+			appendStringInfoString(out, "{\"metric\":");
+			AlloyJsonLabels(out, &s->labels);
+			appendStringInfoString(out, ",\"value\":");
+			AlloyJsonSamplePair(out, s->t, s->v);
+			appendStringInfoCharMacro(out, '}');
+		}
+		return false;
+	}
+
+	while (out->len < ALLOY_HTTP_STREAM_CHUNK)
+	{
+		const PromqlSeriesOut *s;
+
+		if (st->series >= res->matrix.n)
+		{
+			appendStringInfoString(out, "]}}");
+			return true;
+		}
+		s = &res->matrix.s[st->series];
+		if (st->point < 0)
+		{
+			if (st->series > 0)
+				appendStringInfoCharMacro(out, ',');
+			appendStringInfoString(out, "{\"metric\":");
+			AlloyJsonLabels(out, &s->labels);
+			appendStringInfoString(out, ",\"values\":[");
+			st->point = 0;
+		}
+		for (; st->point < s->n && out->len < ALLOY_HTTP_STREAM_CHUNK; st->point++)
+		{
+			if (st->point > 0)
+				appendStringInfoCharMacro(out, ',');
+			AlloyJsonSamplePair(out, s->t[st->point], s->v[st->point]);
+		}
+		if (st->point >= s->n)
+		{
+			appendStringInfoString(out, "]}");
+			st->series++;
+			st->point = -1;
+		}
+	}
+	return false;
 }
 
-/* The "data" object of a successful query answer. */
 static void
-AlloyJsonResult(StringInfo out, const PromqlResult *res)
+AlloyCopyLabels(PromqlLabels *ls)
 {
-	appendStringInfoString(out, "{\"status\":\"success\",\"data\":{\"resultType\":");
-	switch (res->type)
+	PromqlLabel *v = palloc(sizeof(PromqlLabel) * Max(ls->n, 1));
+
+	for (int i = 0; i < ls->n; i++)
 	{
-		case PROMQL_VAL_SCALAR:
-			/* Prometheus marshals scalars and strings differently from samples */
-			appendStringInfoString(out, "\"scalar\",\"result\":[");
-			AlloyJsonSeconds(out, res->t);
-			appendStringInfoCharMacro(out, ',');
-			AlloyJsonFloatFixed(out, res->scalar);
-			appendStringInfoCharMacro(out, ']');
-			break;
-		case PROMQL_VAL_STRING:
-			appendStringInfoString(out, "\"string\",\"result\":[");
-			AlloyJsonSeconds(out, res->t);
-			appendStringInfoCharMacro(out, ',');
-			AlloyJsonString(out, res->str ? res->str : "");
-			appendStringInfoCharMacro(out, ']');
-			break;
-		case PROMQL_VAL_VECTOR:
-		case PROMQL_VAL_NONE:
-			appendStringInfoString(out, "\"vector\",\"result\":[");
-			for (int i = 0; i < res->vector.n; i++)
-			{
-				const PromqlSample *s = &res->vector.s[i];
-
-				if (i > 0)
-					appendStringInfoCharMacro(out, ',');
-				appendStringInfoString(out, "{\"metric\":");
-				AlloyJsonLabels(out, &s->labels);
-				appendStringInfoString(out, ",\"value\":");
-				AlloyJsonPoint(out, s->t, s->v);
-				appendStringInfoCharMacro(out, '}');
-			}
-			appendStringInfoCharMacro(out, ']');
-			break;
-		case PROMQL_VAL_MATRIX:
-			appendStringInfoString(out, "\"matrix\",\"result\":[");
-			for (int i = 0; i < res->matrix.n; i++)
-			{
-				const PromqlSeriesOut *s = &res->matrix.s[i];
-
-				if (i > 0)
-					appendStringInfoCharMacro(out, ',');
-				appendStringInfoString(out, "{\"metric\":");
-				AlloyJsonLabels(out, &s->labels);
-				appendStringInfoString(out, ",\"values\":[");
-				for (int j = 0; j < s->n; j++)
-				{
-					if (j > 0)
-						appendStringInfoCharMacro(out, ',');
-					AlloyJsonPoint(out, s->t[j], s->v[j]);
-				}
-				appendStringInfoString(out, "]}");
-			}
-			appendStringInfoCharMacro(out, ']');
-			break;
+		v[i].name = pstrdup(ls->v[i].name);
+		v[i].value = pstrdup(ls->v[i].value);
 	}
-	appendStringInfoString(out, "}}");
+	ls->v = v;
+}
+
+/*
+ * Copy a result into CurrentMemoryContext, so it outlives the query's
+ * memory (a child of the transaction's) while it is streamed.
+ */
+static void
+AlloyCopyResult(PromqlResult *res)
+{
+	if (res->type == PROMQL_VAL_MATRIX)
+	{
+		PromqlSeriesOut *s = palloc(sizeof(PromqlSeriesOut) * Max(res->matrix.n, 1));
+
+		for (int i = 0; i < res->matrix.n; i++)
+		{
+			const PromqlSeriesOut *from = &res->matrix.s[i];
+
+			s[i] = *from;
+			s[i].cap = from->n;
+			AlloyCopyLabels(&s[i].labels);
+			s[i].t = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64_t) * Max(from->n, 1));
+			s[i].v = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(from->n, 1));
+			memcpy(s[i].t, from->t, sizeof(int64_t) * from->n);
+			memcpy(s[i].v, from->v, sizeof(double) * from->n);
+		}
+		res->matrix.s = s;
+		res->matrix.cap = res->matrix.n;
+	}
+	else if (res->type == PROMQL_VAL_VECTOR || res->type == PROMQL_VAL_NONE)
+	{
+		PromqlSample *s = MemoryContextAllocHuge(CurrentMemoryContext,
+												 sizeof(PromqlSample) * Max(res->vector.n, 1));
+
+		for (int i = 0; i < res->vector.n; i++)
+		{
+			s[i] = res->vector.s[i];
+			AlloyCopyLabels(&s[i].labels);
+		}
+		res->vector.s = s;
+		res->vector.cap = res->vector.n;
+	}
 }
 
 /*
@@ -125,7 +227,7 @@ AlloyApiExecute(AlloyHttpRequest *req, AlloyHttpResponse *resp, const char *quer
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	AlloyPromqlQuery *volatile q = NULL;
-	PromqlResult res;
+	AlloyQueryStream *st = palloc0(sizeof(AlloyQueryStream));
 	volatile bool parsed = false;
 
 	StartTransactionCommand();
@@ -136,11 +238,11 @@ AlloyApiExecute(AlloyHttpRequest *req, AlloyHttpResponse *resp, const char *quer
 		parsed = true;
 		if (timeout_ms > 0)
 			enable_timeout_after(STATEMENT_TIMEOUT, (int) Min(timeout_ms, INT_MAX));
-		AlloyPromqlEval(q, start, end, step, &res);
+		AlloyPromqlEval(q, start, end, step, &st->res);
 		disable_timeout(STATEMENT_TIMEOUT, false);
 		MemoryContextSwitchTo(oldcxt);
-		AlloyJsonResult(&resp->body, &res);
-		resp->status = 200;
+		if (AlloyHttpStreamBody(req, resp, AlloyQueryFill, st))
+			AlloyCopyResult(&st->res);	/* the rest is written after commit */
 		AlloyPromqlEnd(q);
 	}
 	PG_CATCH();
@@ -159,6 +261,7 @@ AlloyApiExecute(AlloyHttpRequest *req, AlloyHttpResponse *resp, const char *quer
 		FlushErrorState();
 		AbortCurrentTransaction();
 		MemoryContextSwitchTo(oldcxt);
+		req->stream_fill = NULL;
 		if (!parsed)
 			AlloyHttpJsonError(resp, 400, "bad_data",
 							   instant ? psprintf("invalid parameter \"query\": %s", edata->message)

@@ -9,6 +9,10 @@
  * start and end are accepted and validated but not used to narrow results
  * yet: every matching series is returned whatever its time range (a superset
  * of Prometheus's answer when series have gone quiet).
+ *
+ * Series and label lists are streamed (AlloyHttpStreamBody): the matched
+ * series or the sorted strings stay in the request's memory and their JSON is
+ * written about 64kB at a time as the client reads it, never as a whole.
  */
 #include "postgres.h"
 
@@ -22,6 +26,7 @@
 
 #include "catalog/catalog.h"
 #include "http/api.h"
+#include "http/http_int.h"
 #include "http/json.h"
 #include "promql/promql_pg.h"
 
@@ -51,22 +56,56 @@ AlloyStrCmp(const void *a, const void *b)
 	return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-/* Answer {"status":"success","data":[...]} with the set sorted and unique. */
-static void
-AlloyStringSetAnswer(AlloyHttpResponse *resp, AlloyStringSet *set)
+/* A sorted string set being written as a JSON answer. */
+typedef struct AlloyStringSetStream
 {
-	qsort(set->v, set->n, sizeof(char *), AlloyStrCmp);
-	appendStringInfoString(&resp->body, "{\"status\":\"success\",\"data\":[");
-	for (int i = 0, out = 0; i < set->n; i++)
+	AlloyStringSet set;			/* a copy: the caller's may be on its stack */
+	bool		started;
+	int			next;			/* next string to consider */
+	int			written;
+} AlloyStringSetStream;
+
+static bool
+AlloyStringSetFill(void *arg, StringInfo out)
+{
+	AlloyStringSetStream *st = arg;
+	AlloyStringSet *set = &st->set;
+
+	if (!st->started)
 	{
+		st->started = true;
+		appendStringInfoString(out, "{\"status\":\"success\",\"data\":[");
+	}
+	while (out->len < ALLOY_HTTP_STREAM_CHUNK)
+	{
+		int			i = st->next++;
+
+		if (i >= set->n)
+		{
+			appendStringInfoString(out, "]}");
+			return true;
+		}
 		if (i > 0 && strcmp(set->v[i], set->v[i - 1]) == 0)
 			continue;
-		if (out++ > 0)
-			appendStringInfoCharMacro(&resp->body, ',');
-		AlloyJsonString(&resp->body, set->v[i]);
+		if (st->written++ > 0)
+			appendStringInfoCharMacro(out, ',');
+		AlloyJsonString(out, set->v[i]);
 	}
-	appendStringInfoString(&resp->body, "]}");
-	resp->status = 200;
+	return false;
+}
+
+/*
+ * Answer {"status":"success","data":[...]} with the set sorted and unique.
+ * The set must be in the request's memory: the answer is streamed.
+ */
+static void
+AlloyStringSetAnswer(AlloyHttpRequest *req, AlloyHttpResponse *resp, AlloyStringSet *set)
+{
+	AlloyStringSetStream *st = palloc0(sizeof(AlloyStringSetStream));
+
+	qsort(set->v, set->n, sizeof(char *), AlloyStrCmp);
+	st->set = *set;
+	AlloyHttpStreamBody(req, resp, AlloyStringSetFill, st);
 }
 
 /*
@@ -156,17 +195,43 @@ AlloyEndRead(void)
 	MemoryContextSwitchTo(alloy_read_cxt);
 }
 
+/*
+ * A /api/v1/series answer: every selector's matched series (in the request's
+ * memory), written in order with repeats across selectors left out.
+ */
 typedef struct AlloySeriesJson
 {
-	StringInfo	out;
-	int			count;
+	int			nlists;
+	int			maxlists;
+	AlloySelectedSeries **lists;
+	int		   *counts;
 	HTAB	   *seen;			/* series ids already written */
+	bool		started;
+	int			list;			/* progress: list, and item in it */
+	int			item;
+	int			count;			/* series written */
 } AlloySeriesJson;
 
+/* Keep one selector's matches for the answer. */
 static void
-AlloyWriteSeries(AlloySelectedSeries *s, void *arg)
+AlloyKeepSeries(AlloySelectedSeries *found, int n, AlloySeriesJson *js)
 {
-	AlloySeriesJson *js = arg;
+	if (js->nlists == js->maxlists)
+	{
+		js->maxlists = js->maxlists ? js->maxlists * 2 : 4;
+		js->lists = js->lists ? repalloc(js->lists, sizeof(AlloySelectedSeries *) * js->maxlists) :
+			palloc(sizeof(AlloySelectedSeries *) * js->maxlists);
+		js->counts = js->counts ? repalloc(js->counts, sizeof(int) * js->maxlists) :
+			palloc(sizeof(int) * js->maxlists);
+	}
+	js->lists[js->nlists] = found;
+	js->counts[js->nlists] = n;
+	js->nlists++;
+}
+
+static void
+AlloyWriteSeries(StringInfo out, AlloySelectedSeries *s, AlloySeriesJson *js)
+{
 	bool		found;
 
 	hash_search(js->seen, &s->series_id, HASH_ENTER, &found);
@@ -174,17 +239,45 @@ AlloyWriteSeries(AlloySelectedSeries *s, void *arg)
 		return;
 
 	if (js->count++ > 0)
-		appendStringInfoCharMacro(js->out, ',');
-	appendStringInfoCharMacro(js->out, '{');
+		appendStringInfoCharMacro(out, ',');
+	appendStringInfoCharMacro(out, '{');
 	for (int i = 0; i < s->nlabels; i++)
 	{
 		if (i > 0)
-			appendStringInfoCharMacro(js->out, ',');
-		AlloyJsonStringLen(js->out, s->labels[i].name, s->labels[i].name_len);
-		appendStringInfoCharMacro(js->out, ':');
-		AlloyJsonStringLen(js->out, s->labels[i].value, s->labels[i].value_len);
+			appendStringInfoCharMacro(out, ',');
+		AlloyJsonStringLen(out, s->labels[i].name, s->labels[i].name_len);
+		appendStringInfoCharMacro(out, ':');
+		AlloyJsonStringLen(out, s->labels[i].value, s->labels[i].value_len);
 	}
-	appendStringInfoCharMacro(js->out, '}');
+	appendStringInfoCharMacro(out, '}');
+}
+
+static bool
+AlloySeriesFill(void *arg, StringInfo out)
+{
+	AlloySeriesJson *js = arg;
+
+	if (!js->started)
+	{
+		js->started = true;
+		appendStringInfoString(out, "{\"status\":\"success\",\"data\":[");
+	}
+	while (out->len < ALLOY_HTTP_STREAM_CHUNK)
+	{
+		if (js->list >= js->nlists)
+		{
+			appendStringInfoString(out, "]}");
+			return true;
+		}
+		if (js->item >= js->counts[js->list])
+		{
+			js->list++;
+			js->item = 0;
+			continue;
+		}
+		AlloyWriteSeries(out, &js->lists[js->list][js->item++], js);
+	}
+	return false;
 }
 
 static void
@@ -192,8 +285,8 @@ AlloySeriesHandler(AlloyHttpRequest *req, AlloyHttpResponse *resp)
 {
 	const char **sels;
 	int			nsels = AlloyHttpArgAll(req, "match[]", &sels);
-	AlloySeriesJson js;
-	StringInfoData data;
+	AlloySeriesJson *js;
+	MemoryContext cxt = CurrentMemoryContext;
 
 	if (nsels == 0)
 	{
@@ -202,29 +295,36 @@ AlloySeriesHandler(AlloyHttpRequest *req, AlloyHttpResponse *resp)
 	}
 	if (!AlloyApiTimeRange(req, resp))
 		return;
-	memset(&js, 0, sizeof(js));
-	initStringInfo(&data);
-	js.out = &data;
+	js = palloc0(sizeof(AlloySeriesJson));
 	{
 		HASHCTL		ctl;
 
 		ctl.keysize = sizeof(int64);
 		ctl.entrysize = sizeof(int64);
 		ctl.hcxt = CurrentMemoryContext;
-		js.seen = hash_create("alloy series answer", 256, &ctl,
-							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		js->seen = hash_create("alloy series answer", 256, &ctl,
+							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
 	AlloyBeginRead();
-	if (!AlloyForMatchedSeries(req, resp, sels, nsels, AlloyWriteSeries, &js))
+	/* the matches outlive the read transaction: they are streamed after it */
+	MemoryContextSwitchTo(cxt);
+	for (int i = 0; i < nsels; i++)
 	{
-		AbortCurrentTransaction();
-		return;
+		AlloyPromqlQuery *q = AlloyParseSelector(req, resp, sels[i]);
+		AlloySelectedSeries *found;
+		int			n;
+
+		if (q == NULL)
+		{
+			AbortCurrentTransaction();
+			MemoryContextSwitchTo(cxt);
+			return;
+		}
+		found = AlloyPromqlMatchSeries(q, q->expr->matchers, q->expr->nmatchers, &n);
+		AlloyKeepSeries(found, n, js);
 	}
 	AlloyEndRead();
-	appendStringInfoString(&resp->body, "{\"status\":\"success\",\"data\":[");
-	appendBinaryStringInfo(&resp->body, data.data, data.len);
-	appendStringInfoString(&resp->body, "]}");
-	resp->status = 200;
+	AlloyHttpStreamBody(req, resp, AlloySeriesFill, js);
 }
 
 typedef struct AlloyLabelCollect
@@ -332,7 +432,7 @@ AlloyLabelsAnswer(AlloyHttpRequest *req, AlloyHttpResponse *resp, const char *na
 		SPI_finish();
 	}
 	AlloyEndRead();
-	AlloyStringSetAnswer(resp, &set);
+	AlloyStringSetAnswer(req, resp, &set);
 }
 
 static void

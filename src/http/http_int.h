@@ -26,6 +26,18 @@ typedef struct AlloyHttpArgPair
 	const char *value;
 } AlloyHttpArgPair;
 
+/*
+ * A streamed answer body (see AlloyHttpStreamBody): each call appends the next
+ * piece of the body to out, about ALLOY_HTTP_STREAM_CHUNK bytes (a little more
+ * is fine), and returns true with the last piece. It runs from libmicrohttpd's
+ * send loop, outside any transaction, with CurrentMemoryContext a scratch
+ * context reset between calls; its state lives in the request's context,
+ * which outlives the last call.
+ */
+typedef bool (*AlloyHttpStreamFill) (void *state, StringInfo out);
+
+#define ALLOY_HTTP_STREAM_CHUNK (64 * 1024)
+
 /* One request, from its first header to its completion. */
 struct AlloyHttpRequest
 {
@@ -45,6 +57,11 @@ struct AlloyHttpRequest
 	uint64		wait_lsn;		/* answer after WAL is flushed to here */
 	const char *auth_tenant;	/* tenant of verified credentials, or NULL */
 	AlloyHttpResponse *deferred;	/* the answer, while waiting for the flush */
+	bool		admitted;		/* holds a query slot (http_admission.c) */
+	bool		queued;			/* waiting for a query slot */
+	double		queue_deadline; /* AlloyHttpNow() when the wait ends in 503 */
+	AlloyHttpStreamFill stream_fill;	/* the rest of the body, or NULL */
+	void	   *stream_state;
 };
 
 /* http_router.c */
@@ -61,6 +78,31 @@ extern void AlloyHttpServerRun(void);
 extern long AlloyHttpServerTimeoutMs(void);
 extern bool AlloyHttpServerListening(void);
 extern void AlloyHttpServerFlushPending(void);
+
+/*
+ * Answer 200 with a body made by fill. fill runs at once until it is done or
+ * has produced ALLOY_HTTP_STREAM_CHUNK bytes: a body that fits is sent as
+ * usual and false comes back. Otherwise true comes back and the rest goes out
+ * piece by piece as the client reads it (gzip too), so only one piece of the
+ * body is in memory at a time; state and whatever it points to must then live
+ * in the request's memory context (not a transaction's), and no other answer
+ * may be given.
+ */
+extern bool AlloyHttpStreamBody(AlloyHttpRequest *req, AlloyHttpResponse *resp,
+								AlloyHttpStreamFill fill, void *state);
+
+/* http_admission.c: the server-wide bound on running query-class requests */
+extern int	alloy_http_max_concurrent_queries;
+extern int	alloy_http_queue_timeout;
+extern void AlloyHttpAdmissionShmemRequest(void);
+extern int	AlloyHttpQueryLimit(void);
+extern bool AlloyHttpRouteIsQuery(int route);
+extern bool AlloyHttpAdmissionTryAcquire(void);
+extern bool AlloyHttpAdmissionAvailable(void);
+extern void AlloyHttpAdmissionRelease(void);
+extern void AlloyHttpAdmissionWaitBegin(void);
+extern void AlloyHttpAdmissionWaitEnd(bool rejected);
+extern void AlloyHttpAdmissionCountRejected(void);
 
 /* wal_flusher.c */
 extern void AlloyWalFlusherRegister(void);

@@ -154,6 +154,7 @@ AlloyHttpDispatch(AlloyHttpRequest *req, AlloyHttpResponse *resp)
 					(errmsg("alloy HTTP %s %s failed: %s", req->method, req->path,
 							edata->message)));
 		resetStringInfo(&resp->body);
+		req->stream_fill = NULL;	/* no half-streamed answer after an error */
 		resp->nheaders = 0;
 		resp->content_encoding = NULL;
 		AlloyHttpJsonError(resp, status, error_type, edata->message);

@@ -57,6 +57,14 @@ static AlloyHttpRequest **alloy_pending = NULL;
 static int	alloy_npending = 0;
 static int	alloy_maxpending = 0;
 
+/* Suspended query-class requests waiting for a slot (see http_admission.c). */
+static AlloyHttpRequest **alloy_waiting = NULL;
+static int	alloy_nwaiting = 0;
+static int	alloy_maxwaiting = 0;
+
+/* How often a worker with waiting requests looks for a free slot. */
+#define ALLOY_ADMISSION_POLL_MS 5
+
 static void
 AlloyMhdLogger(void *cls, const char *fmt, va_list ap)
 {
@@ -300,9 +308,38 @@ AlloyHttpServerFds(int *fds, int max)
 	return n;
 }
 
+/*
+ * Resume the requests waiting for a query slot when one looks free or their
+ * wait is over; the access callback then takes the slot or answers 503 (or
+ * suspends them again if another worker was quicker).
+ */
+static void
+AlloyHttpResumeWaiting(void)
+{
+	double		now;
+	bool		avail;
+	int			kept = 0;
+
+	if (alloy_nwaiting == 0)
+		return;
+	now = AlloyHttpNow();
+	avail = AlloyHttpAdmissionAvailable();
+	for (int i = 0; i < alloy_nwaiting; i++)
+	{
+		AlloyHttpRequest *req = alloy_waiting[i];
+
+		if (avail || now >= req->queue_deadline)
+			MHD_resume_connection(req->connection);
+		else
+			alloy_waiting[kept++] = req;
+	}
+	alloy_nwaiting = kept;
+}
+
 void
 AlloyHttpServerRun(void)
 {
+	AlloyHttpResumeWaiting();
 	for (int i = 0; i < alloy_ndaemons; i++)
 		MHD_run(alloy_daemons[i]);
 }
@@ -325,6 +362,9 @@ AlloyHttpServerTimeoutMs(void)
 				best = ms;
 		}
 	}
+	/* waiting requests poll for a free slot (other workers do not wake us) */
+	if (alloy_nwaiting > 0 && (best < 0 || best > ALLOY_ADMISSION_POLL_MS))
+		best = ALLOY_ADMISSION_POLL_MS;
 	return best;
 }
 
@@ -384,31 +424,236 @@ AlloyHttpGzip(const char *data, size_t len, size_t *outlen)
 
 #define ALLOY_GZIP_MIN_BYTES 1024
 
+/*
+ * A body streamed from an AlloyHttpStreamFill while the client reads it.
+ * libmicrohttpd asks for bytes through AlloyHttpStreamRead; each time the
+ * bytes ready run out, the fill writes the next piece of JSON (about
+ * ALLOY_HTTP_STREAM_CHUNK bytes) and, for gzip, that piece is deflated at
+ * once. So what the body costs in memory is one piece, its deflated form and
+ * zlib's state (about 256kB at level 1), whatever the body's size. The struct
+ * lives in its own context, freed by libmicrohttpd's free callback, which may
+ * run after the request's completion callback has deleted the request's
+ * context; the fill's state lives in the request's context and the fill is
+ * never called after completion.
+ */
+typedef struct AlloyHttpStream
+{
+	MemoryContext cxt;			/* this struct and its buffers */
+	MemoryContext scratch;		/* CurrentMemoryContext of the fill, reset after each call */
+	AlloyHttpStreamFill fill;
+	void	   *state;
+	StringInfoData json;		/* the latest piece of the body */
+	StringInfoData out;			/* bytes ready to send: that piece or its deflated form */
+	size_t		off;			/* bytes of out already handed out */
+	bool		filled;			/* the fill wrote its last piece */
+	bool		finished;		/* out holds the last bytes */
+	bool		gzip;
+	bool		zinit;
+	z_stream	zs;
+} AlloyHttpStream;
+
+/* Deflate len bytes into st->out (appending); last finishes the gzip stream. */
+static void
+AlloyHttpStreamDeflate(AlloyHttpStream *st, const char *data, size_t len, bool last)
+{
+	st->zs.next_in = (Bytef *) data;
+	st->zs.avail_in = len;
+	for (;;)
+	{
+		int			rc;
+
+		if (st->out.maxlen - st->out.len < 16384)
+			enlargeStringInfo(&st->out, ALLOY_HTTP_STREAM_CHUNK);
+		st->zs.next_out = (Bytef *) st->out.data + st->out.len;
+		st->zs.avail_out = st->out.maxlen - st->out.len - 1;
+		rc = deflate(&st->zs, last ? Z_FINISH : Z_NO_FLUSH);
+		st->out.len = (char *) st->zs.next_out - st->out.data;
+		if (rc == Z_STREAM_END)
+		{
+			st->finished = true;
+			return;
+		}
+		if (rc != Z_OK && rc != Z_BUF_ERROR)
+			elog(ERROR, "deflate failed with code %d", rc);
+		/* without Z_FINISH, done once every input byte is taken and room is left */
+		if (!last && st->zs.avail_in == 0 && st->zs.avail_out > 0)
+			return;
+	}
+}
+
+/* Refill st->out with the next bytes of the body. */
+static void
+AlloyHttpStreamProduce(AlloyHttpStream *st)
+{
+	resetStringInfo(&st->out);
+	st->off = 0;
+	if (!st->filled)
+	{
+		MemoryContext old = MemoryContextSwitchTo(st->scratch);
+
+		resetStringInfo(&st->json);
+		st->filled = st->fill(st->state, &st->json);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(st->scratch);
+	}
+	if (st->gzip)
+		AlloyHttpStreamDeflate(st, st->json.data, st->json.len, st->filled);
+	else
+	{
+		StringInfoData tmp = st->out;
+
+		/* hand the piece out as it is: swap the buffers instead of copying */
+		st->out = st->json;
+		st->json = tmp;
+		st->finished = st->filled;
+	}
+}
+
+/* libmicrohttpd's content reader: the error boundary of the fill. */
+static ssize_t
+AlloyHttpStreamRead(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	AlloyHttpStream *st = cls;
+	MemoryContext oldcxt = CurrentMemoryContext;
+	volatile ssize_t ret = MHD_CONTENT_READER_END_WITH_ERROR;
+
+	PG_TRY();
+	{
+		while (st->off >= (size_t) st->out.len && !st->finished)
+			AlloyHttpStreamProduce(st);
+		if (st->off >= (size_t) st->out.len)
+			ret = MHD_CONTENT_READER_END_OF_STREAM;
+		else
+		{
+			size_t		n = Min(max, (size_t) st->out.len - st->off);
+
+			memcpy(buf, st->out.data + st->off, n);
+			st->off += n;
+			ret = (ssize_t) n;
+		}
+	}
+	PG_CATCH();
+	{
+		/* the status line is out already: all we can do is cut the body short */
+		MemoryContextSwitchTo(oldcxt);
+		EmitErrorReport();
+		FlushErrorState();
+		ret = MHD_CONTENT_READER_END_WITH_ERROR;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	return ret;
+}
+
+static void
+AlloyHttpStreamFree(void *cls)
+{
+	AlloyHttpStream *st = cls;
+
+	if (st->zinit)
+		deflateEnd(&st->zs);
+	MemoryContextDelete(st->cxt);
+}
+
+/*
+ * The libmicrohttpd response of a streamed body whose first piece is in
+ * resp->body (see AlloyHttpStreamBody).
+ */
+static struct MHD_Response *
+AlloyHttpStreamResponse(AlloyHttpRequest *req, AlloyHttpResponse *resp, bool gzip)
+{
+	MemoryContext cxt;
+	MemoryContext old;
+	AlloyHttpStream *st;
+	struct MHD_Response *r;
+
+	/* under the request until libmicrohttpd owns it, so an error frees it */
+	cxt = AllocSetContextCreate(req->context, "alloy http stream", ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	st = palloc0(sizeof(AlloyHttpStream));
+	st->cxt = cxt;
+	st->scratch = AllocSetContextCreate(cxt, "alloy http stream fill", ALLOCSET_DEFAULT_SIZES);
+	st->fill = req->stream_fill;
+	st->state = req->stream_state;
+	initStringInfo(&st->json);
+	initStringInfo(&st->out);
+	if (gzip && deflateInit2(&st->zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK)
+	{
+		st->gzip = true;
+		st->zinit = true;
+		resp->content_encoding = "gzip";
+		AlloyHttpStreamDeflate(st, resp->body.data, resp->body.len, false);
+	}
+	else
+		appendBinaryStringInfo(&st->out, resp->body.data, resp->body.len);
+	MemoryContextSwitchTo(old);
+
+	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, ALLOY_HTTP_STREAM_CHUNK,
+										  &AlloyHttpStreamRead, st, &AlloyHttpStreamFree);
+	if (r == NULL)
+	{
+		if (st->zinit)
+			deflateEnd(&st->zs);
+		MemoryContextDelete(cxt);
+		return NULL;
+	}
+	MemoryContextSetParent(cxt, TopMemoryContext);
+	return r;
+}
+
+bool
+AlloyHttpStreamBody(AlloyHttpRequest *req, AlloyHttpResponse *resp,
+					AlloyHttpStreamFill fill, void *state)
+{
+	resp->status = 200;
+	req->stream_fill = NULL;
+	req->stream_state = NULL;
+	while (resp->body.len < ALLOY_HTTP_STREAM_CHUNK)
+		if (fill(state, &resp->body))
+			return false;		/* small: sent as one buffer, as any answer */
+	req->stream_fill = fill;
+	req->stream_state = state;
+	return true;
+}
+
 /* Queue resp on the connection, adding the standard headers. */
 static enum MHD_Result
-AlloyHttpSend(struct MHD_Connection *connection, AlloyHttpResponse *resp)
+AlloyHttpSend(AlloyHttpRequest *req, AlloyHttpResponse *resp)
 {
+	struct MHD_Connection *connection = req->connection;
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 	char	   *body = resp->body.data;
 	size_t		len = resp->body.len;
 
-	if (resp->content_encoding == NULL && len >= ALLOY_GZIP_MIN_BYTES &&
-		AlloyHttpAcceptsGzip(connection))
+	if (req->stream_fill != NULL)
 	{
-		size_t		zlen;
-		char	   *z = AlloyHttpGzip(body, len, &zlen);
-
-		if (z != NULL)
-		{
-			body = z;
-			len = zlen;
-			resp->content_encoding = "gzip";
-		}
+		r = AlloyHttpStreamResponse(req, resp,
+									resp->content_encoding == NULL &&
+									AlloyHttpAcceptsGzip(connection));
+		req->stream_fill = NULL;
+		if (r == NULL)
+			return MHD_NO;
 	}
-	r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_COPY);
-	if (r == NULL)
-		return MHD_NO;
+	else
+	{
+		if (resp->content_encoding == NULL && len >= ALLOY_GZIP_MIN_BYTES &&
+			AlloyHttpAcceptsGzip(connection))
+		{
+			size_t		zlen;
+			char	   *z = AlloyHttpGzip(body, len, &zlen);
+
+			if (z != NULL)
+			{
+				body = z;
+				len = zlen;
+				resp->content_encoding = "gzip";
+			}
+		}
+		r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_COPY);
+		if (r == NULL)
+			return MHD_NO;
+	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
 							resp->content_type ? resp->content_type : "application/json");
 	if (resp->content_encoding)
@@ -437,7 +682,7 @@ AlloyHttpSendError(AlloyHttpRequest *req, int status, const char *type, const ch
 
 	AlloyHttpResponseInit(&resp);
 	AlloyHttpJsonError(&resp, status, type, msg);
-	return AlloyHttpSend(req->connection, &resp);
+	return AlloyHttpSend(req, &resp);
 }
 
 /* First call for a request: set up its state and check what the headers allow. */
@@ -505,6 +750,71 @@ AlloyHttpBegin(struct MHD_Connection *connection, const char *url, const char *m
 	return MHD_YES;
 }
 
+/*
+ * Take a query slot for req (see http_admission.c). False when it cannot run
+ * now: it is then either suspended to wait for a slot (at most
+ * alloy.http_queue_timeout) or answered 503, Prometheus's "unavailable".
+ */
+static bool
+AlloyHttpAdmit(AlloyHttpRequest *req, enum MHD_Result *ret)
+{
+	double		now;
+
+	*ret = MHD_YES;
+	if (AlloyHttpAdmissionTryAcquire())
+	{
+		req->admitted = true;
+		if (req->queued)
+		{
+			req->queued = false;
+			AlloyHttpAdmissionWaitEnd(false);
+		}
+		return true;
+	}
+
+	now = AlloyHttpNow();
+	if (!req->queued && alloy_http_queue_timeout > 0)
+	{
+		req->queued = true;
+		req->queue_deadline = now + alloy_http_queue_timeout / 1000.0;
+		AlloyHttpAdmissionWaitBegin();
+	}
+	if (req->queued && now < req->queue_deadline)
+	{
+		if (alloy_nwaiting == alloy_maxwaiting)
+		{
+			alloy_maxwaiting = alloy_maxwaiting ? alloy_maxwaiting * 2 : 16;
+			alloy_waiting = alloy_waiting ?
+				repalloc(alloy_waiting, sizeof(AlloyHttpRequest *) * alloy_maxwaiting) :
+				MemoryContextAlloc(TopMemoryContext, sizeof(AlloyHttpRequest *) * alloy_maxwaiting);
+		}
+		alloy_waiting[alloy_nwaiting++] = req;
+		MHD_suspend_connection(req->connection);
+		return false;
+	}
+
+	if (req->queued)
+	{
+		req->queued = false;
+		AlloyHttpAdmissionWaitEnd(true);
+	}
+	else
+		AlloyHttpAdmissionCountRejected();
+	{
+		AlloyHttpResponse resp;
+		MemoryContext old = MemoryContextSwitchTo(req->context);
+
+		AlloyHttpResponseInit(&resp);
+		AlloyHttpJsonError(&resp, 503, "unavailable",
+						   psprintf("too many concurrent queries: all %d slots of alloy.http_max_concurrent_queries stayed busy for alloy.http_queue_timeout (%d ms)",
+									AlloyHttpQueryLimit(), alloy_http_queue_timeout));
+		AlloyHttpAddHeader(&resp, "Retry-After", "1");
+		*ret = AlloyHttpSend(req, &resp);
+		MemoryContextSwitchTo(old);
+	}
+	return false;
+}
+
 static enum MHD_Result
 AlloyHttpAccessInner(struct MHD_Connection *connection, const char *url,
 					 const char *method, const char *upload_data,
@@ -524,7 +834,7 @@ AlloyHttpAccessInner(struct MHD_Connection *connection, const char *url,
 		AlloyHttpResponse *r = req->deferred;
 
 		req->deferred = NULL;
-		return AlloyHttpSend(connection, r);
+		return AlloyHttpSend(req, r);
 	}
 
 	if (*upload_data_size > 0)
@@ -552,6 +862,9 @@ AlloyHttpAccessInner(struct MHD_Connection *connection, const char *url,
 								  psprintf("request body exceeds alloy.max_request_bytes (%d)",
 										   alloy_max_request_bytes));
 
+	if (!req->admitted && AlloyHttpRouteIsQuery(req->route) && !AlloyHttpAdmit(req, &ret))
+		return ret;				/* suspended until a slot frees, or answered 503 */
+
 	old = MemoryContextSwitchTo(req->context);
 	AlloyHttpResponseInit(&resp);
 	req->wait_lsn = 0;
@@ -574,7 +887,7 @@ AlloyHttpAccessInner(struct MHD_Connection *connection, const char *url,
 		MemoryContextSwitchTo(old);
 		return MHD_YES;
 	}
-	ret = AlloyHttpSend(connection, &resp);
+	ret = AlloyHttpSend(req, &resp);
 	MemoryContextSwitchTo(old);
 	return ret;
 }
@@ -623,6 +936,24 @@ AlloyHttpCompleted(void *cls, struct MHD_Connection *connection, void **req_cls,
 	info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_HTTP_STATUS);
 	if (info)
 		status = info->http_status;
+	/* the slot is held until the answer is out, or the client gone */
+	if (req->admitted)
+	{
+		req->admitted = false;
+		AlloyHttpAdmissionRelease();
+	}
+	if (req->queued)
+	{
+		/* gone while waiting (the daemon stopped): forget it */
+		int			kept = 0;
+
+		for (int i = 0; i < alloy_nwaiting; i++)
+			if (alloy_waiting[i] != req)
+				alloy_waiting[kept++] = alloy_waiting[i];
+		alloy_nwaiting = kept;
+		req->queued = false;
+		AlloyHttpAdmissionWaitEnd(false);
+	}
 	AlloyMetricsCountRequest(req->route, status, AlloyHttpNow() - req->started);
 	*req_cls = NULL;
 	MemoryContextDelete(req->context);

@@ -102,6 +102,21 @@ AlloyHttpInit(void)
 							PGC_POSTMASTER, GUC_UNIT_S,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("alloy.http_max_concurrent_queries",
+							"Most query-class HTTP requests (queries, series, labels, remote read) running at once over all HTTP workers.",
+							"-1 means twice alloy.http_workers; 0 means no limit. Remote write is not counted.",
+							&alloy_http_max_concurrent_queries,
+							-1, -1, 65536,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("alloy.http_queue_timeout",
+							"Longest a query-class HTTP request waits for a free slot before it is answered 503.",
+							"Zero answers 503 at once.",
+							&alloy_http_queue_timeout,
+							2000, 0, 600000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
 	DefineCustomStringVariable("alloy.tls_cert_file",
 							   "PEM certificate (chain) for HTTPS on the alloy port; empty means plain HTTP.",
 							   "Relative paths are relative to the data directory.",
@@ -118,6 +133,7 @@ AlloyHttpInit(void)
 							   NULL, NULL, NULL);
 
 	AlloyMetricsShmemRequest();
+	AlloyHttpAdmissionShmemRequest();
 	AlloyHttpRegisterWorkers();
 	if (alloy_http_workers > 0)
 		AlloyWalFlusherRegister();

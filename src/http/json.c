@@ -1,11 +1,23 @@
 /*
- * json.c: JSON string escaping for the HTTP API.
+ * json.c: JSON string escaping and number spelling for the HTTP API.
  *
  * Label values come from remote-write senders and may hold any byte; the
  * output must still be valid JSON, so control characters are escaped and
  * invalid UTF-8 sequences are replaced rather than copied.
+ *
+ * Large query answers are mostly [time,"value"] pairs, so those are written
+ * straight into the output buffer (AlloyJsonSamplePair) with hand-rolled
+ * integer formatting and a fast path for integral values, which counters
+ * and most gauges are; only fractional values go through Ryu. The spelling
+ * is byte-for-byte Prometheus's either way (test/unit/test_json.c checks it
+ * on both paths and the exponent-form boundaries).
  */
+#ifdef FRONTEND
+/* test/unit/test_json.c builds this file outside the server */
+#include "postgres_fe.h"
+#else
 #include "postgres.h"
+#endif
 
 #include <math.h>
 
@@ -57,6 +69,17 @@ AlloyJsonStringLen(StringInfo out, const char *s, size_t len)
 	{
 		unsigned char c = p[i];
 		int			n;
+		size_t		run = i;
+
+		/* copy a run of plain printable ASCII at once */
+		while (run < len && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\')
+			run++;
+		if (run > i)
+		{
+			appendBinaryStringInfo(out, s + i, run - i);
+			i = run;
+			continue;
+		}
 
 		switch (c)
 		{
@@ -108,10 +131,47 @@ AlloyJsonString(StringInfo out, const char *s)
 	AlloyJsonStringLen(out, s, strlen(s));
 }
 
+static const char alloy_digit_pairs[] =
+"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+"8081828384858687888990919293949596979899";
+
+/* Decimal digits of u at buf (no terminator); returns their count. */
+static inline int
+AlloyFormatUint(char *buf, uint64 u)
+{
+	char		tmp[20];
+	char	   *p = tmp + sizeof(tmp);
+	int			n;
+
+	while (u >= 100)
+	{
+		int			d = (int) (u % 100) * 2;
+
+		u /= 100;
+		*--p = alloy_digit_pairs[d + 1];
+		*--p = alloy_digit_pairs[d];
+	}
+	if (u >= 10)
+	{
+		*--p = alloy_digit_pairs[u * 2 + 1];
+		*--p = alloy_digit_pairs[u * 2];
+	}
+	else
+		*--p = (char) ('0' + u);
+	n = tmp + sizeof(tmp) - p;
+	memcpy(buf, p, n);
+	return n;
+}
+
 /*
  * Shortest round-trip digits come from PostgreSQL's Ryu (the same digits Go's
  * strconv picks); only the layout is redone here to match Go's 'f' and 'e'
  * formats, which Prometheus's JSON uses.
+ *
+ * An integral value below 2^53 in magnitude is spelled by its integer digits
+ * in both layouts: its neighbours are at most 1 apart, so no shorter digit
+ * string rounds to it, and it lies in fixed notation's range.
  */
 static int
 AlloyFormatFloatMode(char *buf, double v, bool allow_exp)
@@ -127,6 +187,19 @@ AlloyFormatFloatMode(char *buf, double v, bool allow_exp)
 	char	   *o = buf;
 	double		a;
 
+	if (v > -9007199254740992.0 && v < 9007199254740992.0 && v == (double) (int64) v && v != 0)
+	{
+		int64		i = (int64) v;
+
+		if (i < 0)
+		{
+			*o++ = '-';
+			i = -i;
+		}
+		o += AlloyFormatUint(o, (uint64) i);
+		*o = '\0';
+		return o - buf;
+	}
 	if (isnan(v))
 		return sprintf(buf, "NaN");
 	if (isinf(v))
@@ -245,22 +318,65 @@ AlloyJsonFloat(StringInfo out, double v)
 	appendStringInfoCharMacro(out, '"');
 }
 
-void
-AlloyJsonTimestamp(StringInfo out, int64 t_ms)
+/*
+ * Prometheus's spelling of a millisecond timestamp: Unix seconds, then the
+ * three decimals of the milliseconds unless they are zero (not trimmed:
+ * 1.5 s is "1.500"). buf needs 24 bytes; returns the length.
+ */
+static inline int
+AlloyFormatTimestamp(char *buf, int64 t_ms)
 {
+	char	   *o = buf;
 	uint64		u;
 	int			frac;
 
 	if (t_ms < 0)
 	{
-		appendStringInfoCharMacro(out, '-');
+		*o++ = '-';
 		u = -(uint64) t_ms;
 	}
 	else
 		u = (uint64) t_ms;
 	frac = (int) (u % 1000);
-	if (frac == 0)
-		appendStringInfo(out, UINT64_FORMAT, u / 1000);
-	else
-		appendStringInfo(out, UINT64_FORMAT ".%03d", u / 1000, frac);
+	o += AlloyFormatUint(o, u / 1000);
+	if (frac != 0)
+	{
+		*o++ = '.';
+		*o++ = (char) ('0' + frac / 100);
+		*o++ = alloy_digit_pairs[(frac % 100) * 2];
+		*o++ = alloy_digit_pairs[(frac % 100) * 2 + 1];
+	}
+	return o - buf;
+}
+
+void
+AlloyJsonTimestamp(StringInfo out, int64 t_ms)
+{
+	enlargeStringInfo(out, 32);
+	out->len += AlloyFormatTimestamp(out->data + out->len, t_ms);
+	out->data[out->len] = '\0';
+}
+
+/*
+ * Longest spelling AlloyFormatFloat produces: 17 significant digits with
+ * "0.00000" before them, or in exponent form; with sign and quotes.
+ */
+#define ALLOY_FLOAT_EXP_MAXLEN 32
+
+void
+AlloyJsonSamplePair(StringInfo out, int64 t_ms, double v)
+{
+	char	   *p;
+
+	enlargeStringInfo(out, 32 + ALLOY_FLOAT_EXP_MAXLEN);
+	p = out->data + out->len;
+	*p++ = '[';
+	p += AlloyFormatTimestamp(p, t_ms);
+	*p++ = ',';
+	*p++ = '"';
+	p += AlloyFormatFloatMode(p, v, true);
+	*p++ = '"';
+	*p++ = ']';
+	*p = '\0';
+	out->len = p - out->data;
 }

@@ -30,4 +30,7 @@ extern void AlloyJsonSeconds(StringInfo out, int64 t_ms);
 /* A millisecond timestamp as Prometheus writes it: Unix seconds, 3 decimals at most. */
 extern void AlloyJsonTimestamp(StringInfo out, int64 t_ms);
 
+/* One point of a query answer, [<timestamp>,"<value>"]: the hot path of large answers. */
+extern void AlloyJsonSamplePair(StringInfo out, int64 t_ms, double v);
+
 #endif							/* ALLOY_JSON_H */
