@@ -72,6 +72,16 @@ AlloyCatalogInit(void)
 							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("alloy.label_index_max_series",
+							"Most series a backend keeps in its in-memory label index; 0 turns it off.",
+							"The index answers label values with match[] from memory (about "
+							"90 bytes per series of 10 labels, in each HTTP worker); past "
+							"this size the catalog tables answer.",
+							&alloy_label_index_max_series,
+							4 * 1024 * 1024, 0, INT_MAX,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
 	/*
 	 * PostgreSQL refuses (FATAL) to define a PGC_POSTMASTER setting outside
 	 * shared_preload_libraries, and without preloading there is no shared

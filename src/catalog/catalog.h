@@ -107,6 +107,31 @@ extern AlloyLabel *AlloySeriesLabelValues(int32 tenant_id, const AlloyMatcher *m
 										  int *nvalues);
 
 /*
+ * The distinct label names over the tenant's series matching every matcher,
+ * sorted bytewise (AlloyLabels whose value is NULL). For /api/v1/labels with
+ * match[], without building each series' label set.
+ */
+extern AlloyLabel *AlloySeriesLabelNames(int32 tenant_id, const AlloyMatcher *matchers,
+										 int nmatchers, int *nnames);
+
+/*
+ * Without matchers: a tenant's label names (AlloyLabels with NULL values), or
+ * one label's values, both sorted bytewise, from the label index alone. The
+ * tenant is a name (NULL or "" is the default tenant); an unknown or invalid
+ * one simply has no labels.
+ */
+extern AlloyLabel *AlloyTenantLabelNames(const char *tenant, int *nnames);
+extern AlloyLabel *AlloyTenantLabelValues(const char *tenant, const char *name, int name_len,
+										  int *nvalues);
+
+/*
+ * Build the default tenant's in-memory label index ahead of the first label
+ * lookup (e.g. when an HTTP worker starts). Call inside a transaction with an
+ * active snapshot; a no-op where the extension is not installed.
+ */
+extern void AlloyLabelIndexPrewarm(void);
+
+/*
  * The labels of one series (sorted by name), allocated in
  * CurrentMemoryContext; false if there is no such series.
  */

@@ -4,7 +4,9 @@
  * catalog.c		settings, shared memory hooks, relation lookup, xact callbacks
  * catalog_cache.c	the (tenant, label-set hash) -> series id cache
  * catalog_tables.c	tenants, interned labels and series rows (index scans, inserts)
- * catalog_select.c	label matchers -> series (GIN postings)
+ * catalog_select.c	label matchers -> series (GIN postings), label values
+ * catalog_labelidx.c	backend-local in-memory postings for label lookups
+ * catalog_labels.c	label names and values without matchers (label index)
  * catalog_sql.c	SQL-callable functions (alloy.write, lookups, stats)
  */
 #ifndef ALLOY_CATALOG_INT_H
@@ -22,6 +24,8 @@
 extern int	alloy_series_cache_size;
 /* alloy.tenant_max_series: series per tenant, 0 = unlimited (PGC_SIGHUP). */
 extern int	alloy_tenant_max_series;
+/* alloy.label_index_max_series: in-memory label index size, 0 = off (PGC_SIGHUP). */
+extern int	alloy_label_index_max_series;
 
 /* Cache entries per set: a lookup reads one set, within one cache line pair. */
 #define ALLOY_CACHE_WAYS		8
@@ -108,5 +112,33 @@ extern int32 AlloyLabelIdLookup(Relation labels, Relation labels_key, Snapshot s
 /* catalog_select.c */
 extern int	AlloyCompareLabelSets(const AlloyLabel *a, int na,
 								  const AlloyLabel *b, int nb);
+
+/*
+ * catalog_labelidx.c: label_ids of a series row without a palloc'd copy.
+ * Short arrays (up to 126 bytes: small label sets) are copied into buf.
+ */
+typedef union AlloyLabelIdsBuf
+{
+	int32		align;
+	char		data[160];
+} AlloyLabelIdsBuf;
+
+extern const int32 *AlloyLabelIdsOf(Datum label_ids, AlloyLabelIdsBuf *buf, int *n);
+
+/* catalog_labelidx.c: a tenant's in-memory postings (see the file header). */
+typedef struct AlloyLabelIndex AlloyLabelIndex;
+
+extern AlloyLabelIndex *AlloyLabelIndexGet(int32 tenant_id, Snapshot snapshot);
+extern int32 AlloyLabelIndexSeriesCount(const AlloyLabelIndex *idx);
+extern const int32 *AlloyLabelIndexPostings(const AlloyLabelIndex *idx, int32 label_id,
+											int *n);
+extern const int32 *AlloyLabelIndexSeriesLabels(const AlloyLabelIndex *idx, int32 s,
+												int *n);
+extern int32 AlloyLabelIndexNameOf(AlloyLabelIndex *idx, int32 label_id, Relation labels,
+								   Snapshot snapshot);
+extern const AlloyLabel *AlloyLabelIndexName(const AlloyLabelIndex *idx, int32 name);
+
+/* catalog_labels.c: a tenant's label names (value NULL), sorted bytewise. */
+extern AlloyLabel *AlloyLabelNamesOfTenant(int32 tenant_id, Snapshot snapshot, int *nnames);
 
 #endif							/* ALLOY_CATALOG_INT_H */

@@ -344,16 +344,14 @@ static void
 consider_row(SelectState *st, TupleTableSlot *slot)
 {
 	bool		isnull;
-	ArrayType  *arr;
-	int32	   *ids;
+	AlloyLabelIdsBuf buf;
+	const int32 *ids;
 	int			n;
 	AlloySelectedSeries *s;
 
 	if (DatumGetInt32(slot_getattr(slot, Anum_alloy_series_tenant_id, &isnull)) != st->tenant_id)
 		return;
-	arr = DatumGetArrayTypeP(slot_getattr(slot, Anum_alloy_series_label_ids, &isnull));
-	ids = (int32 *) ARR_DATA_PTR(arr);
-	n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+	ids = AlloyLabelIdsOf(slot_getattr(slot, Anum_alloy_series_label_ids, &isnull), &buf, &n);
 	for (int i = 0; i < st->nmatchers; i++)
 	{
 		bool		hit = ids_intersect(ids, n, &st->mids[i]);
@@ -603,11 +601,386 @@ AlloySeriesSelect(int32 tenant_id, const AlloyMatcher *matchers, int nmatchers, 
 	return select_run(tenant_id, matchers, nmatchers, NULL, nseries);
 }
 
+/* ---------- label values with matchers ---------- */
+
+/*
+ * One matched series' labels cost about this many posting-list steps: the
+ * unit of the cost estimates that pick between intersecting postings and
+ * visiting series.
+ */
+#define ALLOY_LV_SERIES_COST		4
+/* The scan strategy maps wanted label ids densely when their range allows. */
+#define ALLOY_LV_DENSE_MAX			(1 << 20)
+
+/* The first position >= lo of sorted a[0..n) whose value is >= x. */
+static inline int
+gallop_to(const int32 *a, int n, int lo, int32 x)
+{
+	int			step = 1;
+	int			hi;
+
+	if (lo >= n || a[lo] >= x)
+		return lo;
+	/* a[lo] < x: probe ahead in growing steps, then bisect */
+	hi = lo + 1;
+	while (hi < n && a[hi] < x)
+	{
+		lo = hi;
+		step <<= 1;
+		hi = lo + step;
+	}
+	if (hi > n)
+		hi = n;
+	lo++;
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (a[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * Intersect sorted a with sorted b into a; returns the new length. The
+ * shorter list drives and gallops through the longer one, so a selective
+ * posting list costs its own length, not the other's.
+ */
+static int
+sorted_intersect(int32 *a, int na, const int32 *b, int nb)
+{
+	int			out = 0;
+	int			i = 0;
+	int			j = 0;
+
+	if (na <= nb)
+	{
+		for (i = 0; i < na && j < nb; i++)
+		{
+			j = gallop_to(b, nb, j, a[i]);
+			if (j < nb && b[j] == a[i])
+				a[out++] = a[i];
+		}
+	}
+	else
+	{
+		/* out <= i: positions already passed are overwritten */
+		for (j = 0; j < nb && i < na; j++)
+		{
+			i = gallop_to(a, na, i, b[j]);
+			if (i < na && a[i] == b[j])
+				a[out++] = a[i];
+		}
+	}
+	return out;
+}
+
+/* Do sorted a and b share an element? Stops at the first. */
+static bool
+sorted_overlap(const int32 *a, int na, const int32 *b, int nb)
+{
+	int			j = 0;
+
+	if (na > nb)
+	{
+		const int32 *t = a;
+		int			tn = na;
+
+		a = b;
+		na = nb;
+		b = t;
+		nb = tn;
+	}
+	for (int i = 0; i < na && j < nb; i++)
+	{
+		j = gallop_to(b, nb, j, a[i]);
+		if (j < nb && b[j] == a[i])
+			return true;
+	}
+	return false;
+}
+
+/* Remove from sorted a the elements of sorted b; returns the new length. */
+static int
+sorted_subtract(int32 *a, int na, const int32 *b, int nb)
+{
+	int			out = 0;
+	int			j = 0;
+
+	for (int i = 0; i < na; i++)
+	{
+		j = gallop_to(b, nb, j, a[i]);
+		if (!(j < nb && b[j] == a[i]))
+			a[out++] = a[i];
+	}
+	return out;
+}
+
+/* Total length of the posting lists of a matcher's label ids. */
+static int64
+matcher_postings_count(const AlloyLabelIndex *idx, const MatcherIds *m)
+{
+	int64		total = 0;
+
+	for (int i = 0; i < m->nids; i++)
+	{
+		int			n;
+
+		(void) AlloyLabelIndexPostings(idx, m->ids[i], &n);
+		total += n;
+	}
+	return total;
+}
+
+/*
+ * The series carrying any of a matcher's label ids, sorted. The ids are
+ * values of one label name and a series has one value per name, so their
+ * posting lists are disjoint: concatenating and sorting is the union.
+ */
+static int32 *
+matcher_series(const AlloyLabelIndex *idx, const MatcherIds *m, int64 count, int *n)
+{
+	int32	   *out = palloc_extended(sizeof(int32) * Max(count, 1), MCXT_ALLOC_HUGE);
+	int			k = 0;
+
+	for (int i = 0; i < m->nids; i++)
+	{
+		int			np;
+		const int32 *p = AlloyLabelIndexPostings(idx, m->ids[i], &np);
+
+		if (np > 0)
+			memcpy(out + k, p, sizeof(int32) * np);
+		k += np;
+	}
+	if (m->nids > 1 && k > 1)
+		qsort(out, k, sizeof(int32), cmp_int32);
+	*n = k;
+	return out;
+}
+
+/* Keep the series of set whose labels hit m (want true) or miss it (false). */
+static int
+filter_series(const AlloyLabelIndex *idx, int32 *set, int nset, const MatcherIds *m, bool want)
+{
+	int			out = 0;
+
+	for (int i = 0; i < nset; i++)
+	{
+		int			n;
+		const int32 *ids = AlloyLabelIndexSeriesLabels(idx, set[i], &n);
+
+		if (ids_intersect(ids, n, m) == want)
+			set[out++] = set[i];
+	}
+	return out;
+}
+
+typedef struct MatcherOrder
+{
+	MatcherIds *m;
+	int64		count;			/* series in its posting lists */
+} MatcherOrder;
+
+static int
+cmp_matcher_order(const void *a, const void *b)
+{
+	const MatcherOrder *x = a;
+	const MatcherOrder *y = b;
+
+	return x->count < y->count ? -1 : x->count > y->count;
+}
+
+/*
+ * The series (numbers of the label index) matching every matcher, sorted.
+ * Positive matchers are intersected smallest first; a matcher whose
+ * postings are far longer than the set so far is checked per series instead,
+ * and negative matchers are subtracted the same way.
+ */
+static int32 *
+indexed_match(const AlloyLabelIndex *idx, MatcherIds *mids, int nmatchers, int *nset)
+{
+	MatcherOrder *order = palloc(sizeof(MatcherOrder) * Max(nmatchers, 1));
+	int32	   *set = NULL;
+	int			n = 0;
+
+	for (int i = 0; i < nmatchers; i++)
+	{
+		order[i].m = &mids[i];
+		order[i].count = matcher_postings_count(idx, &mids[i]);
+	}
+	qsort(order, nmatchers, sizeof(MatcherOrder), cmp_matcher_order);
+
+	for (int i = 0; i < nmatchers; i++)
+	{
+		MatcherIds *m = order[i].m;
+
+		if (!m->positive)
+			continue;
+		if (set == NULL)
+			set = matcher_series(idx, m, order[i].count, &n);
+		else if (order[i].count <= (int64) n * ALLOY_LV_SERIES_COST)
+		{
+			int			nb;
+			int32	   *b = matcher_series(idx, m, order[i].count, &nb);
+
+			n = sorted_intersect(set, n, b, nb);
+			pfree(b);
+		}
+		else
+			n = filter_series(idx, set, n, m, true);
+		if (n == 0)
+			break;
+	}
+	if (set == NULL)
+	{
+		/* no positive matcher: every series of the tenant */
+		n = AlloyLabelIndexSeriesCount(idx);
+		set = palloc_extended(sizeof(int32) * Max(n, 1), MCXT_ALLOC_HUGE);
+		for (int i = 0; i < n; i++)
+			set[i] = i;
+	}
+	for (int i = 0; i < nmatchers && n > 0; i++)
+	{
+		MatcherIds *m = order[i].m;
+
+		if (m->positive || m->nids == 0)
+			continue;
+		if (order[i].count <= (int64) n * ALLOY_LV_SERIES_COST)
+		{
+			int			nb;
+			int32	   *b = matcher_series(idx, m, order[i].count, &nb);
+
+			n = sorted_subtract(set, n, b, nb);
+			pfree(b);
+		}
+		else
+			n = filter_series(idx, set, n, m, false);
+	}
+	pfree(order);
+	*nset = n;
+	return set;
+}
+
+/*
+ * Mark which wanted label ids (sorted, all of one label name) the matched
+ * series carry, from the in-memory label index. Two strategies, chosen by
+ * estimated cost as Prometheus does: when the wanted values' posting lists
+ * are short next to the matched set, test each value's postings for overlap
+ * with the set (stopping at the first common series); otherwise visit the
+ * matched series once and look their labels up among the wanted ids,
+ * stopping once every value has been seen.
+ */
+static void
+indexed_label_values(const AlloyLabelIndex *idx, MatcherIds *mids, int nmatchers,
+					 const int32 *wids, int nv, bool *seen, const char *name, int name_len)
+{
+	int			nset;
+	int32	   *set = indexed_match(idx, mids, nmatchers, &nset);
+	int64		cost = 0;
+	bool		intersect;
+
+	if (nset == 0)
+	{
+		pfree(set);
+		return;
+	}
+	/* every value costs at least one step: many values always mean a scan */
+	intersect = (int64) nv <= (int64) nset * ALLOY_LV_SERIES_COST;
+	for (int v = 0; v < nv && intersect; v++)
+	{
+		int			np;
+
+		(void) AlloyLabelIndexPostings(idx, wids[v], &np);
+		cost += Min(np, nset);
+		intersect = cost <= (int64) nset * ALLOY_LV_SERIES_COST;
+	}
+	elog(DEBUG1, "alloy label values of \"%.*s\": %d matched series, %d values, %s",
+		 name_len, name, nset, nv, intersect ? "postings intersection" : "series scan");
+
+	if (intersect)
+	{
+		for (int v = 0; v < nv; v++)
+		{
+			int			np;
+			const int32 *p = AlloyLabelIndexPostings(idx, wids[v], &np);
+
+			seen[v] = np > 0 && sorted_overlap(p, np, set, nset);
+		}
+	}
+	else
+	{
+		int32		lo = wids[0];
+		int32		hi = wids[nv - 1];
+		int32	   *dense = NULL;
+		int			nseen = 0;
+
+		/* wanted id -> its position + 1, when the id range is small */
+		if ((int64) hi - lo < ALLOY_LV_DENSE_MAX)
+		{
+			dense = palloc0(sizeof(int32) * ((Size) (hi - lo) + 1));
+			for (int v = 0; v < nv; v++)
+				dense[wids[v] - lo] = v + 1;
+		}
+		for (int i = 0; i < nset && nseen < nv; i++)
+		{
+			int			n;
+			const int32 *ids = AlloyLabelIndexSeriesLabels(idx, set[i], &n);
+
+			for (int j = 0; j < n; j++)
+			{
+				int			v;
+
+				if (ids[j] < lo || ids[j] > hi)
+					continue;
+				if (dense)
+					v = dense[ids[j] - lo] - 1;
+				else
+				{
+					const int32 *f = bsearch(&ids[j], wids, nv, sizeof(int32), cmp_int32);
+
+					v = f ? (int) (f - wids) : -1;
+				}
+				if (v >= 0)
+				{
+					if (!seen[v])
+						nseen++;
+					seen[v] = true;
+					break;		/* one value per label name */
+				}
+			}
+		}
+		if (dense)
+			pfree(dense);
+	}
+	pfree(set);
+}
+
+/* A value of the label asked for, with its id (sorted by id). */
+typedef struct LabelValueRow
+{
+	int32		label_id;
+	int			value_len;
+	char	   *value;
+} LabelValueRow;
+
+static int
+cmp_value_row(const void *a, const void *b)
+{
+	const LabelValueRow *x = a;
+	const LabelValueRow *y = b;
+
+	return x->label_id < y->label_id ? -1 : x->label_id > y->label_id;
+}
+
 /*
  * The distinct values of label `name` over the series matching every
- * matcher, unsorted. Cheaper than AlloySeriesSelect for this question: the
- * label's values are read once from the label index, and each matching
- * series is only checked for their ids, with no label set built.
+ * matcher, unsorted. The label's values are read once from the label index;
+ * which of them the matched series carry comes from the backend's in-memory
+ * label index (catalog_labelidx.c) when it can be used, else from the
+ * matched series' rows, without building label sets.
  */
 AlloyLabel *
 AlloySeriesLabelValues(int32 tenant_id, const AlloyMatcher *matchers, int nmatchers,
@@ -620,20 +993,14 @@ AlloySeriesLabelValues(int32 tenant_id, const AlloyMatcher *matchers, int nmatch
 	ScanKeyData keys[2];
 	IndexScanDesc scan;
 	TupleTableSlot *slot;
-	HASHCTL		ctl;
-	HTAB	   *want;
-	HASH_SEQ_STATUS hs;
-	WantedValue *w;
+	LabelValueRow *rows = NULL;
+	int			nrows = 0;
+	int			maxrows = 0;
+	bool	   *seen;
+	AlloyLabelIndex *idx;
 	AlloyLabel *out;
-	int			n = 0;
-	int			nseries;
 
 	*nvalues = 0;
-	ctl.keysize = sizeof(int32);
-	ctl.entrysize = sizeof(WantedValue);
-	ctl.hcxt = CurrentMemoryContext;
-	want = hash_create("alloy wanted label values", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-
 	lrel = table_open(rels->labels, AccessShareLock);
 	lidx = index_open(rels->labels_key, AccessShareLock);
 	slot = table_slot_create(lrel, NULL);
@@ -645,36 +1012,199 @@ AlloySeriesLabelValues(int32 tenant_id, const AlloyMatcher *matchers, int nmatch
 	while (index_getnext_slot(scan, ForwardScanDirection, slot))
 	{
 		bool		isnull;
-		int32		id = DatumGetInt32(slot_getattr(slot, Anum_alloy_labels_label_id, &isnull));
 		text	   *tv = DatumGetTextPP(slot_getattr(slot, Anum_alloy_labels_value, &isnull));
+		LabelValueRow *r;
 
 		CHECK_FOR_INTERRUPTS();
-		w = hash_search(want, &id, HASH_ENTER, NULL);
-		w->value_len = VARSIZE_ANY_EXHDR(tv);
-		w->value = pnstrdup(VARDATA_ANY(tv), w->value_len);
-		w->seen = false;
-		n++;
+		if (nrows == maxrows)
+		{
+			maxrows = Max(64, maxrows * 2);
+			rows = rows ? repalloc_huge(rows, sizeof(LabelValueRow) * maxrows)
+				: palloc(sizeof(LabelValueRow) * maxrows);
+		}
+		r = &rows[nrows++];
+		r->label_id = DatumGetInt32(slot_getattr(slot, Anum_alloy_labels_label_id, &isnull));
+		r->value_len = VARSIZE_ANY_EXHDR(tv);
+		r->value = pnstrdup(VARDATA_ANY(tv), r->value_len);
 	}
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	index_close(lidx, AccessShareLock);
 	table_close(lrel, AccessShareLock);
-	if (n == 0)
+	if (nrows == 0)
 		return NULL;
+	qsort(rows, nrows, sizeof(LabelValueRow), cmp_value_row);
+	seen = palloc0(sizeof(bool) * nrows);
 
-	(void) select_run(tenant_id, matchers, nmatchers, want, &nseries);
-
-	out = palloc(sizeof(AlloyLabel) * n);
-	hash_seq_init(&hs, want);
-	while ((w = hash_seq_search(&hs)) != NULL)
+	idx = AlloyLabelIndexGet(tenant_id, snapshot);
+	if (idx != NULL)
 	{
-		if (!w->seen)
+		MatcherIds *mids = palloc0(sizeof(MatcherIds) * Max(nmatchers, 1));
+		int32	   *wids = palloc(sizeof(int32) * nrows);
+		bool		possible = true;
+
+		lrel = table_open(rels->labels, AccessShareLock);
+		lidx = index_open(rels->labels_key, AccessShareLock);
+		for (int i = 0; i < nmatchers && possible; i++)
+			possible = matcher_resolve(lrel, lidx, snapshot, tenant_id, &matchers[i], &mids[i]);
+		index_close(lidx, AccessShareLock);
+		table_close(lrel, AccessShareLock);
+		for (int v = 0; v < nrows; v++)
+			wids[v] = rows[v].label_id;
+		if (possible)
+			indexed_label_values(idx, mids, nmatchers, wids, nrows, seen, name, name_len);
+	}
+	else
+	{
+		/* the tables answer: each matched series is checked for the ids */
+		HASHCTL		ctl;
+		HTAB	   *want;
+		int			nseries;
+
+		ctl.keysize = sizeof(int32);
+		ctl.entrysize = sizeof(WantedValue);
+		ctl.hcxt = CurrentMemoryContext;
+		want = hash_create("alloy wanted label values", Max(nrows, 16), &ctl,
+						   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		for (int v = 0; v < nrows; v++)
+		{
+			WantedValue *w = hash_search(want, &rows[v].label_id, HASH_ENTER, NULL);
+
+			w->seen = false;
+		}
+		(void) select_run(tenant_id, matchers, nmatchers, want, &nseries);
+		for (int v = 0; v < nrows; v++)
+		{
+			WantedValue *w = hash_search(want, &rows[v].label_id, HASH_FIND, NULL);
+
+			seen[v] = w->seen;
+		}
+		hash_destroy(want);
+	}
+
+	out = palloc(sizeof(AlloyLabel) * nrows);
+	for (int v = 0; v < nrows; v++)
+	{
+		if (!seen[v])
 			continue;
 		out[*nvalues].name = name;
 		out[*nvalues].name_len = name_len;
-		out[*nvalues].value = w->value;
-		out[*nvalues].value_len = w->value_len;
+		out[*nvalues].value = rows[v].value;
+		out[*nvalues].value_len = rows[v].value_len;
 		(*nvalues)++;
 	}
+	return out;
+}
+
+/*
+ * The distinct label names over the series matching every matcher, sorted
+ * bytewise (AlloyLabels whose value is NULL). For /api/v1/labels with
+ * match[]: from the in-memory label index, the matched series' label ids are
+ * mapped to names (each id looked up once per backend), and the scan stops
+ * as soon as every name of the tenant has been seen, which for a broad
+ * selector is after a handful of series. Without the index, the matched
+ * series are selected as for PromQL and their names collected.
+ */
+AlloyLabel *
+AlloySeriesLabelNames(int32 tenant_id, const AlloyMatcher *matchers, int nmatchers, int *nnames)
+{
+	Snapshot	snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
+	const AlloyCatalogRels *rels = AlloyCatalogGetRels();
+	AlloyLabelIndex *idx;
+	AlloyLabel *out;
+	int			nall;
+	int			n = 0;
+
+	*nnames = 0;
+	(void) AlloyLabelNamesOfTenant(tenant_id, snapshot, &nall);
+	if (nall == 0)
+		return NULL;
+	out = palloc(sizeof(AlloyLabel) * nall);
+
+	idx = AlloyLabelIndexGet(tenant_id, snapshot);
+	if (idx != NULL)
+	{
+		MatcherIds *mids = palloc0(sizeof(MatcherIds) * Max(nmatchers, 1));
+		Relation	lrel = table_open(rels->labels, AccessShareLock);
+		Relation	lidx = index_open(rels->labels_key, AccessShareLock);
+		bool		possible = true;
+
+		for (int i = 0; i < nmatchers && possible; i++)
+			possible = matcher_resolve(lrel, lidx, snapshot, tenant_id, &matchers[i], &mids[i]);
+		index_close(lidx, AccessShareLock);
+		if (possible)
+		{
+			int			nset;
+			int32	   *set = indexed_match(idx, mids, nmatchers, &nset);
+			int			maxseen = 64;
+			bool	   *seen = palloc0(sizeof(bool) * maxseen);
+
+			for (int i = 0; i < nset && n < nall; i++)
+			{
+				int			nl;
+				const int32 *ids = AlloyLabelIndexSeriesLabels(idx, set[i], &nl);
+
+				for (int j = 0; j < nl; j++)
+				{
+					int32		name = AlloyLabelIndexNameOf(idx, ids[j], lrel, snapshot);
+
+					if (name >= maxseen)
+					{
+						int			old = maxseen;
+
+						while (name >= maxseen)
+							maxseen *= 2;
+						seen = repalloc(seen, sizeof(bool) * maxseen);
+						memset(seen + old, 0, sizeof(bool) * (maxseen - old));
+					}
+					if (!seen[name] && n < nall)
+					{
+						const AlloyLabel *l = AlloyLabelIndexName(idx, name);
+
+						/* a copy: the index may be rebuilt by the next call */
+						seen[name] = true;
+						out[n].name = pnstrdup(l->name, l->name_len);
+						out[n].name_len = l->name_len;
+						out[n].value = NULL;
+						out[n].value_len = 0;
+						n++;
+					}
+				}
+			}
+			pfree(seen);
+			pfree(set);
+		}
+		table_close(lrel, AccessShareLock);
+	}
+	else
+	{
+		AlloySelectedSeries *ss;
+		int			nss;
+		int			nl = 0;
+		AlloyLabel *all;
+
+		/* every label of every matched series, sorted by name, then unique */
+		ss = AlloySeriesSelect(tenant_id, matchers, nmatchers, &nss);
+		for (int i = 0; i < nss; i++)
+			nl += ss[i].nlabels;
+		all = palloc_extended(sizeof(AlloyLabel) * Max(nl, 1), MCXT_ALLOC_HUGE);
+		nl = 0;
+		for (int i = 0; i < nss; i++)
+			for (int j = 0; j < ss[i].nlabels; j++)
+				all[nl++] = ss[i].labels[j];
+		if (nl > 1)
+			qsort(all, nl, sizeof(AlloyLabel), cmp_label_name);
+		for (int i = 0; i < nl && n < nall; i++)
+			if (n == 0 || cmp_label_name(&all[i], &out[n - 1]) != 0)
+			{
+				out[n] = all[i];
+				out[n].value = NULL;
+				out[n].value_len = 0;
+				n++;
+			}
+	}
+	if (n > 1)
+		qsort(out, n, sizeof(AlloyLabel), cmp_label_name);
+	*nnames = n;
 	return out;
 }

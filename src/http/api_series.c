@@ -109,12 +109,6 @@ AlloyStringSetAnswer(AlloyHttpRequest *req, AlloyHttpResponse *resp, AlloyString
 }
 
 /*
- * Resolve every match[] selector; calls fn for each matched series (series
- * may repeat across selectors). Returns false after answering 400.
- */
-typedef void (*AlloySeriesFn) (AlloySelectedSeries *s, void *arg);
-
-/*
  * Parse one match[] selector for the request's tenant and check it the way
  * Prometheus does; NULL after answering 400.
  */
@@ -140,25 +134,6 @@ AlloyParseSelector(AlloyHttpRequest *req, AlloyHttpResponse *resp, const char *s
 		return NULL;
 	}
 	return q;
-}
-
-static bool
-AlloyForMatchedSeries(AlloyHttpRequest *req, AlloyHttpResponse *resp, const char **sels,
-					  int nsels, AlloySeriesFn fn, void *arg)
-{
-	for (int i = 0; i < nsels; i++)
-	{
-		AlloyPromqlQuery *q = AlloyParseSelector(req, resp, sels[i]);
-		AlloySelectedSeries *found;
-		int			n;
-
-		if (q == NULL)
-			return false;
-		found = AlloyPromqlMatchSeries(q, q->expr->matchers, q->expr->nmatchers, &n);
-		for (int j = 0; j < n; j++)
-			fn(&found[j], arg);
-	}
-	return true;
 }
 
 /* Validate start/end as Prometheus does, though they do not narrow results yet. */
@@ -327,27 +302,6 @@ AlloySeriesHandler(AlloyHttpRequest *req, AlloyHttpResponse *resp)
 	AlloyHttpStreamBody(req, resp, AlloySeriesFill, js);
 }
 
-typedef struct AlloyLabelCollect
-{
-	AlloyStringSet *set;
-	const char *name;			/* NULL: collect names, else this label's values */
-} AlloyLabelCollect;
-
-static void
-AlloyCollectLabels(AlloySelectedSeries *s, void *arg)
-{
-	AlloyLabelCollect *c = arg;
-
-	for (int i = 0; i < s->nlabels; i++)
-	{
-		if (c->name == NULL)
-			AlloyStringSetAdd(c->set, s->labels[i].name, s->labels[i].name_len);
-		else if (strlen(c->name) == (size_t) s->labels[i].name_len &&
-				 memcmp(c->name, s->labels[i].name, s->labels[i].name_len) == 0)
-			AlloyStringSetAdd(c->set, s->labels[i].value, s->labels[i].value_len);
-	}
-}
-
 /* Label names or one label's values, from match[] or from the label table. */
 static void
 AlloyLabelsAnswer(AlloyHttpRequest *req, AlloyHttpResponse *resp, const char *name)
@@ -384,52 +338,42 @@ AlloyLabelsAnswer(AlloyHttpRequest *req, AlloyHttpResponse *resp, const char *na
 	}
 	else if (nsels > 0)
 	{
-		AlloyLabelCollect c = {&set, name};
-
-		if (!AlloyForMatchedSeries(req, resp, sels, nsels, AlloyCollectLabels, &c))
+		/* label names: the catalog answers without building label sets */
+		for (int i = 0; i < nsels; i++)
 		{
-			AbortCurrentTransaction();
-			MemoryContextSwitchTo(cxt);
-			return;
+			AlloyPromqlQuery *q = AlloyParseSelector(req, resp, sels[i]);
+			AlloyLabel *names;
+			int			n;
+
+			if (q == NULL)
+			{
+				AbortCurrentTransaction();
+				MemoryContextSwitchTo(cxt);
+				return;
+			}
+			names = AlloyPromqlLabelNames(q, q->expr->matchers, q->expr->nmatchers, &n);
+			for (int j = 0; j < n; j++)
+				AlloyStringSetAdd(&set, names[j].name, names[j].name_len);
 		}
 	}
 	else
 	{
-		Oid			types[2] = {TEXTOID, TEXTOID};
-		Datum		args[2];
-		char		nulls[2] = {' ', ' '};
+		/* the catalog's label index answers directly, sorted and distinct */
 		const char *tenant = AlloyHttpTenant(req);
-		int			ret;
+		AlloyLabel *l;
+		int			n;
 
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
 		if (name == NULL)
-		{
-			args[0] = tenant ? CStringGetTextDatum(tenant) : (Datum) 0;
-			nulls[0] = tenant ? ' ' : 'n';
-			ret = SPI_execute_with_args("SELECT alloy.label_names($1)", 1, types, args, nulls,
-										true, 0);
-		}
+			l = AlloyTenantLabelNames(tenant, &n);
 		else
+			l = AlloyTenantLabelValues(tenant, name, strlen(name), &n);
+		for (int i = 0; i < n; i++)
 		{
-			args[0] = CStringGetTextDatum(name);
-			args[1] = tenant ? CStringGetTextDatum(tenant) : (Datum) 0;
-			nulls[1] = tenant ? ' ' : 'n';
-			ret = SPI_execute_with_args("SELECT alloy.label_values($1, $2)", 2, types, args, nulls,
-										true, 0);
+			if (name == NULL)
+				AlloyStringSetAdd(&set, l[i].name, l[i].name_len);
+			else
+				AlloyStringSetAdd(&set, l[i].value, l[i].value_len);
 		}
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "label query failed: %d", ret);
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			char	   *v = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-			MemoryContext old = MemoryContextSwitchTo(cxt);
-
-			if (v)
-				AlloyStringSetAdd(&set, v, strlen(v));
-			MemoryContextSwitchTo(old);
-		}
-		SPI_finish();
 	}
 	AlloyEndRead();
 	AlloyStringSetAnswer(req, resp, &set);

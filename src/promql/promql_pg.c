@@ -119,6 +119,17 @@ AlloyPromqlLabelValues(AlloyPromqlQuery *q, const PromqlMatcher *matchers, int n
 								  nmatchers, name, strlen(name), nvalues);
 }
 
+AlloyLabel *
+AlloyPromqlLabelNames(AlloyPromqlQuery *q, const PromqlMatcher *matchers, int nmatchers,
+					  int *nnames)
+{
+	*nnames = 0;
+	if (q->tenant_id == ALLOY_INVALID_TENANT_ID)
+		return NULL;
+	return AlloySeriesLabelNames(q->tenant_id, AlloyPromqlToMatchers(matchers, nmatchers),
+								 nmatchers, nnames);
+}
+
 /* The PromqlStorage select callback: label index, then the time range. */
 static bool
 AlloyPromqlSelect(void *ctx, PromqlArena *arena, const PromqlMatcher *matchers,

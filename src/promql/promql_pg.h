@@ -52,5 +52,9 @@ extern AlloySelectedSeries *AlloyPromqlMatchSeries(AlloyPromqlQuery *q,
 extern AlloyLabel *AlloyPromqlLabelValues(AlloyPromqlQuery *q, const PromqlMatcher *matchers,
 										  int nmatchers, const char *name, int *nvalues);
 
+/* The distinct label names over those series, sorted (values NULL). */
+extern AlloyLabel *AlloyPromqlLabelNames(AlloyPromqlQuery *q, const PromqlMatcher *matchers,
+										 int nmatchers, int *nnames);
+
 
 #endif							/* ALLOY_PROMQL_PG_H */
