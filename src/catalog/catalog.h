@@ -60,6 +60,9 @@ extern int64 AlloySeriesLookup(int32 tenant_id, const AlloyLabel *labels,
  */
 extern int	AlloyLabelsValidate(AlloyLabel *labels, int nlabels);
 
+/* A label set as a jsonb object Datum (name -> value), in that order. */
+extern Datum AlloyLabelsJsonb(const AlloyLabel *labels, int n);
+
 /* Label matchers, as in a PromQL selector. */
 typedef enum AlloyMatchOp
 {

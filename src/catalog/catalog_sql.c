@@ -237,8 +237,9 @@ alloy_series_lookup(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(id);
 }
 
-static Jsonb *
-alloy_labels_to_jsonb(const AlloyLabel *labels, int n)
+/* A label set as a jsonb object (name -> value), for every SQL-facing caller. */
+Datum
+AlloyLabelsJsonb(const AlloyLabel *labels, int n)
 {
 	JsonbParseState *state = NULL;
 	JsonbValue *res;
@@ -259,7 +260,7 @@ alloy_labels_to_jsonb(const AlloyLabel *labels, int n)
 		pushJsonbValue(&state, WJB_VALUE, &v);
 	}
 	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
-	return JsonbValueToJsonb(res);
+	return JsonbPGetDatum(JsonbValueToJsonb(res));
 }
 
 static void
@@ -370,7 +371,7 @@ alloy_match_series(PG_FUNCTION_ARGS)
 		bool		nulls[2] = {false, false};
 
 		values[0] = Int64GetDatum(series[i].series_id);
-		values[1] = JsonbPGetDatum(alloy_labels_to_jsonb(series[i].labels, series[i].nlabels));
+		values[1] = AlloyLabelsJsonb(series[i].labels, series[i].nlabels);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
@@ -502,7 +503,7 @@ alloy_series_labels(PG_FUNCTION_ARGS)
 		if (l != NULL)
 			labels[m++] = *l;
 	}
-	PG_RETURN_JSONB_P(alloy_labels_to_jsonb(labels, m));
+	PG_RETURN_DATUM(AlloyLabelsJsonb(labels, m));
 }
 
 /* alloy.series_metric(label_ids int4[]) RETURNS text: the __name__ value */

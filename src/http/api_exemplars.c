@@ -514,31 +514,6 @@ AlloyApiExemplarsRoutes(void)
 
 /* ---------- SQL ---------- */
 
-static Datum
-AlloySeriesLabelsJsonb(const AlloySelectedSeries *s)
-{
-	JsonbParseState *state = NULL;
-	JsonbValue *jv;
-
-	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	for (int i = 0; i < s->nlabels; i++)
-	{
-		JsonbValue	k;
-		JsonbValue	v;
-
-		k.type = jbvString;
-		k.val.string.val = (char *) s->labels[i].name;
-		k.val.string.len = s->labels[i].name_len;
-		v.type = jbvString;
-		v.val.string.val = (char *) s->labels[i].value;
-		v.val.string.len = s->labels[i].value_len;
-		pushJsonbValue(&state, WJB_KEY, &k);
-		pushJsonbValue(&state, WJB_VALUE, &v);
-	}
-	jv = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
-	return JsonbPGetDatum(JsonbValueToJsonb(jv));
-}
-
 /* A time argument in Unix ms; NULL or -infinity/infinity give dflt's extreme. */
 static int64
 AlloyTimeArg(FunctionCallInfo fcinfo, int argno, int64 dflt)
@@ -587,7 +562,7 @@ alloy_query_exemplars(PG_FUNCTION_ARGS)
 	for (int i = 0; i < res.nseries; i++)
 	{
 		const AlloyExemplarSeries *es = res.series[i];
-		Datum		labels = AlloySeriesLabelsJsonb(es->series);
+		Datum		labels = AlloyLabelsJsonb(es->series->labels, es->series->nlabels);
 
 		for (int j = 0; j < es->n; j++)
 		{

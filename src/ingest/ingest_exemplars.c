@@ -39,32 +39,6 @@ PG_FUNCTION_INFO_V1(alloy_exemplars_drop_before);
 #define ALLOY_EXEMPLAR_MIN_MS	(MIN_TIMESTAMP / 1000 + ALLOY_UNIX_EPOCH_MS + 1)
 #define ALLOY_EXEMPLAR_MAX_MS	(PG_INT64_MAX / 1000 - 1)	/* below END_TIMESTAMP too */
 
-/* An exemplar's label set as a jsonb object (labels sorted, names unique). */
-static Datum
-AlloyExemplarLabelsJsonb(const RwExemplar *e)
-{
-	JsonbParseState *state = NULL;
-	JsonbValue *res;
-
-	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	for (int i = 0; i < e->nlabels; i++)
-	{
-		JsonbValue	k;
-		JsonbValue	v;
-
-		k.type = jbvString;
-		k.val.string.val = (char *) e->labels[i].name;
-		k.val.string.len = e->labels[i].name_len;
-		v.type = jbvString;
-		v.val.string.val = (char *) e->labels[i].value;
-		v.val.string.len = e->labels[i].value_len;
-		pushJsonbValue(&state, WJB_KEY, &k);
-		pushJsonbValue(&state, WJB_VALUE, &v);
-	}
-	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
-	return JsonbPGetDatum(JsonbValueToJsonb(res));
-}
-
 /*
  * Store every valid exemplar of a decoded request. ids[i] is the series id
  * of rw->series[i], or ALLOY_INVALID_SERIES_ID when the series is unknown:
@@ -108,7 +82,7 @@ AlloyExemplarsStore(const RwRequest *rw, const int64 *ids, AlloyExemplarCounts *
 			sid[n] = Int64GetDatum(ids[i]);
 			times[n] = TimestampTzGetDatum(AlloyMsToTimestamp(e->t_ms));
 			values[n] = Float8GetDatum(e->value);
-			labels[n] = AlloyExemplarLabelsJsonb(e);
+			labels[n] = AlloyLabelsJsonb(e->labels, e->nlabels);
 			n++;
 		}
 	}

@@ -27,7 +27,7 @@ PG_FUNCTION_INFO_V1(alloy_is_stale_marker);
 
 /* A label set as a jsonb object. */
 static Datum
-AlloyLabelsJsonb(const PromqlLabels *ls)
+AlloyPromqlLabelsJsonb(const PromqlLabels *ls)
 {
 	JsonbParseState *state = NULL;
 	JsonbValue *res;
@@ -73,18 +73,18 @@ AlloyPromqlEmitResult(FunctionCallInfo fcinfo, const PromqlResult *res)
 	switch (res->type)
 	{
 		case PROMQL_VAL_SCALAR:
-			AlloyPromqlEmit(rsinfo, AlloyLabelsJsonb(&none), res->t, res->scalar);
+			AlloyPromqlEmit(rsinfo, AlloyPromqlLabelsJsonb(&none), res->t, res->scalar);
 			break;
 		case PROMQL_VAL_VECTOR:
 			for (int i = 0; i < res->vector.n; i++)
-				AlloyPromqlEmit(rsinfo, AlloyLabelsJsonb(&res->vector.s[i].labels),
+				AlloyPromqlEmit(rsinfo, AlloyPromqlLabelsJsonb(&res->vector.s[i].labels),
 								res->vector.s[i].t, res->vector.s[i].v);
 			break;
 		case PROMQL_VAL_MATRIX:
 			for (int i = 0; i < res->matrix.n; i++)
 			{
 				const PromqlSeriesOut *s = &res->matrix.s[i];
-				Datum		labels = AlloyLabelsJsonb(&s->labels);
+				Datum		labels = AlloyPromqlLabelsJsonb(&s->labels);
 
 				for (int j = 0; j < s->n; j++)
 					AlloyPromqlEmit(rsinfo, labels, s->t[j], s->v[j]);

@@ -605,6 +605,20 @@ AlloyIndexStart(AlloyPartReader *pr, int64 sid, int64 mint)
 	return pr->meta.sealed_start + (BlockNumber) lo;
 }
 
+/* A cursor over the sealed chunks of series sid in the reader's range. */
+AlloySealedCursor *
+AlloyPartSeriesCursor(AlloyPartReader *pr, int64 sid)
+{
+	AlloySealedCursor *cur = palloc(sizeof(AlloySealedCursor));
+
+	AlloySourceFromRel(&cur->src, pr->rel);
+	AlloySealedCursorInit(cur, &cur->src, &pr->meta,
+						  AlloyIndexStart(pr, sid, pr->mint), pr->mint, pr->maxt);
+	cur->has_sid = true;
+	cur->only_sid = sid;
+	return cur;
+}
+
 /*
  * Append the samples of series sid in the reader's range to (*ts, *vs),
  * which hold n samples in room for *cap; returns the new count.
@@ -624,14 +638,7 @@ AlloyPartReadSeries(AlloyPartReader *pr, int64 sid, int64 **ts, double **vs,
 	if (pr->empty)
 		return n;
 	if (pr->meta.sealed_npages > 0)
-	{
-		cur = palloc(sizeof(AlloySealedCursor));
-		AlloySourceFromRel(&cur->src, pr->rel);
-		AlloySealedCursorInit(cur, &cur->src, &pr->meta,
-							  AlloyIndexStart(pr, sid, pr->mint), pr->mint, pr->maxt);
-		cur->has_sid = true;
-		cur->only_sid = sid;
-	}
+		cur = AlloyPartSeriesCursor(pr, sid);
 	hlo = AlloyHeadLowerBound(pr->head, pr->nhead, sid);
 	hhi = hlo;
 	while (hhi < pr->nhead && pr->head[hhi].series_id == sid)

@@ -147,12 +147,7 @@ AlloyPartReadSeriesXor(AlloyPartReader *pr, int64 sid, AlloyChunkList *l)
 		const uint8 *data;
 		size_t		len;
 
-		cur = palloc(sizeof(AlloySealedCursor));
-		AlloySourceFromRel(&cur->src, pr->rel);
-		AlloySealedCursorInit(cur, &cur->src, &pr->meta,
-							  AlloyIndexStart(pr, sid, pr->mint), pr->mint, pr->maxt);
-		cur->has_sid = true;
-		cur->only_sid = sid;
+		cur = AlloyPartSeriesCursor(pr, sid);
 		ts = palloc(sizeof(int64) * ALLOY_CHUNK_MAX_SAMPLES);
 		vs = palloc(sizeof(double) * ALLOY_CHUNK_MAX_SAMPLES);
 

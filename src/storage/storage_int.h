@@ -239,6 +239,7 @@ struct AlloySamplesReader
 };
 
 extern BlockNumber AlloyIndexStart(AlloyPartReader *pr, int64 sid, int64 mint);
+extern AlloySealedCursor *AlloyPartSeriesCursor(AlloyPartReader *pr, int64 sid);
 
 /*
  * Merges a sealed cursor with sorted head samples into one (series, time)

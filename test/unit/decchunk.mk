@@ -3,7 +3,7 @@
 # `build/test_decchunk --bench` times it next to the XOR codec.
 UNIT_TESTS += test_decchunk
 
-$(BUILD)/test_decchunk: test_decchunk.c unit.h $(TOP)/src/storage/decchunk.c \
+$(BUILD)/test_decchunk: test_decchunk.c unit.h rng.h $(TOP)/src/storage/decchunk.c \
 		$(TOP)/src/storage/decchunk.h $(TOP)/src/storage/xorchunk.c | $(BUILD)
 	$(CC) $(CFLAGS) -o $@ test_decchunk.c $(TOP)/src/storage/decchunk.c \
 		$(TOP)/src/storage/xorchunk.c $(LDLIBS)

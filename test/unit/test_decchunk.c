@@ -24,51 +24,9 @@
 #include "storage/decchunk.h"
 #include "storage/xorchunk.h"
 #include "unit.h"
+#include "rng.h"
 
 #define MAXN 1024
-
-static uint64_t rng_state = 0x2545f4914f6cdd1dULL;
-
-/* splitmix64: seeded, so failures reproduce. */
-static uint64_t
-rng(void)
-{
-	uint64_t	z = (rng_state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static uint64_t
-rng_below(uint64_t n)
-{
-	return rng() % n;
-}
-
-static double
-rng_unit(void)
-{
-	return (double) (rng() >> 11) / 9007199254740992.0;
-}
-
-static uint64_t
-dbits(double v)
-{
-	uint64_t	b;
-
-	memcpy(&b, &v, 8);
-	return b;
-}
-
-static double
-bitsd(uint64_t b)
-{
-	double		v;
-
-	memcpy(&v, &b, 8);
-	return v;
-}
 
 static const double pow10s[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 1e11, 1e12, 1e13, 1e14, 1e15};
@@ -436,6 +394,7 @@ run_bench(double seconds)
 int
 main(int argc, char **argv)
 {
+	rng_state = 0x2545f4914f6cdd1dULL;
 	if (argc > 1 && strcmp(argv[1], "--bench") == 0)
 		return run_bench(argc > 2 ? atof(argv[2]) : 1.0);
 

@@ -19,53 +19,11 @@
 
 #include "storage/xorchunk.h"
 #include "unit.h"
+#include "rng.h"
 #include "xorchunk_golden.h"
 
 #define MAXN 600				/* samples per random chunk at most */
 #define BUFCAP (MAXN * XOR_MAX_SAMPLE_BYTES + 64)
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-
-/* splitmix64: a small seeded generator, so failures reproduce. */
-static uint64_t
-rng(void)
-{
-	uint64_t	z = (rng_state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static uint64_t
-rng_below(uint64_t n)
-{
-	return rng() % n;
-}
-
-static double
-rng_unit(void)
-{
-	return (double) (rng() >> 11) / 9007199254740992.0;
-}
-
-static uint64_t
-dbits(double v)
-{
-	uint64_t	b;
-
-	memcpy(&b, &v, 8);
-	return b;
-}
-
-static double
-bitsd(uint64_t b)
-{
-	double		v;
-
-	memcpy(&v, &b, 8);
-	return v;
-}
 
 /* ------------------------------------------------ reference bit writer */
 
