@@ -19,6 +19,13 @@ extern bool AlloyApiTimeParam(AlloyHttpRequest *req, AlloyHttpResponse *resp,
 
 extern int	alloy_query_timeout;	/* ms, 0 = none */
 
+/*
+ * A PromQL parse error in Prometheus 2.42's words ("LINE:COL: parse error:
+ * ..." instead of the parser's "parse error at char N: ..."); other messages
+ * unchanged.
+ */
+extern const char *AlloyApiParseError(const char *query, const char *msg);
+
 extern void AlloyApiQueryRoutes(void);
 extern void AlloyApiSeriesRoutes(void);
 extern void AlloyApiReadRoutes(void);

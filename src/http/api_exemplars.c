@@ -413,37 +413,6 @@ AlloyExemplarsTimeParam(AlloyHttpRequest *req, AlloyHttpResponse *resp, const ch
 	return false;
 }
 
-/*
- * Prometheus 2.42 words a parse error "LINE:COL: parse error: ..." (COL
- * counted in bytes from the last newline); alloy's parser says "parse error
- * at char N: ...". Reword it so clients that show the position show the
- * same one.
- */
-static const char *
-AlloyPrometheusParseError(const char *query, const char *msg)
-{
-	static const char prefix[] = "parse error at char ";
-	const char *p;
-	char	   *end;
-	long		pos;
-	int			line = 1;
-	long		last_nl = -1;
-
-	if (strncmp(msg, prefix, sizeof(prefix) - 1) != 0)
-		return msg;
-	p = msg + sizeof(prefix) - 1;
-	pos = strtol(p, &end, 10) - 1;
-	if (end == p || strncmp(end, ": ", 2) != 0 || pos < 0 || pos > (long) strlen(query))
-		return msg;
-	for (long i = 0; i < pos; i++)
-		if (query[i] == '\n')
-		{
-			line++;
-			last_nl = i;
-		}
-	return psprintf("%d:%ld: parse error: %s", line, pos - last_nl, end + 2);
-}
-
 static void
 AlloyQueryExemplarsHandler(AlloyHttpRequest *req, AlloyHttpResponse *resp)
 {
@@ -487,7 +456,7 @@ AlloyQueryExemplarsHandler(AlloyHttpRequest *req, AlloyHttpResponse *resp)
 		MemoryContextSwitchTo(cxt);
 		/* Prometheus answers the parser's message as is, without "invalid parameter" */
 		AlloyHttpJsonError(resp, 400, "bad_data",
-						   AlloyPrometheusParseError(query ? query : "", edata->message));
+						   AlloyApiParseError(query ? query : "", edata->message));
 		FreeErrorData(edata);
 		return;
 	}

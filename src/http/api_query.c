@@ -264,8 +264,9 @@ AlloyApiExecute(AlloyHttpRequest *req, AlloyHttpResponse *resp, const char *quer
 		req->stream_fill = NULL;
 		if (!parsed)
 			AlloyHttpJsonError(resp, 400, "bad_data",
-							   instant ? psprintf("invalid parameter \"query\": %s", edata->message)
-							   : edata->message);
+							   instant ? psprintf("invalid parameter \"query\": %s",
+												  AlloyApiParseError(query, edata->message))
+							   : AlloyApiParseError(query, edata->message));
 		else if (edata->sqlerrcode == ERRCODE_DATA_EXCEPTION ||
 				 edata->sqlerrcode == ERRCODE_PROGRAM_LIMIT_EXCEEDED)
 			AlloyHttpJsonError(resp, 422, "execution", edata->message);
