@@ -163,3 +163,17 @@ SELECT alloy.drop_before('1901-01-02 00:00:01');
 SELECT count(*) FROM alloy.samples WHERE series_id BETWEEN 900000 AND 900999;
 SELECT alloy.drop_before('1901-01-06');
 SELECT count(*) FROM alloy.samples WHERE series_id BETWEEN 900000 AND 900999;
+
+-- a reader that wants a few series or a short range skips head batches by
+-- the series and time ranges in their headers; answers are unchanged
+SELECT alloy.write('{"__name__":"skip_a"}'::jsonb, array_agg(to_timestamp(1000000 + i * 15) ORDER BY i),
+	array_agg(i::float8 ORDER BY i)) FROM generate_series(0, 49) i;
+SELECT alloy.write('{"__name__":"skip_b"}'::jsonb, array_agg(to_timestamp(1000000 + i * 15) ORDER BY i),
+	array_agg(-i::float8 ORDER BY i)) FROM generate_series(0, 99) i;
+SELECT alloy.write('{"__name__":"skip_a"}'::jsonb, array_agg(to_timestamp(1000000 + i * 15) ORDER BY i),
+	array_agg(i::float8 ORDER BY i)) FROM generate_series(50, 99) i;
+SELECT labels->>'__name__' AS metric, count(*), sum(value), min("time"), max("time")
+  FROM alloy.promql_range('{__name__=~"skip_.*"}', to_timestamp(1000000), to_timestamp(1000000 + 99 * 15), '15s')
+ GROUP BY 1 ORDER BY 1;
+SELECT count(*), sum(value), min("time") FROM alloy.promql_range('skip_a', to_timestamp(1001200), to_timestamp(1001485), '15s');
+SELECT count(*), sum(value) FROM alloy.promql_range('skip_b', to_timestamp(1000000), to_timestamp(1000300), '15s');

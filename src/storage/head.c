@@ -96,6 +96,15 @@ AlloyAddBatch(Relation rel, Page page, TransactionId xid,
 			 RelationGetRelationName(rel));
 	hdr->xid = xid;
 	hdr->nsamples = m;
+	hdr->min_sid = hdr->max_sid = samples[0].series_id;
+	hdr->min_t = hdr->max_t = samples[0].t_ms;
+	for (int i = 1; i < m; i++)
+	{
+		hdr->min_sid = Min(hdr->min_sid, samples[i].series_id);
+		hdr->max_sid = Max(hdr->max_sid, samples[i].series_id);
+		hdr->min_t = Min(hdr->min_t, samples[i].t_ms);
+		hdr->max_t = Max(hdr->max_t, samples[i].t_ms);
+	}
 	off = PageAddItem(page, (Item) itembuf, sizeof(AlloyBatchHeader) + used,
 					  InvalidOffsetNumber, false, false);
 	if (off == InvalidOffsetNumber)

@@ -451,9 +451,9 @@ AlloyLoadIndex(AlloyPartReader *pr)
 						RelationGetRelationName(pr->rel))));
 }
 
-/* Whether id is in the ascending array ids[0..n). */
-static inline bool
-AlloyIdInSorted(const int64 *ids, int n, int64 id)
+/* First index of the ascending array ids[0..n) holding a value >= id. */
+static inline int
+AlloyIdLowerBound(const int64 *ids, int n, int64 id)
 {
 	int			lo = 0;
 	int			hi = n;
@@ -467,7 +467,25 @@ AlloyIdInSorted(const int64 *ids, int n, int64 id)
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+/* Whether id is in the ascending array ids[0..n). */
+static inline bool
+AlloyIdInSorted(const int64 *ids, int n, int64 id)
+{
+	int			lo = AlloyIdLowerBound(ids, n, id);
+
 	return lo < n && ids[lo] == id;
+}
+
+/* Whether the ascending array ids[0..n) holds an id in [lo_id, hi_id]. */
+static inline bool
+AlloyIdRangeInSorted(const int64 *ids, int n, int64 lo_id, int64 hi_id)
+{
+	int			lo = AlloyIdLowerBound(ids, n, lo_id);
+
+	return lo < n && ids[lo] <= hi_id;
 }
 
 /*
@@ -507,6 +525,16 @@ AlloyLoadHead(AlloyPartReader *pr, Snapshot snapshot)
 			AlloyHeadSample hs;
 
 			seq += hdr->nsamples;
+			if (ItemIdGetLength(itemid) < sizeof(AlloyBatchHeader))
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("alloy head batch of %u bytes is too short",
+								ItemIdGetLength(itemid))));
+			/* batches that cannot hold a wanted sample are not decoded */
+			if (hdr->max_t < pr->mint || hdr->min_t > pr->maxt ||
+				(pr->only != NULL &&
+				 !AlloyIdRangeInSorted(pr->only, pr->nonly, hdr->min_sid, hdr->max_sid)))
+				continue;
 			if (!AlloyXidVisible(hdr->xid, snapshot))
 				continue;
 			AlloyBatchIterInit(&it, hdr, ItemIdGetLength(itemid));

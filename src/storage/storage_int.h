@@ -39,9 +39,10 @@
 #define ALLOY_MAGIC			0xA110C5A7
 /*
  * 1: chunk items held XOR chunks only. 2: a chunk item names its encoding
- * (XOR or decimal) in a byte after its header.
+ * (XOR or decimal) in a byte after its header. 3: a head batch's header
+ * carries the range of its series ids and times.
  */
-#define ALLOY_FORMAT_VERSION 2
+#define ALLOY_FORMAT_VERSION 3
 
 #define ALLOY_METAPAGE_BLKNO 0
 
@@ -113,6 +114,16 @@ typedef struct AlloyBatchHeader
 {
 	TransactionId xid;			/* the inserting subtransaction */
 	uint32		nsamples;
+	/*
+	 * The smallest and largest series id and time in the batch: a reader
+	 * that wants a few series or a short time range skips the batches that
+	 * cannot hold them without decoding them (32 bytes on a batch of a few
+	 * hundred samples).
+	 */
+	int64		min_sid;
+	int64		max_sid;
+	int64		min_t;
+	int64		max_t;
 } AlloyBatchHeader;
 
 /* Largest encoding of one head sample: two 10-byte varints and the value. */
