@@ -3,8 +3,14 @@
  *
  * Times are Unix seconds with decimals or RFC 3339; durations are float
  * seconds or Prometheus durations (1h30m). Errors read exactly like
- * Prometheus's (`invalid parameter "start": cannot parse "x" to a valid
- * timestamp`), so clients that show them show the same text.
+ * Prometheus 2.42's, so clients that show them show the same text. 2.42
+ * words a bad time two ways: query_range's start and end say
+ * `invalid parameter "start": cannot parse "x" to a valid timestamp`, while
+ * every parameter read through its parseTimeParam (instant query's time,
+ * series, labels, label values and exemplars' start and end) wraps that once
+ * more: `invalid parameter "start": Invalid time value for 'start': cannot
+ * parse "x" to a valid timestamp`. Both were checked against the 2.42 binary
+ * (test/t/020_query_api_oracle.pl keeps checking).
  */
 #include "postgres.h"
 
@@ -46,7 +52,19 @@ AlloyDigits(const char **p, int n, int *out)
 	return true;
 }
 
-/* RFC 3339 with optional fraction: 2015-07-01T20:10:51.781Z or ...+02:00 */
+static bool
+AlloyLeapYear(int y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/*
+ * RFC 3339 with optional fraction: 2015-07-01T20:10:51.781Z or ...+02:00,
+ * as strict as Go's time.Parse(time.RFC3339Nano) that Prometheus uses:
+ * upper-case T and Z only, the day checked against its month, seconds up to
+ * 59, one to nine fraction digits after '.' or ','. Like Go, the offset's
+ * digits are not range-checked.
+ */
 static bool
 AlloyParseRfc3339(const char *s, int64 *ms)
 {
@@ -56,29 +74,37 @@ AlloyParseRfc3339(const char *s, int64 *ms)
 	int			offset_min = 0;
 
 	if (!AlloyDigits(&p, 4, &y) || *p++ != '-' || !AlloyDigits(&p, 2, &mo) ||
-		*p++ != '-' || !AlloyDigits(&p, 2, &d) || (*p != 'T' && *p != 't'))
+		*p++ != '-' || !AlloyDigits(&p, 2, &d) || *p != 'T')
 		return false;
 	p++;
 	if (!AlloyDigits(&p, 2, &h) || *p++ != ':' || !AlloyDigits(&p, 2, &mi) ||
 		*p++ != ':' || !AlloyDigits(&p, 2, &sec))
 		return false;
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+	if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59)
 		return false;
-	if (*p == '.')
+	{
+		static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+		if (d > mdays[mo - 1] + (mo == 2 && AlloyLeapYear(y) ? 1 : 0))
+			return false;
+	}
+	if (*p == '.' || *p == ',')
 	{
 		int			scale = 100;
+		int			ndigits = 0;
 
 		p++;
-		if (*p < '0' || *p > '9')
-			return false;
 		while (*p >= '0' && *p <= '9')
 		{
 			frac_ms += (*p - '0') * scale;
 			scale /= 10;
 			p++;
+			ndigits++;
 		}
+		if (ndigits < 1 || ndigits > 9)
+			return false;
 	}
-	if (*p == 'Z' || *p == 'z')
+	if (*p == 'Z')
 		p++;
 	else if (*p == '+' || *p == '-')
 	{
@@ -105,7 +131,13 @@ AlloyParseFloatStrict(const char *s, double *v)
 {
 	char	   *end;
 
+	const char *digits = (*s == '+' || *s == '-') ? s + 1 : s;
+
 	if (*s == '\0' || isspace((unsigned char) *s))
+		return false;
+	/* Go takes hexadecimal only with a binary exponent (0x1p4, not 0x10) */
+	if (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X') &&
+		strpbrk(digits, "pP") == NULL)
 		return false;
 	errno = 0;
 	*v = strtod(s, &end);
@@ -127,7 +159,24 @@ AlloyApiParseTime(const char *s, int64 *ms)
 		*ms = (int64) secs * 1000 + (int64) llround(frac * 1000);
 		return true;
 	}
-	return AlloyParseRfc3339(s, ms);
+	if (AlloyParseRfc3339(s, ms))
+		return true;
+
+	/*
+	 * Go's parser takes 4-digit years only, so Prometheus recognises its own
+	 * MinTime and MaxTime spelled out (clients echo them back) by name.
+	 */
+	if (strcmp(s, "-292273086-05-16T16:47:06Z") == 0)
+	{
+		*ms = ALLOY_API_MIN_TIME;
+		return true;
+	}
+	if (strcmp(s, "292277025-08-18T07:12:54.999999999Z") == 0)
+	{
+		*ms = ALLOY_API_MAX_TIME;
+		return true;
+	}
+	return false;
 }
 
 bool
@@ -165,7 +214,10 @@ AlloyApiTimeParam(AlloyHttpRequest *req, AlloyHttpResponse *resp, const char *na
 	}
 	if (!AlloyApiParseTime(s, ms))
 	{
-		AlloyApiBadParam(resp, name, psprintf("cannot parse \"%s\" to a valid timestamp", s));
+		/* Prometheus's parseTimeParam wraps the parser's error once more */
+		AlloyApiBadParam(resp, name,
+						 psprintf("Invalid time value for '%s': cannot parse \"%s\" to a valid timestamp",
+								  name, s));
 		return false;
 	}
 	return true;

@@ -328,6 +328,26 @@ AlloyQueryHandler(AlloyHttpRequest *req, AlloyHttpResponse *resp)
 	AlloyApiExecute(req, resp, query ? query : "", t, t, 0, timeout, true);
 }
 
+/*
+ * query_range's start or end. Prometheus 2.42 parses these two without its
+ * parseTimeParam, so the error is the parser's alone (`invalid parameter
+ * "start": cannot parse "x" to a valid timestamp`; absent or empty is "")
+ * where instant query's time gets AlloyApiTimeParam's longer wording.
+ */
+static bool
+AlloyRangeTimeParam(AlloyHttpRequest *req, AlloyHttpResponse *resp, const char *name,
+					int64 *ms)
+{
+	const char *s = AlloyHttpArg(req, name);
+
+	if (s == NULL)
+		s = "";
+	if (*s != '\0' && AlloyApiParseTime(s, ms))
+		return true;
+	AlloyApiBadParam(resp, name, psprintf("cannot parse \"%s\" to a valid timestamp", s));
+	return false;
+}
+
 static void
 AlloyQueryRangeHandler(AlloyHttpRequest *req, AlloyHttpResponse *resp)
 {
@@ -338,19 +358,9 @@ AlloyQueryRangeHandler(AlloyHttpRequest *req, AlloyHttpResponse *resp)
 	int64		step;
 	int64		timeout;
 
-	if (!AlloyApiTimeParam(req, resp, "start", INT64_MIN, &start) ||
-		!AlloyApiTimeParam(req, resp, "end", INT64_MIN, &end))
+	if (!AlloyRangeTimeParam(req, resp, "start", &start) ||
+		!AlloyRangeTimeParam(req, resp, "end", &end))
 		return;
-	if (start == INT64_MIN)
-	{
-		AlloyApiBadParam(resp, "start", "cannot parse \"\" to a valid timestamp");
-		return;
-	}
-	if (end == INT64_MIN)
-	{
-		AlloyApiBadParam(resp, "end", "cannot parse \"\" to a valid timestamp");
-		return;
-	}
 	if (end < start)
 	{
 		AlloyApiBadParam(resp, "end", "end timestamp must not be before start time");

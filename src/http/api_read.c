@@ -31,10 +31,19 @@
  * Prometheus's). Sealed storage chunks use the same layout and could be
  * streamed as they are, once the storage layer exposes them.
  *
- * The whole answer is built in memory before it is sent (the HTTP layer does
- * not stream yet), so the request as a whole is bounded by
- * alloy.query_max_samples; going over answers 400 "exceeded sample limit",
- * as Prometheus does for its --storage.remote.read-sample-limit.
+ * Every query is read in one transaction with one snapshot, before the
+ * status line goes out, so the sample limit (alloy.query_max_samples over
+ * the whole request; going over answers 400 "exceeded sample limit", as
+ * Prometheus does for its --storage.remote.read-sample-limit) and a timeout
+ * (503) can still be answered. The streamed answer is framed while it is
+ * read, into a chain of blocks (AlloyReadFrames) that outlives the
+ * transaction, and then sent piece by piece through AlloyHttpStreamBody,
+ * each block freed once it is out: one copy of the frames at most, instead
+ * of the two or three a buffered answer cost. A transaction cannot stay open
+ * across the fill calls: the worker serves other connections, with their own
+ * transactions, between them (docs/remote-read.md). SAMPLES is one snappy
+ * block by protocol, so it is built whole; only its compressed form is
+ * streamed out.
  */
 #include "postgres.h"
 
@@ -51,6 +60,7 @@
 #include "alloy.h"
 #include "catalog/catalog.h"
 #include "http/api.h"
+#include "http/http_int.h"
 #include "http/metrics.h"
 #include "ingest/remote.pb-c.h"
 #include "promql/promql_arena.h"
@@ -483,10 +493,113 @@ AlloyReadQueryResult(StringInfo out, AlloySelectedSeries *sel, int nsel,
 	return true;
 }
 
+/*
+ * An answer between the transaction that reads it and the fill calls that
+ * send it (see AlloyReadFramesFill): a chain of blocks in the request's
+ * memory context, each freed as soon as its last byte is handed to the HTTP
+ * layer. Frames are appended back to back and may straddle blocks. Unlike
+ * one StringInfo, the chain never copies itself to grow (no transient
+ * doubling) and has no 1GB limit.
+ */
+#define ALLOY_READ_BLOCK_BYTES	(1024 * 1024)
+
+typedef struct AlloyReadBlock
+{
+	struct AlloyReadBlock *next;
+	char	   *data;
+	Size		len;
+	Size		cap;
+} AlloyReadBlock;
+
+typedef struct AlloyReadFrames
+{
+	MemoryContext cxt;			/* the request's: outlives the transaction */
+	AlloyReadBlock *head;		/* the next block to send */
+	AlloyReadBlock *tail;		/* the block being appended to */
+	Size		off;			/* bytes of head already sent */
+} AlloyReadFrames;
+
+static AlloyReadFrames *
+AlloyReadFramesCreate(MemoryContext cxt)
+{
+	AlloyReadFrames *f = MemoryContextAllocZero(cxt, sizeof(AlloyReadFrames));
+
+	f->cxt = cxt;
+	return f;
+}
+
+/* Add a block of cap bytes (data NULL: allocate it) at the end of the chain. */
+static AlloyReadBlock *
+AlloyReadFramesAddBlock(AlloyReadFrames *f, char *data, Size len, Size cap)
+{
+	AlloyReadBlock *b = MemoryContextAlloc(f->cxt, sizeof(AlloyReadBlock));
+
+	b->next = NULL;
+	b->data = data ? data : MemoryContextAllocHuge(f->cxt, cap);
+	b->len = len;
+	b->cap = cap;
+	if (f->tail)
+		f->tail->next = b;
+	else
+		f->head = b;
+	f->tail = b;
+	return b;
+}
+
+static void
+AlloyReadFramesAppend(AlloyReadFrames *f, const char *data, Size len)
+{
+	while (len > 0)
+	{
+		AlloyReadBlock *b = f->tail;
+		Size		n;
+
+		if (b == NULL || b->len == b->cap)
+			b = AlloyReadFramesAddBlock(f, NULL, 0, ALLOY_READ_BLOCK_BYTES);
+		n = Min(len, b->cap - b->len);
+		memcpy(b->data + b->len, data, n);
+		b->len += n;
+		data += n;
+		len -= n;
+	}
+}
+
+/*
+ * Fill function of AlloyHttpStreamBody: the next ALLOY_HTTP_STREAM_CHUNK
+ * bytes of the chain, freeing each block once it is out.
+ */
+static bool
+AlloyReadFramesFill(void *arg, StringInfo out)
+{
+	AlloyReadFrames *f = arg;
+
+	while (f->head != NULL && out->len < ALLOY_HTTP_STREAM_CHUNK)
+	{
+		AlloyReadBlock *b = f->head;
+		Size		n = Min(b->len - f->off, (Size) (ALLOY_HTTP_STREAM_CHUNK - out->len));
+
+		appendBinaryStringInfo(out, b->data + f->off, n);
+		f->off += n;
+		if (f->off >= b->len)
+		{
+			f->head = b->next;
+			if (f->head == NULL)
+				f->tail = NULL;
+			f->off = 0;
+			pfree(b->data);
+			pfree(b);
+		}
+	}
+	return f->head == NULL;
+}
+
 /* One frame of the streamed answer: uvarint length, CRC32C, message. */
 static void
-AlloyReadFrame(StringInfo out, const StringInfo msg)
+AlloyReadFrame(AlloyReadFrames *out, const StringInfo msg)
 {
+	char		hdr[16];
+	int			hlen = 0;
+	uint64		v = (uint64) msg->len;
 	pg_crc32c	crc;
 	char		be[4];
 
@@ -497,9 +610,15 @@ AlloyReadFrame(StringInfo out, const StringInfo msg)
 	be[1] = (char) (crc >> 16);
 	be[2] = (char) (crc >> 8);
 	be[3] = (char) crc;
-	AlloyPbVarint(out, msg->len);
-	appendBinaryStringInfo(out, be, 4);
-	appendBinaryStringInfo(out, msg->data, msg->len);
+	while (v >= 0x80)
+	{
+		hdr[hlen++] = (char) ((v & 0x7f) | 0x80);
+		v >>= 7;
+	}
+	hdr[hlen++] = (char) v;
+	memcpy(hdr + hlen, be, 4);
+	AlloyReadFramesAppend(out, hdr, hlen + 4);
+	AlloyReadFramesAppend(out, msg->data, msg->len);
 }
 
 /* An encoded chunk waiting for its frame. */
@@ -520,7 +639,7 @@ AlloyPbChunkSize(const AlloyReadChunk *c)
 
 /* Write one ChunkedReadResponse frame for chunks[0..n) of series s. */
 static void
-AlloyReadSeriesFrame(StringInfo out, StringInfo msg, const AlloySelectedSeries *s,
+AlloyReadSeriesFrame(AlloyReadFrames *out, StringInfo msg, const AlloySelectedSeries *s,
 					 const AlloyReadChunk *chunks, int n, int64 query_index)
 {
 	Size		size = AlloyPbLabelsSize(s);
@@ -558,7 +677,7 @@ AlloyReadSeriesFrame(StringInfo out, StringInfo msg, const AlloySelectedSeries *
  * exceeded.
  */
 static bool
-AlloyReadStreamQuery(StringInfo out, AlloySelectedSeries *sel, int nsel,
+AlloyReadStreamQuery(AlloyReadFrames *out, AlloySelectedSeries *sel, int nsel,
 					 const AlloyReadQuery *q, int64 query_index,
 					 AlloyReadBudget *budget)
 {
@@ -635,12 +754,14 @@ AlloyReadSelect(int32 tenant_id, const AlloyReadQuery *q, int *nsel)
 }
 
 /*
- * Answer every query into out, in the current transaction. Returns false
+ * Answer every query, in the current transaction: the frames of a streamed
+ * answer into frames, a SAMPLES answer's ReadResponse into out. Returns false
  * when the request reads more than alloy.query_max_samples samples.
  */
 static bool
 AlloyReadRun(AlloyHttpRequest *req, const Prometheus__ReadRequest *rr,
-			 const AlloyReadQuery *queries, int type, StringInfo out)
+			 const AlloyReadQuery *queries, int type, StringInfo out,
+			 AlloyReadFrames *frames)
 {
 	AlloyReadBudget budget;
 	int32		tenant_id;
@@ -657,7 +778,7 @@ AlloyReadRun(AlloyHttpRequest *req, const Prometheus__ReadRequest *rr,
 		CHECK_FOR_INTERRUPTS();
 		sel = AlloyReadSelect(tenant_id, &queries[i], &nsel);
 		if (type == PROMETHEUS__READ_REQUEST__RESPONSE_TYPE__STREAMED_XOR_CHUNKS)
-			ok = AlloyReadStreamQuery(out, sel, nsel, &queries[i], (int64) i, &budget);
+			ok = AlloyReadStreamQuery(frames, sel, nsel, &queries[i], (int64) i, &budget);
 		else
 		{
 			StringInfoData result;
@@ -689,6 +810,7 @@ AlloyReadHandler(AlloyHttpRequest *req, AlloyHttpResponse *resp)
 	int			type;
 	bool		within_limit;
 	StringInfoData out;
+	AlloyReadFrames *frames;
 	MemoryContext reqcxt = CurrentMemoryContext;
 
 	/*
@@ -749,6 +871,7 @@ AlloyReadHandler(AlloyHttpRequest *req, AlloyHttpResponse *resp)
 		return;
 
 	initStringInfo(&out);
+	frames = AlloyReadFramesCreate(reqcxt);
 
 	/*
 	 * Starting a transaction switches to its own memory context; the answer
@@ -763,7 +886,7 @@ AlloyReadHandler(AlloyHttpRequest *req, AlloyHttpResponse *resp)
 		enable_timeout_after(STATEMENT_TIMEOUT, alloy_query_timeout);
 	PG_TRY();
 	{
-		within_limit = AlloyReadRun(req, rr, queries, type, &out);
+		within_limit = AlloyReadRun(req, rr, queries, type, &out, frames);
 	}
 	PG_CATCH();
 	{
@@ -786,8 +909,10 @@ AlloyReadHandler(AlloyHttpRequest *req, AlloyHttpResponse *resp)
 	resp->status = 200;
 	if (type == PROMETHEUS__READ_REQUEST__RESPONSE_TYPE__STREAMED_XOR_CHUNKS)
 	{
+		/* the frames go out as the client reads them, each block freed once sent */
 		resp->content_type = ALLOY_READ_STREAMED_TYPE;
-		resp->body = out;
+		pfree(out.data);
+		AlloyHttpStreamBody(req, resp, AlloyReadFramesFill, frames);
 	}
 	else
 	{
@@ -802,14 +927,16 @@ AlloyReadHandler(AlloyHttpRequest *req, AlloyHttpResponse *resp)
 		compressed = palloc(clen + 1);
 		if (snappy_compress(out.data, out.len, compressed, &clen) != SNAPPY_OK)
 			elog(ERROR, "snappy_compress failed");
-		compressed[clen] = '\0';
+		pfree(out.data);
+
+		/*
+		 * One snappy block by protocol, so it is built whole; handing it out
+		 * through the stream saves the copy a buffered answer costs.
+		 */
 		resp->content_type = ALLOY_READ_SAMPLES_TYPE;
 		resp->content_encoding = "snappy";
-		resp->body.data = compressed;
-		resp->body.len = (int) clen;
-		resp->body.maxlen = (int) clen + 1;
-		resp->body.cursor = 0;
-		pfree(out.data);
+		AlloyReadFramesAddBlock(frames, compressed, clen, clen + 1);
+		AlloyHttpStreamBody(req, resp, AlloyReadFramesFill, frames);
 	}
 }
 

@@ -283,6 +283,47 @@ for my $path ('/api/v1/query?query=' . uri_escape('sum('), '/api/v1/query?query=
 	ok(!defined $diff, "error of $path") or diag($diff);
 }
 
+# time parameters: the error text itself, word for word. Prometheus 2.42
+# spells a bad time two ways: query_range's start and end say
+# 'invalid parameter "start": cannot parse ...', every parameter read by its
+# parseTimeParam (query's time, series, labels, label values, exemplars)
+# wraps that in "Invalid time value for 'start': ...".
+for my $path ("/api/v1/query?query=up&time=notatime", '/api/v1/query?query=up&time=1e400',
+	'/api/v1/query?query=up&time=2015-02-30T20:10:51Z', '/api/v1/query?query=up&time=2015-07-01t20:10:51Z',
+	'/api/v1/query?query=up&time=2015-07-01T20:10:60Z', '/api/v1/query?query=up&time=2015-07-01T20:10:51z',
+	'/api/v1/query?query=up&time=2015-07-01T20:10:51.1234567891Z', '/api/v1/query?query=up&time=2015-07-01T20:10:51.Z',
+	'/api/v1/query?query=up&time=0x10', '/api/v1/query?query=up&time=' . uri_escape(' 5'),
+	'/api/v1/query?query=up&timeout=x',
+	"/api/v1/query_range?query=up&start=x&end=$tq&step=60", "/api/v1/query_range?query=up&start=$tstart&end=x&step=60",
+	"/api/v1/query_range?query=up&end=$tq&step=60", "/api/v1/query_range?query=up&start=$tstart&step=60",
+	"/api/v1/query_range?query=up&start=&end=$tq&step=60", "/api/v1/query_range?query=up&start=x&end=y&step=z",
+	"/api/v1/query_range?query=up&start=$tstart&end=$tq&step=x", "/api/v1/query_range?query=up&start=$tstart&end=$tq",
+	"/api/v1/query_range?query=up&start=$tq&end=$tstart&step=60",
+	'/api/v1/series?match[]=up&start=x', '/api/v1/series?match[]=up&end=x', '/api/v1/series?match[]=up&start=x&end=y',
+	'/api/v1/series?match[]=up&start=2015-13-01T00:00:00Z', '/api/v1/labels?start=x', '/api/v1/labels?end=x',
+	'/api/v1/label/job/values?start=x', '/api/v1/label/job/values?end=x',
+	'/api/v1/query_exemplars?query=up&start=x', '/api/v1/query_exemplars?query=up&end=x')
+{
+	my ($ps, $pj) = query_json($prom, $path);
+	my ($as, $aj) = query_json($node, $path);
+	is($as, $ps, "status of $path");
+	is($aj->{error} // '(none)', $pj->{error} // '(none)', "error text of $path");
+	is($aj->{errorType} // '(none)', $pj->{errorType} // '(none)', "error type of $path");
+}
+
+# times both accept: a comma before the fraction, and Prometheus's own
+# MinTime and MaxTime spelled out (clients echo them back)
+for my $path ('/api/v1/query?query=up&time=' . uri_escape(rfc3339($tend) =~ s/\./,/r),
+	'/api/v1/series?match[]=up&start=-292273086-05-16T16:47:06Z&end=292277025-08-18T07:12:54.999999999Z',
+	'/api/v1/labels?start=-292273086-05-16T16:47:06Z&end=292277025-08-18T07:12:54.999999999Z',
+	'/api/v1/series?match[]=up&start=' . uri_escape('2016-02-29T00:00:00Z'),
+	'/api/v1/query?query=time()&time=0x1p30', "/api/v1/query?query=time()&time=$tq&timeout=0x1p4")
+{
+	my ($pj, $aj) = both($path);
+	my $diff = compare_data($path, $pj, $aj);
+	ok(!defined $diff, "GET $path") or diag($diff);
+}
+
 $h->signal('TERM');
 $h->finish;
 $node->stop;
