@@ -389,9 +389,15 @@ dec_encode(const int64_t *ts, const double *vs, int n,
 
 /*
  * The reader keeps the next bits of the stream left-aligned in a 64-bit
- * register and refills it eight bytes at a time, so a field costs a shift
- * and a mask. avail counts the valid bits; it only falls short of what a
- * field needs at the end of the stream, which is how truncation is caught.
+ * register. avail counts the valid bits, which always end exactly at byte p
+ * (so the stream position is 8 * p - avail), and any bits below them are the
+ * stream's next bits or zeros, so a refill can OR a fresh load in without
+ * masking.
+ *
+ * dec_decode_all reads the few wide fields at the start with the checked
+ * helpers below (take_bits and friends test avail before every field), then
+ * hands the register to a loop that holds it in locals and checks nothing
+ * but the distance to the end once per sample (see dec_decode_body).
  */
 typedef struct DecReader
 {
@@ -477,38 +483,29 @@ take_wide(DecReader *r, uint64_t *u)
 	return take_bits(r, 6, &n) && take_bits(r, (int) n + 1, u);
 }
 
-static inline int64_t
-sign_extend(uint64_t v, int n)
-{
-	return (int64_t) (v << (64 - n)) >> (64 - n);
-}
-
 /*
- * One bucket field. Returns 0 with *out set, 1 for the exception code (only
- * valid where the caller allows it) or -1 when the stream ends early.
+ * One bucket field, checked. Returns 0 with *out set, 1 for the exception
+ * code (only valid where the caller allows it) or -1 when the stream ends
+ * early.
  */
-static inline __attribute__((always_inline)) int
+static int
 take_bucket(DecReader *r, int64_t *out)
 {
-	/* by count of leading ones: field length, and the shift that drops the prefix */
 	static const int8_t total_len[5] = {1, 9, 17, 24, 37};
-	static const int8_t drop[5] = {63, 57, 50, 44, 32};
 	int			ones;
 	uint64_t	v;
 
 	refill(r);
 	ones = __builtin_clzll(~r->buf | 1);
-	if (__builtin_expect(ones <= 4, 1))
+	if (ones <= 4)
 	{
 		int			total = total_len[ones];
+		int			drop = 64 - (total - (ones < 4 ? ones + 1 : 5));
 
-		if (__builtin_expect(r->avail < total, 0))
+		if (r->avail < total)
 			return -1;
-		/* branch-free: a 0 field (one zero bit) comes out as 0 too */
-		v = r->buf >> (64 - total);
-		r->buf <<= total;
-		r->avail -= total;
-		*out = (int64_t) (v << drop[ones]) >> drop[ones];
+		v = getbits(r, total);
+		*out = ones == 0 ? 0 : (int64_t) (v << drop) >> drop;
 		return 0;
 	}
 	if (r->avail < 6)
@@ -520,6 +517,263 @@ take_bucket(DecReader *r, int64_t *out)
 		return -1;
 	*out = (int64_t) v;
 	return 0;
+}
+
+/*
+ * The fast loop finds a bucket field's width with one table load indexed by
+ * the register's top 6 bits (the longest prefix), which keeps the chain from
+ * one field's bits to the next field's position short. Prefixes 111110 (64-bit
+ * payload) and 111111 (exception) sort above all others, so one compare
+ * against DEC_PFX_LONG sends them to the rare path.
+ */
+#define DEC_PFX_LONG	UINT64_C(0xf800000000000000)	/* 111110 */
+#define DEC_PFX_EXC		UINT64_C(0xfc00000000000000)	/* 111111 */
+
+/*
+ * By the register's top 6 bits: the field's width, the shift that drops
+ * its prefix and the arithmetic shift that then sign-extends its payload.
+ * A 0 field is the single bit 0: shifting buf itself right by 63 gives 0.
+ * The prefixes 111110 and 111111 never reach the table (width 0 there).
+ */
+typedef struct DecField
+{
+	uint8_t		len;
+	uint8_t		pshift;
+	uint8_t		sshift;
+	uint8_t		unused;
+} DecField;
+
+#define DEC_F0	{1, 0, 63, 0}
+#define DEC_F1	{9, 2, 57, 0}
+#define DEC_F2	{17, 3, 50, 0}
+#define DEC_F3	{24, 4, 44, 0}
+#define DEC_F4	{37, 5, 32, 0}
+#define DEC_FL	{0, 0, 0, 0}
+#define DEC_F0x8 DEC_F0, DEC_F0, DEC_F0, DEC_F0, DEC_F0, DEC_F0, DEC_F0, DEC_F0
+#define DEC_F1x8 DEC_F1, DEC_F1, DEC_F1, DEC_F1, DEC_F1, DEC_F1, DEC_F1, DEC_F1
+
+static const DecField dec_field[64] = {
+	DEC_F0x8, DEC_F0x8, DEC_F0x8, DEC_F0x8,
+	DEC_F1x8, DEC_F1x8,
+	DEC_F2, DEC_F2, DEC_F2, DEC_F2, DEC_F2, DEC_F2, DEC_F2, DEC_F2,
+	DEC_F3, DEC_F3, DEC_F3, DEC_F3, DEC_F4, DEC_F4, DEC_FL, DEC_FL
+};
+
+/*
+ * Bytes the unchecked loop wants left before a sample. The stream position
+ * is 8 * p - avail with avail <= 63. A sample takes at most 140 bits (two
+ * 70-bit fields) and its last refill comes before the last 32 of them, so
+ * that refill's p is at most (108 + 63) / 8 = 21 bytes past the p the
+ * sample started at, and its 8-byte load ends within 29 bytes of it.
+ */
+#define DEC_FAST_MARGIN	32
+/* zeros after the copied tail: the margin plus room to run past the end */
+#define DEC_TAIL_PAD	48
+
+/*
+ * Refill an unchecked register: avail goes from 0..63 to 56..63, and since
+ * the load brings 64 - avail bits, all 64 bits of buf are stream bits.
+ */
+#define DEC_REFILL(buf, avail, p) \
+	do { \
+		(buf) |= load_be64(p) >> (avail); \
+		(p) += 7 - ((avail) >> 3); \
+		(avail) |= 56; \
+	} while (0)
+
+/* A short field (prefix 0 to 11110), whose table entry is f: take it. */
+#define DEC_SHORT_FIELD(buf, avail, f, res) \
+	do { \
+		uint64_t	b_ = (buf); \
+		\
+		(buf) <<= (f)->len; \
+		(res) = (int64_t) (b_ << (f)->pshift) >> (f)->sshift; \
+		(avail) -= (f)->len; \
+	} while (0)
+
+/*
+ * After a prefix 111110 or 111111: drop its 6 bits and take the 64 that
+ * follow, in two halves with a refill before each.
+ */
+#define DEC_LONG_FIELD(buf, avail, p, out) \
+	do { \
+		uint64_t	hi_; \
+		\
+		(buf) <<= 6; \
+		(avail) -= 6; \
+		DEC_REFILL(buf, avail, p); \
+		hi_ = (buf) >> 32; \
+		(buf) <<= 32; \
+		(avail) -= 32; \
+		DEC_REFILL(buf, avail, p); \
+		(out) = hi_ << 32 | (buf) >> 32; \
+		(buf) <<= 32; \
+		(avail) -= 32; \
+	} while (0)
+
+/* The decoder's running state between the checked start and the loop. */
+typedef struct DecState
+{
+	uint64_t	buf;			/* as in DecReader, for the unchecked loop */
+	uint64_t	avail;
+	const uint8_t *p;
+	const uint8_t *stop;		/* the unchecked loop runs while p < stop */
+	uint64_t	t;				/* timestamp, wrapping */
+	uint64_t	td;				/* timestamp delta, wrapping */
+	int64_t		m;				/* last decimal mantissa */
+	int64_t		delta;			/* last mantissa delta */
+} DecState;
+
+/*
+ * Samples from i on, all of them bucket fields, while i < n and p < stop:
+ * then DEC_FAST_MARGIN bytes are left and a sample can be read without any
+ * check. Returns the next i, or -1 on a corrupt field.
+ *
+ * The callers pass constants for dod and scaled, so each (value mode,
+ * exponent is 0) pair gets its own loop with no per-sample test of the
+ * mode, and exponent 0 needs no division ((double) m is exact below 2^53,
+ * so it equals m / 1). The state lives in locals here, with no call inside
+ * the loop, so that it stays in registers.
+ */
+static inline __attribute__((always_inline)) int
+dec_run(DecState *st, int i, int n, int64_t *restrict ts, double *restrict vs,
+		double scale, bool dod, bool scaled)
+{
+	uint64_t	buf = st->buf;
+	uint64_t	avail = st->avail;
+	const uint8_t *p = st->p;
+	const uint8_t *stop = st->stop;
+	uint64_t	t = st->t;
+	uint64_t	td = st->td;
+	int64_t		m = st->m;
+	int64_t		delta = st->delta;
+
+	for (; i < n && p < stop; i++)
+	{
+		const DecField *f;
+		int64_t		res;
+
+		/* timestamp: delta of delta */
+		DEC_REFILL(buf, avail, p);
+		f = &dec_field[buf >> 58];
+		if (__builtin_expect(buf >= DEC_PFX_LONG, 0))
+		{
+			uint64_t	u;
+
+			if (buf >= DEC_PFX_EXC)
+				return -1;		/* no exceptions among timestamps */
+			DEC_LONG_FIELD(buf, avail, p, u);
+			res = (int64_t) u;
+		}
+		else
+			DEC_SHORT_FIELD(buf, avail, f, res);
+		td += (uint64_t) res;
+		t += td;
+		ts[i] = (int64_t) t;
+
+		/* value: delta or delta of delta of m, or an exception */
+		if (__builtin_expect(avail < 37, 0))
+			DEC_REFILL(buf, avail, p);
+		f = &dec_field[buf >> 58];
+		if (__builtin_expect(buf >= DEC_PFX_LONG, 0))
+		{
+			bool		exc = buf >= DEC_PFX_EXC;
+			uint64_t	u;
+
+			DEC_LONG_FIELD(buf, avail, p, u);
+			if (exc)
+			{
+				vs[i] = bitsd(u);
+				continue;
+			}
+			res = (int64_t) u;
+		}
+		else
+			DEC_SHORT_FIELD(buf, avail, f, res);
+		/* wrapping adds: corrupt input must not overflow */
+		if (dod)
+			delta = (int64_t) ((uint64_t) delta + (uint64_t) res);
+		else
+			delta = res;
+		m = (int64_t) ((uint64_t) m + (uint64_t) delta);
+		/* |m| < 2^53 as one unsigned compare */
+		if (__builtin_expect((uint64_t) m + (uint64_t) (DEC_M_LIMIT - 1) >
+							 (uint64_t) (2 * (DEC_M_LIMIT - 1)), 0))
+			return -1;
+		vs[i] = scaled ? (double) m / scale : (double) m;
+	}
+	st->buf = buf;
+	st->avail = avail;
+	st->p = p;
+	st->t = t;
+	st->td = td;
+	st->m = m;
+	st->delta = delta;
+	return i;
+}
+
+/*
+ * Samples i..n-1 after the checked start. The unchecked loop runs on the
+ * chunk while DEC_FAST_MARGIN bytes are left; then the rest of the stream
+ * is copied into a zero-padded buffer and the loop goes on there. Reading
+ * past the real end then yields zero bits, which is caught once at the end
+ * by comparing the position with the real length. Returns n, or -1 on a
+ * corrupt or truncated stream.
+ */
+static inline __attribute__((always_inline)) int
+dec_decode_body(DecState *st, const uint8_t *end, int i, int n,
+				int64_t *ts, double *vs, double scale, bool dod, bool scaled)
+{
+	uint8_t		pad[DEC_FAST_MARGIN + DEC_TAIL_PAD];
+	size_t		rest;
+
+	st->stop = end - st->p > DEC_FAST_MARGIN ? end - DEC_FAST_MARGIN : st->p;
+	i = dec_run(st, i, n, ts, vs, scale, dod, scaled);
+	if (i < 0 || i == n)
+		return i;
+
+	/* copy the tail; buf already holds the bits before p */
+	rest = (size_t) (end - st->p);
+	memset(pad, 0, sizeof(pad));
+	memcpy(pad, st->p, rest);
+	st->p = pad;
+	st->stop = pad + sizeof(pad) - DEC_FAST_MARGIN;
+	i = dec_run(st, i, n, ts, vs, scale, dod, scaled);
+	if (i < n)
+		return -1;				/* corrupt, or ran past the padding */
+	/* the bits taken must not pass the real end */
+	if ((int64_t) (st->p - pad) * 8 - (int64_t) st->avail > (int64_t) rest * 8)
+		return -1;
+	return n;
+}
+
+/* One loop per (value mode, exponent is 0), so that each is compiled apart. */
+static __attribute__((noinline)) int
+dec_body_delta(DecState *st, const uint8_t *end, int i, int n, int64_t *ts, double *vs,
+			   double scale)
+{
+	return dec_decode_body(st, end, i, n, ts, vs, scale, false, true);
+}
+
+static __attribute__((noinline)) int
+dec_body_delta_int(DecState *st, const uint8_t *end, int i, int n, int64_t *ts, double *vs,
+				   double scale)
+{
+	return dec_decode_body(st, end, i, n, ts, vs, scale, false, false);
+}
+
+static __attribute__((noinline)) int
+dec_body_dod(DecState *st, const uint8_t *end, int i, int n, int64_t *ts, double *vs,
+			 double scale)
+{
+	return dec_decode_body(st, end, i, n, ts, vs, scale, true, true);
+}
+
+static __attribute__((noinline)) int
+dec_body_dod_int(DecState *st, const uint8_t *end, int i, int n, int64_t *ts, double *vs,
+				 double scale)
+{
+	return dec_decode_body(st, end, i, n, ts, vs, scale, true, false);
 }
 
 uint16_t
@@ -538,10 +792,7 @@ dec_decode_all(const uint8_t *data, size_t len, int64_t *ts, double *vs, int max
 	bool		dod;
 	double		scale;
 	DecReader	r;
-	uint64_t	t = 0,
-				td = 0;
-	int64_t		m = 0,
-				delta = 0;
+	DecState	st = {0};
 	int			k = 0;
 	int			i = 0;
 
@@ -558,84 +809,78 @@ dec_decode_all(const uint8_t *data, size_t len, int64_t *ts, double *vs, int max
 	r.buf = 0;
 	r.avail = 0;
 
-	/* the first two timestamps and the first decimal value are wide */
-	for (; i < n && k == 0; i++)
+	/*
+	 * The checked start: the first two timestamps are wide, and so is the
+	 * first decimal value, which may come after any number of exceptions.
+	 */
+	for (; i < n && (i < 2 || k == 0); i++)
 	{
 		uint64_t	u;
-
-		if (i < 2)
-		{
-			if (!take_wide(&r, &u))
-				return -1;
-			td = i == 0 ? 0 : (uint64_t) unzigzag(u);
-			t = i == 0 ? (uint64_t) unzigzag(u) : t + td;
-		}
-		else
-		{
-			int64_t		dd;
-
-			if (take_bucket(&r, &dd) != 0)
-				return -1;
-			td += (uint64_t) dd;
-			t += td;
-		}
-		ts[i] = (int64_t) t;
-		if (!take_bits(&r, 1, &u))
-			return -1;
-		if (u)
-		{
-			if (!take_bits(&r, 64, &u))
-				return -1;
-			vs[i] = bitsd(u);
-			continue;
-		}
-		if (!take_wide(&r, &u))
-			return -1;
-		m = unzigzag(u);
-		if (m >= DEC_M_LIMIT || m <= -DEC_M_LIMIT)
-			return -1;
-		vs[i] = (double) m / scale;
-		k++;
-	}
-
-	for (; i < n; i++)
-	{
 		int64_t		res;
-		uint64_t	u;
-		int			rc;
 
 		if (i < 2)
 		{
 			if (!take_wide(&r, &u))
 				return -1;
-			td = (uint64_t) unzigzag(u);
+			st.td = i == 0 ? 0 : (uint64_t) unzigzag(u);
+			st.t = i == 0 ? (uint64_t) unzigzag(u) : st.t + st.td;
 		}
 		else
 		{
 			if (take_bucket(&r, &res) != 0)
 				return -1;
-			td += (uint64_t) res;
+			st.td += (uint64_t) res;
+			st.t += st.td;
 		}
-		t += td;
-		ts[i] = (int64_t) t;
+		ts[i] = (int64_t) st.t;
 
-		rc = take_bucket(&r, &res);
-		if (rc != 0)
+		if (k == 0)
 		{
-			if (rc < 0 || !take_bits(&r, 64, &u))
+			if (!take_bits(&r, 1, &u))
 				return -1;
-			vs[i] = bitsd(u);
-			continue;
+			if (u)
+			{
+				if (!take_bits(&r, 64, &u))
+					return -1;
+				vs[i] = bitsd(u);
+				continue;
+			}
+			if (!take_wide(&r, &u))
+				return -1;
+			st.m = unzigzag(u);
 		}
-		/* wrapping adds: corrupt input must not overflow */
-		if (dod)
-			delta = (int64_t) ((uint64_t) delta + (uint64_t) res);
 		else
-			delta = res;
-		m = (int64_t) ((uint64_t) m + (uint64_t) delta);
-		if (m >= DEC_M_LIMIT || m <= -DEC_M_LIMIT)
+		{
+			int			rc = take_bucket(&r, &res);
+
+			if (rc != 0)
+			{
+				if (rc < 0 || !take_bits(&r, 64, &u))
+					return -1;
+				vs[i] = bitsd(u);
+				continue;
+			}
+			/* wrapping adds: corrupt input must not overflow */
+			if (dod)
+				st.delta = (int64_t) ((uint64_t) st.delta + (uint64_t) res);
+			else
+				st.delta = res;
+			st.m = (int64_t) ((uint64_t) st.m + (uint64_t) st.delta);
+		}
+		if (st.m >= DEC_M_LIMIT || st.m <= -DEC_M_LIMIT)
 			return -1;
-		vs[i] = (double) m / scale;
+		vs[i] = (double) st.m / scale;
+		k++;
 	}
-	return n;
+	if (i == n)
+		return n;
+
+	st.buf = r.buf;
+	st.avail = (uint64_t) r.avail;
+	st.p = r.p;
+	if (dod)
+		return d == 0 ? dec_body_dod_int(&st, r.end, i, n, ts, vs, scale) :
+			dec_body_dod(&st, r.end, i, n, ts, vs, scale);
+	return d == 0 ? dec_body_delta_int(&st, r.end, i, n, ts, vs, scale) :
+		dec_body_delta(&st, r.end, i, n, ts, vs, scale);
 }

@@ -15,6 +15,7 @@
  * codec on the same data.
  */
 #include <float.h>
+#include <stdbool.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,6 +274,273 @@ test_errors(void)
 	CHECK(1, "corrupt inputs decoded without crashing");
 }
 
+/* ------------------------------------------------ reference decoder */
+
+/*
+ * The codec's first decoder, kept as the reference the fast one must match:
+ * a byte-at-a-time bit reader that checks every field against the end of
+ * the stream, with no table and no padding. On any input, both decoders
+ * must return -1, or the same count and the same samples bit for bit.
+ */
+typedef struct RefReader
+{
+	const uint8_t *p;
+	const uint8_t *end;
+	uint64_t	acc;			/* bits of the current byte not yet taken */
+	int			nacc;
+} RefReader;
+
+static bool
+ref_bits(RefReader *r, int n, uint64_t *out)
+{
+	uint64_t	v = 0;
+
+	while (n > 0)
+	{
+		if (r->nacc == 0)
+		{
+			if (r->p >= r->end)
+				return false;
+			r->acc = *r->p++;
+			r->nacc = 8;
+		}
+		v = v << 1 | ((r->acc >> (r->nacc - 1)) & 1);
+		r->nacc--;
+		n--;
+	}
+	*out = v;
+	return true;
+}
+
+static int64_t
+ref_unzigzag(uint64_t u)
+{
+	return (int64_t) (u >> 1) ^ -(int64_t) (u & 1);
+}
+
+static bool
+ref_wide(RefReader *r, uint64_t *u)
+{
+	uint64_t	n;
+
+	return ref_bits(r, 6, &n) && ref_bits(r, (int) n + 1, u);
+}
+
+/* 0 with *out, 1 for the exception code 111111, -1 at the end */
+static int
+ref_bucket(RefReader *r, int64_t *out)
+{
+	static const int payload[6] = {0, 7, 14, 20, 32, 64};
+	int			ones = 0;
+	uint64_t	b,
+				v;
+
+	for (;;)
+	{
+		if (!ref_bits(r, 1, &b))
+			return -1;
+		if (b == 0)
+			break;
+		if (++ones == 6)
+			return 1;
+	}
+	if (ones == 0)
+	{
+		*out = 0;
+		return 0;
+	}
+	if (!ref_bits(r, payload[ones], &v))
+		return -1;
+	if (payload[ones] < 64 && (v >> (payload[ones] - 1)) & 1)
+		v |= ~(uint64_t) 0 << payload[ones];
+	*out = (int64_t) v;
+	return 0;
+}
+
+static int
+ref_decode_all(const uint8_t *data, size_t len, int64_t *ts, double *vs, int max)
+{
+	RefReader	r;
+	int			n,
+				d,
+				k = 0;
+	bool		dod;
+	uint64_t	t = 0,
+				td = 0,
+				u;
+	int64_t		m = 0,
+				delta = 0,
+				res;
+
+	if (len < 3 || (data[2] & 0xc0) != 0)
+		return -1;
+	n = data[0] << 8 | data[1];
+	d = data[2] & 0x1f;
+	dod = (data[2] & 0x20) != 0;
+	if (n > max || d > 15)
+		return -1;
+	r.p = data + 3;
+	r.end = data + len;
+	r.nacc = 0;
+	r.acc = 0;
+	for (int i = 0; i < n; i++)
+	{
+		if (i < 2)
+		{
+			if (!ref_wide(&r, &u))
+				return -1;
+			td = i == 0 ? 0 : (uint64_t) ref_unzigzag(u);
+			t = i == 0 ? (uint64_t) ref_unzigzag(u) : t + td;
+		}
+		else
+		{
+			if (ref_bucket(&r, &res) != 0)
+				return -1;
+			td += (uint64_t) res;
+			t += td;
+		}
+		ts[i] = (int64_t) t;
+		if (k == 0)
+		{
+			if (!ref_bits(&r, 1, &u))
+				return -1;
+			if (u)
+			{
+				if (!ref_bits(&r, 64, &u))
+					return -1;
+				vs[i] = bitsd(u);
+				continue;
+			}
+			if (!ref_wide(&r, &u))
+				return -1;
+			m = ref_unzigzag(u);
+		}
+		else
+		{
+			int			rc = ref_bucket(&r, &res);
+
+			if (rc < 0)
+				return -1;
+			if (rc == 1)
+			{
+				if (!ref_bits(&r, 64, &u))
+					return -1;
+				vs[i] = bitsd(u);
+				continue;
+			}
+			delta = dod ? (int64_t) ((uint64_t) delta + (uint64_t) res) : res;
+			m = (int64_t) ((uint64_t) m + (uint64_t) delta);
+		}
+		if (m >= 9007199254740992LL || m <= -9007199254740992LL)
+			return -1;
+		vs[i] = (double) m / pow10s[d];
+		k++;
+	}
+	return n;
+}
+
+/* Both decoders on one input: the same verdict and the same samples. */
+static void
+compare_decoders(const char *what, const uint8_t *data, size_t len, int max)
+{
+	static int64_t t1[MAXN],
+				t2[MAXN];
+	static double v1[MAXN],
+				v2[MAXN];
+	int			a = dec_decode_all(data, len, t1, v1, max);
+	int			b = ref_decode_all(data, len, t2, v2, max);
+	int			bad = -1;
+
+	CHECK(a == b, "%s (%zu bytes, max %d): decoded %d, reference %d", what, len, max, a, b);
+	for (int i = 0; a == b && i < a && bad < 0; i++)
+		if (t1[i] != t2[i] || dbits(v1[i]) != dbits(v2[i]))
+			bad = i;
+	CHECK(bad < 0, "%s: sample %d differs from the reference", what, bad);
+}
+
+/*
+ * Random chunks from the encoder, whole and mutated (cut short, bits
+ * flipped, bytes overwritten, the count raised), and random bytes behind a
+ * plausible header, through both decoders.
+ */
+static void
+test_against_reference(int rounds)
+{
+	static int64_t ts[MAXN];
+	static double vs[MAXN];
+	static uint8_t buf[DEC_MAX_BYTES(MAXN)];
+
+	for (int r = 0; r < rounds; r++)
+	{
+		int			n = 1 + (int) rng_below(r % 4 == 0 ? MAXN : 300);
+		int			d = (int) rng_below(16);
+		int			kind = (int) rng_below(4);
+		double		odd_rate = rng_below(3) == 0 ? rng_unit() * 0.3 : 0;
+		int64_t		m = (int64_t) rng_below(1000000) - 500000;
+		int64_t		dm = 0;
+		size_t		len = 0;
+		char		what[64];
+
+		ts[0] = (int64_t) rng() >> (rng_below(4) * 8 + 1);
+		for (int i = 0; i < n; i++)
+		{
+			if (i > 0)
+				ts[i] = ts[i - 1] + random_timestamp_step((int) rng_below(4));
+			if (kind == 0)
+				m += (int64_t) rng_below(100);
+			else if (kind == 1)
+				m += (int64_t) rng_below(2001) - 1000;
+			else if (kind == 2)
+				m += (dm += (int64_t) rng_below(3) - 1);
+			else
+				m = (int64_t) (rng() >> (rng_below(40) + 12)) - (1LL << 40);
+			vs[i] = rng_unit() < odd_rate ? odd_value() : (double) m / pow10s[d];
+		}
+		if (dec_encode(ts, vs, n, buf, sizeof(buf), &len) != DEC_OK)
+		{
+			CHECK(0, "reference round %d: encode failed", r);
+			continue;
+		}
+		snprintf(what, sizeof(what), "reference round %d (kind %d, n %d)", r, kind, n);
+		compare_decoders(what, buf, len, MAXN);
+		compare_decoders(what, buf, (size_t) rng_below(len + 1), MAXN);
+		switch (rng_below(4))
+		{
+			case 0:				/* flip bits */
+				for (int j = 0, f = 1 + (int) rng_below(4); j < f; j++)
+					buf[3 + rng_below(len - 3 > 0 ? len - 3 : 1)] ^= (uint8_t) (1 << rng_below(8));
+				break;
+			case 1:				/* overwrite a run of bytes */
+				for (size_t j = rng_below(len), e = j + rng_below(20); j < e && j < len; j++)
+					buf[j] = (uint8_t) rng();
+				break;
+			case 2:				/* announce more samples than there are */
+				buf[0] = (uint8_t) ((n + 1 + rng_below(50)) >> 8);
+				buf[1] = (uint8_t) (n + 1 + rng_below(50));
+				break;
+			default:			/* all ones, the longest fields */
+				for (size_t j = 3 + rng_below(len), e = j + rng_below(40); j < e && j < len; j++)
+					buf[j] = 0xff;
+				break;
+		}
+		compare_decoders(what, buf, len, MAXN);
+		compare_decoders(what, buf, (size_t) rng_below(len + 1), MAXN);
+	}
+
+	/* random bytes behind a valid header */
+	for (int r = 0; r < rounds; r++)
+	{
+		size_t		len = 3 + (size_t) rng_below(200);
+
+		for (size_t j = 0; j < len; j++)
+			buf[j] = (uint8_t) rng();
+		buf[0] = 0;
+		buf[1] = (uint8_t) rng_below(120);
+		buf[2] &= 0x2f;
+		compare_decoders("random stream", buf, len, MAXN);
+	}
+}
+
 /* ------------------------------------------------ benchmark */
 
 #define BENCH_N 240
@@ -403,5 +671,6 @@ main(int argc, char **argv)
 	test_sizes();
 	test_errors();
 	test_random_round_trips(6000);
+	test_against_reference(3000);
 	return unit_finish();
 }
