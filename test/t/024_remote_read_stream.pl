@@ -65,106 +65,9 @@ try:
 except ImportError:
     crc32c = None
 
-def uvarint(v):
-    out = bytearray()
-    while v >= 0x80:
-        out.append((v & 0x7f) | 0x80)
-        v >>= 7
-    out.append(v)
-    return bytes(out)
-
-def field(num, wt, payload):
-    key = uvarint((num << 3) | wt)
-    if wt == 0:
-        return key + uvarint(payload)
-    return key + uvarint(len(payload)) + payload
-
-def read_uvarint(b, i):
-    shift = v = 0
-    while True:
-        if i >= len(b):
-            raise IndexError
-        c = b[i]; i += 1
-        v |= (c & 0x7f) << shift
-        shift += 7
-        if c < 0x80:
-            return v, i
-
-def parse(b):
-    i, out = 0, []
-    while i < len(b):
-        key, i = read_uvarint(b, i)
-        f, wt = key >> 3, key & 7
-        if wt == 0:
-            v, i = read_uvarint(b, i)
-        elif wt == 1:
-            v = b[i:i + 8]; i += 8
-        elif wt == 2:
-            n, i = read_uvarint(b, i)
-            v = b[i:i + n]; i += n
-        else:
-            raise ValueError('wire type %d' % wt)
-        out.append((f, wt, v))
-    return out
-
-def sint64(v):
-    return v - (1 << 64) if v >= 1 << 63 else v
-
-class Bits:
-    def __init__(self, data):
-        self.d, self.pos = data, 0
-    def bits(self, n):
-        v = 0
-        for _ in range(n):
-            if self.pos >= len(self.d) * 8:
-                raise ValueError('chunk truncated')
-            v = (v << 1) | ((self.d[self.pos >> 3] >> (7 - (self.pos & 7))) & 1)
-            self.pos += 1
-        return v
-    def uvarint(self):
-        shift = v = 0
-        while True:
-            c = self.bits(8)
-            v |= (c & 0x7f) << shift
-            shift += 7
-            if c < 0x80:
-                return v
-
-def xor_decode(data):
-    n = struct.unpack('>H', data[:2])[0]
-    r = Bits(data[2:])
-    out, t, tdelta, vbits, leading, trailing = [], 0, 0, 0, 0, 0
-    for i in range(n):
-        if i == 0:
-            u = r.uvarint()
-            t = (u >> 1) ^ -(u & 1)
-            vbits = r.bits(64)
-        else:
-            if i == 1:
-                tdelta = r.uvarint()
-            else:
-                ones = 0
-                while ones < 4 and r.bits(1) == 1:
-                    ones += 1
-                dod = 0
-                if ones == 4:
-                    dod = sint64(r.bits(64))
-                elif ones > 0:
-                    sz = {1: 14, 2: 17, 3: 20}[ones]
-                    b = r.bits(sz)
-                    if b > (1 << (sz - 1)):
-                        b -= 1 << sz
-                    dod = b
-                tdelta += dod
-            t += tdelta
-            if r.bits(1) == 1:
-                if r.bits(1) == 1:
-                    leading = r.bits(5)
-                    sig = r.bits(6) or 64
-                    trailing = 64 - leading - sig
-                vbits ^= r.bits(64 - leading - trailing) << trailing
-        out.append((t, '%016x' % vbits))
-    return out
+import os
+sys.path.insert(0, os.path.join(os.environ['ALLOY_TOP'], 'test', 'tools'))
+from remote_read_proto import uvarint, field, read_uvarint, parse, xor_decode
 
 def main():
     req = json.load(sys.stdin)
@@ -254,7 +157,7 @@ def main():
                     samples += struct.unpack('>H', ch[4][:2])[0]
                     chunks += 1
                     if ls.get('i') == req['decode']:
-                        decoded.extend(xor_decode(ch[4]))
+                        decoded.extend((t, '%016x' % v) for t, v in xor_decode(ch[4]))
             key = ls.get('i')
             if not series or series[-1] != key:
                 series.append(key)
