@@ -122,6 +122,9 @@ extern char *alloy_tls_key_file;
 /* http_status.c */
 extern void AlloyHttpStatusRoutes(void);
 
+/* Report a background worker's statistics, at most once a second. */
+extern void AlloyReportStats(void);
+
 /* metrics.c */
 extern void AlloyMetricsShmemRequest(void);
 extern void AlloyMetricsRoutes(void);

@@ -14,6 +14,7 @@
 
 #include <limits.h>
 
+#include "access/xact.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -154,6 +155,26 @@ AlloyHttpWaitSet(void)
 	return set;
 }
 
+/*
+ * Unlike backends, a background worker's pending statistics (its WAL, the
+ * inserts into the catalog tables that autovacuum and autoanalyze go by)
+ * reach the cumulative statistics only when it reports them. Forced, at most
+ * once a second: pgstat's own rate limit measures time by the last
+ * transaction's end, which stands still while a worker is idle, so unforced
+ * reports of an idle worker would never go out.
+ */
+void
+AlloyReportStats(void)
+{
+	static TimestampTz last = 0;
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (IsTransactionOrTransactionBlock() || !TimestampDifferenceExceeds(last, now, 1000))
+		return;
+	last = now;
+	pgstat_report_stat(true);
+}
+
 void
 AlloyHttpWorkerMain(Datum main_arg)
 {
@@ -217,5 +238,7 @@ AlloyHttpWorkerMain(Datum main_arg)
 
 		AlloyHttpServerRun();
 		AlloyHttpServerFlushPending();
+
+		AlloyReportStats();
 	}
 }

@@ -207,5 +207,7 @@ AlloyWalFlusherMain(Datum main_arg)
 		AlloyWalMakeDurable(want);
 		pg_atomic_write_u64(&alloy_flusher->durable, want);
 		AlloyWalFlusherWakeWorkers();
+		/* its WAL writes and syncs show in pg_stat_wal */
+		AlloyReportStats();
 	}
 }

@@ -371,6 +371,8 @@ AlloyWorkerRound(uint64 round)
 		CommitTransactionCommand();
 	}
 	pgstat_report_activity(STATE_IDLE, NULL);
+	/* a background worker's statistics (WAL, tables) reach pgstat only this way */
+	pgstat_report_stat(true);
 }
 
 void

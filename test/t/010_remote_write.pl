@@ -7,6 +7,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use AlloyTest;
+use Time::HiRes qw(usleep);
 
 my $node = alloy_node('remote_write', create_extension => 1,
 	conf => "alloy.max_request_bytes = '1MB'\nalloy.tenant_max_samples_per_second = 1000\n"
@@ -123,6 +124,19 @@ is($nseries, $node->safe_psql('postgres', 'SELECT count(*) FROM alloy.series'),
 	'/metrics counts the series in the catalog');
 my ($hits) = $res->{content} =~ /^alloy_series_cache_hits_total (\d+)$/m;
 cmp_ok($hits, '>', 0, 'repeated series are served by the cache');
+
+# the HTTP workers report their statistics: the catalog inserts they made show
+# in pg_stat_user_tables (autovacuum and autoanalyze go by them)
+my $ins = 0;
+for (1 .. 100)
+{
+	$ins = $node->safe_psql('postgres', q{SELECT pg_stat_force_next_flush();
+		SELECT coalesce(sum(n_tup_ins), 0) FROM pg_stat_user_tables
+		 WHERE schemaname = 'alloy' AND relname = 'series_catalog'});
+	last if $ins >= $nseries && $nseries > 0;
+	usleep(100_000);
+}
+cmp_ok($ins, '>=', $nseries, "the workers' catalog inserts reach pg_stat_user_tables ($ins of $nseries)");
 
 $node->stop;
 done_testing();
