@@ -37,3 +37,31 @@ SELECT * FROM alloy.label_names();
 SELECT labels->>'instance' AS metric, value
 FROM alloy.promql_instant('http_requests_total', '2024-01-01T00:59:45Z')
 ORDER BY 1;
+
+-- a read-only role, as Grafana's data source should use: alloy.grant_reader()
+-- gives it the tables and the reading functions, nothing that writes
+CREATE ROLE regress_alloy_grafana;
+SELECT alloy.grant_reader('regress_alloy_grafana');
+SET ROLE regress_alloy_grafana;
+SELECT count(*) AS points FROM alloy.promql_range('rate(http_requests_total[5m])',
+	'2024-01-01T00:50:00Z', '2024-01-01T00:53:00Z', '1m');
+SELECT count(*) AS samples FROM alloy.samples d JOIN alloy.series s USING (series_id)
+ WHERE s.metric = 'http_requests_total';
+SELECT alloy.label_values('instance');
+SELECT count(*) FROM alloy.query_exemplars('http_requests_total', '2024-01-01', '2024-01-02');
+SELECT alloy.write('{"__name__":"not_allowed"}', '2024-01-01', 1);
+SELECT alloy.storage_append(ARRAY[1]::bigint[], ARRAY['2024-01-01']::timestamptz[], ARRAY[1]::float8[]);
+SELECT alloy.seal();
+SELECT count(*) FROM alloy.http_credentials;
+SELECT alloy.grant_reader('regress_alloy_grafana');
+RESET ROLE;
+-- with the schema alone a role may use the pure helpers and nothing else
+CREATE ROLE regress_alloy_nobody;
+GRANT USAGE ON SCHEMA alloy TO regress_alloy_nobody;
+SET ROLE regress_alloy_nobody;
+SELECT alloy.is_stale_marker(alloy.stale_marker());
+SELECT count(*) FROM alloy.promql_instant('http_requests_total');
+RESET ROLE;
+DROP OWNED BY regress_alloy_grafana, regress_alloy_nobody;
+DROP ROLE regress_alloy_grafana;
+DROP ROLE regress_alloy_nobody;
