@@ -128,11 +128,13 @@ extern AlloyLabel *AlloyTenantLabelValues(const char *tenant, const char *name, 
 										  int *nvalues);
 
 /*
- * Build the default tenant's in-memory label index ahead of the first label
- * lookup (e.g. when an HTTP worker starts). Call inside a transaction with an
- * active snapshot; a no-op where the extension is not installed.
+ * Bring this backend's in-memory label index, if it has built one, up to
+ * the active snapshot (an idle HTTP worker calls it, so that the first
+ * lookup after a burst of new series does not pay for reading them).
+ * Returns the number of series added; nothing is built from scratch.
  */
-extern void AlloyLabelIndexPrewarm(void);
+extern int64 AlloyLabelIndexRefresh(void);
+extern bool AlloyLabelIndexExists(void);
 
 /*
  * The labels of one series (sorted by name), allocated in

@@ -386,17 +386,35 @@ AlloyLabelIndexGet(int32 tenant_id, Snapshot snapshot)
 }
 
 /*
- * Build the default tenant's label index now, so that the first label lookup
- * a worker answers does not pay for it (25-45 ms per 100,000 series). For a
- * background worker once it is connected, inside a transaction with an
- * active snapshot; does nothing where the extension does not exist.
+ * Catch the index up while the backend is idle. Only an index that exists
+ * is refreshed: a worker that never served a label lookup keeps no memory
+ * for it (an ingest-only node pays nothing).
  */
-void
-AlloyLabelIndexPrewarm(void)
+int64
+AlloyLabelIndexRefresh(void)
 {
-	if (!OidIsValid(get_namespace_oid("alloy", true)))
-		return;
-	(void) AlloyLabelIndexGet(ALLOY_DEFAULT_TENANT_ID, GetActiveSnapshot());
+	int64		before = li.total;
+
+	if (li.ntenants == 0)
+		return 0;
+	PG_TRY();
+	{
+		(void) AlloyLabelIndexGet(li.tenants[0]->tenant_id, GetActiveSnapshot());
+	}
+	PG_CATCH();
+	{
+		/* the catalog went away (DROP EXTENSION): forget it, do not retry */
+		labelidx_reset();
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return li.ntenants > 0 ? li.total - before : 0;
+}
+
+bool
+AlloyLabelIndexExists(void)
+{
+	return li.ntenants > 0;
 }
 
 int32

@@ -24,9 +24,11 @@
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "alloy.h"
+#include "catalog/catalog.h"
 #include "http/api.h"
 #include "http/http_int.h"
 #include "http/metrics.h"
@@ -175,6 +177,45 @@ AlloyReportStats(void)
 	pgstat_report_stat(true);
 }
 
+/*
+ * Work for a worker that had nothing else to do for a while: bring the
+ * label index it keeps (if any) up to date. At most once a second; an error
+ * is logged and forgotten, the worker serves on.
+ */
+static void
+AlloyHttpIdleWork(void)
+{
+	static TimestampTz last = 0;
+	TimestampTz now = GetCurrentTimestamp();
+	MemoryContext oldcxt = CurrentMemoryContext;
+
+	if (!AlloyLabelIndexExists() || !TimestampDifferenceExceeds(last, now, 1000))
+		return;
+	last = now;
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	PG_TRY();
+	{
+		int64		added = AlloyLabelIndexRefresh();
+
+		if (added > 0)
+			elog(DEBUG1, "alloy label index caught up %lld new series while idle",
+				 (long long) added);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+}
+
 void
 AlloyHttpWorkerMain(Datum main_arg)
 {
@@ -194,6 +235,7 @@ AlloyHttpWorkerMain(Datum main_arg)
 	{
 		WaitEvent	events[8];
 		long		timeout;
+		int			nevents;
 		TimestampTz now = GetCurrentTimestamp();
 
 		if (!AlloyHttpServerListening() && now >= next_bind)
@@ -226,7 +268,7 @@ AlloyHttpWorkerMain(Datum main_arg)
 		else if (timeout < 0 || timeout > 1000)
 			timeout = 1000;
 
-		(void) WaitEventSetWait(set, timeout, events, lengthof(events), PG_WAIT_EXTENSION);
+		nevents = WaitEventSetWait(set, timeout, events, lengthof(events), PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 
@@ -240,5 +282,8 @@ AlloyHttpWorkerMain(Datum main_arg)
 		AlloyHttpServerFlushPending();
 
 		AlloyReportStats();
+		/* a whole wait without a single event: the worker is idle */
+		if (nevents == 0 && AlloyHttpServerListening())
+			AlloyHttpIdleWork();
 	}
 }
