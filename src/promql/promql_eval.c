@@ -390,6 +390,31 @@ eval_vector_selector(PromqlEval *ev, PromqlNode *n, int64_t ts)
 	return r;
 }
 
+/*
+ * Add to matrix m the points of one series (t[], v[], n of them, in time
+ * order) that lie in [lo, hi], or in (lo, hi] when open_left: a slice of
+ * the arrays, not a copy. A series with no point there is left out.
+ */
+static void
+matrix_add_window(PromqlEval *ev, EvValue *m, PromqlLabels labels, const int64_t *t,
+				  const double *v, size_t n, int64_t lo, int64_t hi, bool open_left)
+{
+	size_t		a = first_at_or_after(t, n, lo);
+	int64_t		b = last_at_or_before(t, n, hi);
+	EvSeries   *o;
+
+	if (open_left && a < n && t[a] == lo)
+		a++;
+	if (b < (int64_t) a)
+		return;
+	o = &m->mat.s[m->mat.n++];
+	o->labels = labels;
+	o->n = (int) (b - (int64_t) a + 1);
+	o->t = t + a;
+	o->v = v + a;
+	count_samples(ev, o->n);
+}
+
 static EvValue
 eval_matrix_selector(PromqlEval *ev, PromqlNode *n, int64_t ts)
 {
@@ -405,21 +430,10 @@ eval_matrix_selector(PromqlEval *ev, PromqlNode *n, int64_t ts)
 	for (size_t i = 0; i < set->n; i++)
 	{
 		PromqlSeries *s = &set->series[i];
-		size_t		a = first_at_or_after(s->t, s->n, mint);
-		int64_t		b = last_at_or_before(s->t, s->n, maxt);
-		EvSeries   *o;
 
 		promql_ev_tick(ev);
-		if (ev->v3 && a < s->n && s->t[a] == mint)
-			a++;				/* Prometheus 3: the window is open on the left */
-		if (b < (int64_t) a)
-			continue;
-		o = &r.mat.s[r.mat.n++];
-		o->labels = s->labels;
-		o->n = (int) (b - (int64_t) a + 1);
-		o->t = s->t + a;
-		o->v = s->v + a;
-		count_samples(ev, o->n);
+		/* Prometheus 3: the window is open on the left */
+		matrix_add_window(ev, &r, s->labels, s->t, s->v, s->n, mint, maxt, ev->v3);
 	}
 	return r;
 }
@@ -568,18 +582,9 @@ eval_subquery(PromqlEval *ev, PromqlNode *n, int64_t ts)
 	for (int i = 0; i < c->nss; i++)
 	{
 		SubSeries  *s = &c->ss[i];
-		size_t		a = first_at_or_after(s->t, s->n, first);
-		int64_t		b = last_at_or_before(s->t, s->n, ref);
-		EvSeries   *o;
 
-		if (b < (int64_t) a)
-			continue;
-		o = &r.mat.s[r.mat.n++];
-		o->labels = s->labels;
-		o->n = (int) (b - (int64_t) a + 1);
-		o->t = s->t + a;
-		o->v = s->v + a;
-		count_samples(ev, o->n);
+		/* first already excludes lo itself under Prometheus 3 */
+		matrix_add_window(ev, &r, s->labels, s->t, s->v, (size_t) s->n, first, ref, false);
 	}
 	return r;
 }
