@@ -128,6 +128,21 @@ extern const int32 *AlloyLabelIdsOf(Datum label_ids, AlloyLabelIdsBuf *buf, int 
 /* catalog_labelidx.c: a tenant's in-memory postings (see the file header). */
 typedef struct AlloyLabelIndex AlloyLabelIndex;
 
+/* One interned value of a label name: its id and the value (NUL-terminated). */
+typedef struct AlloyLabelValueRow
+{
+	int32		label_id;
+	int			value_len;
+	char	   *value;
+} AlloyLabelValueRow;
+
+/*
+ * Every value of label `name` in a tenant, read from the labels table's
+ * (tenant, name, value) index, so sorted bytewise by value. catalog_labels.c
+ */
+extern AlloyLabelValueRow *AlloyLabelValueRows(int32 tenant_id, const char *name, int name_len,
+											   Snapshot snapshot, int *nrows);
+
 extern AlloyLabelIndex *AlloyLabelIndexGet(int32 tenant_id, Snapshot snapshot);
 extern int32 AlloyLabelIndexSeriesCount(const AlloyLabelIndex *idx);
 extern const int32 *AlloyLabelIndexPostings(const AlloyLabelIndex *idx, int32 label_id,

@@ -162,22 +162,41 @@ AlloyTenantLabelValues(const char *tenant, const char *name, int name_len, int *
 {
 	Snapshot	snapshot = labels_snapshot();
 	int32		tenant_id = labels_tenant_id(tenant, snapshot);
-	const AlloyCatalogRels *rels;
-	Relation	lrel;
-	Relation	lidx;
-	TupleTableSlot *slot;
-	IndexScanDesc scan;
-	ScanKeyData keys[2];
-	AlloyLabel *out = NULL;
-	int			max = 0;
+	AlloyLabelValueRow *rows;
+	AlloyLabel *out;
 
 	*nvalues = 0;
 	if (tenant_id == ALLOY_INVALID_TENANT_ID)
 		return NULL;
-	rels = AlloyCatalogGetRels();
-	lrel = table_open(rels->labels, AccessShareLock);
-	lidx = index_open(rels->labels_key, AccessShareLock);
-	slot = table_slot_create(lrel, NULL);
+	rows = AlloyLabelValueRows(tenant_id, name, name_len, snapshot, nvalues);
+	if (*nvalues == 0)
+		return NULL;
+	out = palloc(sizeof(AlloyLabel) * *nvalues);
+	for (int i = 0; i < *nvalues; i++)
+	{
+		out[i].name = name;
+		out[i].name_len = name_len;
+		out[i].value = rows[i].value;
+		out[i].value_len = rows[i].value_len;
+	}
+	pfree(rows);
+	return out;
+}
+
+AlloyLabelValueRow *
+AlloyLabelValueRows(int32 tenant_id, const char *name, int name_len, Snapshot snapshot,
+					int *nrows)
+{
+	const AlloyCatalogRels *rels = AlloyCatalogGetRels();
+	Relation	lrel = table_open(rels->labels, AccessShareLock);
+	Relation	lidx = index_open(rels->labels_key, AccessShareLock);
+	TupleTableSlot *slot = table_slot_create(lrel, NULL);
+	IndexScanDesc scan;
+	ScanKeyData keys[2];
+	AlloyLabelValueRow *rows = NULL;
+	int			max = 0;
+
+	*nrows = 0;
 	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(tenant_id));
 	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_TEXTEQ,
 				PointerGetDatum(cstring_to_text_with_len(name, name_len)));
@@ -187,16 +206,35 @@ AlloyTenantLabelValues(const char *tenant, const char *name, int name_len, int *
 	{
 		bool		isnull;
 		text	   *tv = DatumGetTextPP(slot_getattr(slot, Anum_alloy_labels_value, &isnull));
-		int			len = VARSIZE_ANY_EXHDR(tv);
+		AlloyLabelValueRow *r;
 
 		CHECK_FOR_INTERRUPTS();
-		labels_add(&out, nvalues, &max, name, name_len, pnstrdup(VARDATA_ANY(tv), len), len);
+		if (*nrows == max)
+		{
+			max = Max(64, max * 2);
+			rows = rows ? repalloc_huge(rows, sizeof(AlloyLabelValueRow) * max)
+				: palloc(sizeof(AlloyLabelValueRow) * max);
+		}
+		r = &rows[(*nrows)++];
+		r->label_id = DatumGetInt32(slot_getattr(slot, Anum_alloy_labels_label_id, &isnull));
+		r->value_len = VARSIZE_ANY_EXHDR(tv);
+		r->value = pnstrdup(VARDATA_ANY(tv), r->value_len);
 	}
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	index_close(lidx, AccessShareLock);
 	table_close(lrel, AccessShareLock);
-	return out;
+	return rows;
+}
+
+/* One row of a SETOF text result. */
+static void
+srf_put_text(ReturnSetInfo *rsinfo, const char *s, int len)
+{
+	Datum		value = PointerGetDatum(cstring_to_text_with_len(s, len));
+	bool		isnull = false;
+
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
 }
 
 /* alloy.label_names(tenant text DEFAULT NULL) RETURNS SETOF text */
@@ -211,13 +249,7 @@ alloy_label_names(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	names = AlloyTenantLabelNames(tenant, &n);
 	for (int i = 0; i < n; i++)
-	{
-		Datum		value = PointerGetDatum(cstring_to_text_with_len(names[i].name,
-																	 names[i].name_len));
-		bool		isnull = false;
-
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
-	}
+		srf_put_text(rsinfo, names[i].name, names[i].name_len);
 	return (Datum) 0;
 }
 
@@ -239,12 +271,6 @@ alloy_label_values(PG_FUNCTION_ARGS)
 		values = AlloyTenantLabelValues(tenant, VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name), &n);
 	}
 	for (int i = 0; i < n; i++)
-	{
-		Datum		value = PointerGetDatum(cstring_to_text_with_len(values[i].value,
-																	 values[i].value_len));
-		bool		isnull = false;
-
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
-	}
+		srf_put_text(rsinfo, values[i].value, values[i].value_len);
 	return (Datum) 0;
 }

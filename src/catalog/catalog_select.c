@@ -958,19 +958,11 @@ indexed_label_values(const AlloyLabelIndex *idx, MatcherIds *mids, int nmatchers
 	pfree(set);
 }
 
-/* A value of the label asked for, with its id (sorted by id). */
-typedef struct LabelValueRow
-{
-	int32		label_id;
-	int			value_len;
-	char	   *value;
-} LabelValueRow;
-
 static int
 cmp_value_row(const void *a, const void *b)
 {
-	const LabelValueRow *x = a;
-	const LabelValueRow *y = b;
+	const AlloyLabelValueRow *x = a;
+	const AlloyLabelValueRow *y = b;
 
 	return x->label_id < y->label_id ? -1 : x->label_id > y->label_id;
 }
@@ -990,50 +982,17 @@ AlloySeriesLabelValues(int32 tenant_id, const AlloyMatcher *matchers, int nmatch
 	Snapshot	snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
 	Relation	lrel;
 	Relation	lidx;
-	ScanKeyData keys[2];
-	IndexScanDesc scan;
-	TupleTableSlot *slot;
-	LabelValueRow *rows = NULL;
-	int			nrows = 0;
-	int			maxrows = 0;
+	AlloyLabelValueRow *rows;
+	int			nrows;
 	bool	   *seen;
 	AlloyLabelIndex *idx;
 	AlloyLabel *out;
 
 	*nvalues = 0;
-	lrel = table_open(rels->labels, AccessShareLock);
-	lidx = index_open(rels->labels_key, AccessShareLock);
-	slot = table_slot_create(lrel, NULL);
-	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(tenant_id));
-	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_TEXTEQ,
-				PointerGetDatum(cstring_to_text_with_len(name, name_len)));
-	scan = index_beginscan(lrel, lidx, snapshot, 2, 0);
-	index_rescan(scan, keys, 2, NULL, 0);
-	while (index_getnext_slot(scan, ForwardScanDirection, slot))
-	{
-		bool		isnull;
-		text	   *tv = DatumGetTextPP(slot_getattr(slot, Anum_alloy_labels_value, &isnull));
-		LabelValueRow *r;
-
-		CHECK_FOR_INTERRUPTS();
-		if (nrows == maxrows)
-		{
-			maxrows = Max(64, maxrows * 2);
-			rows = rows ? repalloc_huge(rows, sizeof(LabelValueRow) * maxrows)
-				: palloc(sizeof(LabelValueRow) * maxrows);
-		}
-		r = &rows[nrows++];
-		r->label_id = DatumGetInt32(slot_getattr(slot, Anum_alloy_labels_label_id, &isnull));
-		r->value_len = VARSIZE_ANY_EXHDR(tv);
-		r->value = pnstrdup(VARDATA_ANY(tv), r->value_len);
-	}
-	index_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
-	index_close(lidx, AccessShareLock);
-	table_close(lrel, AccessShareLock);
+	rows = AlloyLabelValueRows(tenant_id, name, name_len, snapshot, &nrows);
 	if (nrows == 0)
 		return NULL;
-	qsort(rows, nrows, sizeof(LabelValueRow), cmp_value_row);
+	qsort(rows, nrows, sizeof(AlloyLabelValueRow), cmp_value_row);
 	seen = palloc0(sizeof(bool) * nrows);
 
 	idx = AlloyLabelIndexGet(tenant_id, snapshot);
