@@ -243,18 +243,27 @@ AlloyHeadAppend(Relation rel, const AlloySample *samples, int n,
 	pfree(itembuf);
 }
 
-/* One tuple of a slot as a sample; NULLs are refused. */
+/*
+ * One tuple of a slot as a sample; NULLs are refused. copy_in: the row comes
+ * from COPY of this table, whose text form marks stale markers
+ * (copy_format.c).
+ */
 static void
-AlloySlotToSample(TupleTableSlot *slot, AlloySample *s)
+AlloySlotToSample(TupleTableSlot *slot, AlloySample *s, bool copy_in)
 {
+	TimestampTz ts;
+
 	slot_getallattrs(slot);
 	if (slot->tts_isnull[0] || slot->tts_isnull[1] || slot->tts_isnull[2])
 		ereport(ERROR,
 				(errcode(ERRCODE_NOT_NULL_VIOLATION),
 				 errmsg("series_id, \"time\" and value of a sample must not be null")));
+	ts = DatumGetTimestampTz(slot->tts_values[1]);
 	s->series_id = DatumGetInt64(slot->tts_values[0]);
-	s->t_ms = AlloyTimestampToMs(DatumGetTimestampTz(slot->tts_values[1]));
+	s->t_ms = AlloyTimestampToMs(ts);
 	s->value = DatumGetFloat8(slot->tts_values[2]);
+	if (copy_in)
+		s->value = AlloyCopyInValue(ts, s->t_ms, s->value);
 }
 
 void
@@ -263,7 +272,7 @@ alloy_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 {
 	AlloySample s;
 
-	AlloySlotToSample(slot, &s);
+	AlloySlotToSample(slot, &s, AlloyInCopyOf(rel, true));
 	slot->tts_tableOid = RelationGetRelid(rel);
 	AlloyHeadAppend(rel, &s, 1, &slot->tts_tid);
 }
@@ -274,10 +283,11 @@ alloy_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 {
 	AlloySample *s = palloc(sizeof(AlloySample) * Max(nslots, 1));
 	ItemPointerData tid;
+	bool		copy_in = AlloyInCopyOf(rel, true);
 	int			i;
 
 	for (i = 0; i < nslots; i++)
-		AlloySlotToSample(slots[i], &s[i]);
+		AlloySlotToSample(slots[i], &s[i], copy_in);
 	AlloyHeadAppend(rel, s, nslots, &tid);
 	for (i = 0; i < nslots; i++)
 	{

@@ -38,6 +38,7 @@ alloy_scan_begin(Relation rel, Snapshot snapshot, int nkeys,
 	scan->base.rs_flags = flags;
 	scan->base.rs_parallel = pscan;
 	scan->cxt = CurrentMemoryContext;
+	scan->copy_out = AlloyInCopyOf(rel, false);
 	return (TableScanDesc) scan;
 }
 
@@ -129,7 +130,10 @@ alloy_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
 	if (!AlloyMergeNext(&scan->merge, &sid, &t, &v))
 		return false;
 	slot->tts_values[0] = Int64GetDatum(sid);
-	slot->tts_values[1] = TimestampTzGetDatum(AlloyMsToTimestamp(t));
+	if (unlikely(scan->copy_out))
+		slot->tts_values[1] = TimestampTzGetDatum(AlloyCopyOutTime(t, AlloyDoubleToBits(v)));
+	else
+		slot->tts_values[1] = TimestampTzGetDatum(AlloyMsToTimestamp(t));
 	slot->tts_values[2] = Float8GetDatum(v);
 	slot->tts_isnull[0] = slot->tts_isnull[1] = slot->tts_isnull[2] = false;
 	ExecStoreVirtualTuple(slot);

@@ -279,6 +279,7 @@ typedef struct AlloyScanDescData
 	AlloyMerge	merge;
 	bool		started;
 	bool		skip;			/* another parallel participant scans */
+	bool		copy_out;		/* serving COPY TO: mark stale markers */
 	/* analyze: samples of the current block */
 	int64		an_n;
 	int64		an_pos;
@@ -311,6 +312,15 @@ extern int	AlloyBatchEncode(const AlloySample *s, int n, uint8 *out, Size room,
 extern void AlloyBatchIterInit(AlloyBatchIter *it, const AlloyBatchHeader *hdr,
 							   Size itemlen);
 extern bool AlloyBatchNext(AlloyBatchIter *it, AlloyHeadSample *out);
+
+/*
+ * copy_format.c: COPY of an alloy table writes a stale marker as NaN this
+ * many microseconds after its (millisecond) time, and reads it back so.
+ */
+#define ALLOY_COPY_STALE_USEC	1
+extern bool AlloyInCopyOf(Relation rel, bool from);
+extern TimestampTz AlloyCopyOutTime(int64 t_ms, uint64 vbits);
+extern double AlloyCopyInValue(TimestampTz ts, int64 t_ms, double value);
 
 /* visibility (read.c) */
 extern bool AlloyXidVisible(TransactionId xid, Snapshot snapshot);

@@ -23,6 +23,17 @@ is($node->safe_psql('postgres', q{SELECT value FROM alloy.promql_instant('np * 2
 is($node->safe_psql('postgres',
 		"SELECT count(*) FROM pg_stat_activity WHERE backend_type LIKE 'alloy%'"),
 	'0', 'no alloy workers run');
+# COPY as a session's first statement loads the library in the middle of
+# the COPY; a stale marker in COPY's text form must still be read as one
+# (what a parallel pg_restore worker does)
+$node->safe_psql('postgres', "SELECT alloy.create_partitions('1904-01-01', '1904-01-02')");
+$node->safe_psql('postgres', "COPY alloy.samples FROM STDIN;\n7\t1904-01-01 00:00:00.000001+00\tNaN\n\\.\n");
+is($node->safe_psql('postgres',
+		"SELECT float8send(value) FROM alloy.samples WHERE series_id = 7"),
+	'\x7ff0000000000002', 'COPY FROM reads a stale marker in a fresh session');
+is($node->safe_psql('postgres',
+		"SET timezone = 'UTC'; COPY alloy.samples_19040101_000000 TO STDOUT"),
+	"7\t1904-01-01 00:00:00.000001+00\tNaN", 'and COPY TO writes it so');
 ($ret, $out, $err) = $node->psql('postgres', 'SELECT alloy.version(); SHOW alloy.port');
 isnt($ret, 0, 'worker settings exist only when preloaded');
 $node->stop;
