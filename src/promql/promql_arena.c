@@ -4,7 +4,10 @@
  * Individual frees are never needed: a query's AST, series and intermediate
  * vectors all die together, so the arena only grows and is released whole.
  * Large requests get a block of their own so they do not waste the tail of
- * the current block.
+ * the current block. A range query resets its step arena at every step; a
+ * reset keeps the standard blocks, so steps do not hand memory back to
+ * malloc and fault fresh pages in again each time (about a tenth of a
+ * range query's time went to page faults before).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,7 +22,7 @@
 struct PromqlArenaBlock
 {
 	PromqlArenaBlock *next;
-	size_t		pad;			/* keeps the payload 16-byte aligned */
+	size_t		size;			/* payload bytes; also keeps it 16-byte aligned */
 };
 
 static void *
@@ -56,11 +59,9 @@ promql_arena_create(const PromqlAllocHooks *hooks)
 	return a;
 }
 
-void
-promql_arena_destroy(PromqlArena *arena)
+static void
+free_blocks(PromqlArena *arena, PromqlArenaBlock *b)
 {
-	PromqlArenaBlock *b = arena->blocks;
-
 	while (b)
 	{
 		PromqlArenaBlock *next = b->next;
@@ -68,6 +69,13 @@ promql_arena_destroy(PromqlArena *arena)
 		arena->hooks.free(arena->hooks.arg, b);
 		b = next;
 	}
+}
+
+void
+promql_arena_destroy(PromqlArena *arena)
+{
+	free_blocks(arena, arena->blocks);
+	free_blocks(arena, arena->spare);
 	arena->hooks.free(arena->hooks.arg, arena);
 }
 
@@ -80,7 +88,17 @@ promql_arena_reset(PromqlArena *arena)
 	{
 		PromqlArenaBlock *next = b->next;
 
-		arena->hooks.free(arena->hooks.arg, b);
+#ifdef PROMQL_ARENA_CLOBBER
+		/* tests: make a pointer kept across a reset read garbage */
+		memset((char *) b + sizeof(PromqlArenaBlock), 0x7f, b->size);
+#endif
+		if (b->size == ARENA_BLOCK_SIZE)
+		{
+			b->next = arena->spare;
+			arena->spare = b;
+		}
+		else
+			arena->hooks.free(arena->hooks.arg, b);
 		b = next;
 	}
 	arena->blocks = NULL;
@@ -102,7 +120,16 @@ promql_alloc(PromqlArena *arena, size_t size)
 		size_t		bsize = size > ARENA_BLOCK_SIZE / 4 ? size : ARENA_BLOCK_SIZE;
 		PromqlArenaBlock *b;
 
-		b = arena->hooks.alloc(arena->hooks.arg, sizeof(PromqlArenaBlock) + bsize);
+		if (bsize == ARENA_BLOCK_SIZE && arena->spare)
+		{
+			b = arena->spare;
+			arena->spare = b->next;
+		}
+		else
+		{
+			b = arena->hooks.alloc(arena->hooks.arg, sizeof(PromqlArenaBlock) + bsize);
+			b->size = bsize;
+		}
 		arena->total += sizeof(PromqlArenaBlock) + bsize;
 		if (bsize == size && arena->blocks)
 		{
@@ -120,6 +147,21 @@ promql_alloc(PromqlArena *arena, size_t size)
 	arena->cur += size;
 	arena->left -= size;
 	return p;
+}
+
+bool
+promql_arena_owns(const PromqlArena *arena, const void *ptr)
+{
+	const char *p = ptr;
+
+	for (const PromqlArenaBlock *b = arena->blocks; b; b = b->next)
+	{
+		const char *start = (const char *) b + sizeof(PromqlArenaBlock);
+
+		if (p >= start && p < start + b->size)
+			return true;
+	}
+	return false;
 }
 
 void *

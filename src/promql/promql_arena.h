@@ -33,6 +33,7 @@ typedef struct PromqlArena
 	char	   *cur;			/* free space in the newest block */
 	size_t		left;
 	size_t		total;			/* bytes obtained from the hooks */
+	PromqlArenaBlock *spare;	/* standard blocks kept by a reset */
 } PromqlArena;
 
 /* malloc/free hooks for tests and tools. */
@@ -46,9 +47,14 @@ extern PromqlAllocHooks promql_arena_hooks(PromqlArena *arena);
 
 extern PromqlArena *promql_arena_create(const PromqlAllocHooks *hooks);
 extern void promql_arena_destroy(PromqlArena *arena);
-/* Release everything allocated so far but keep the arena usable. */
+/*
+ * Release everything allocated so far but keep the arena usable; its
+ * standard-size blocks are kept for reuse.
+ */
 extern void promql_arena_reset(PromqlArena *arena);
 extern void *promql_alloc(PromqlArena *arena, size_t size);
+/* Does ptr point into memory arena handed out (and has not reset)? */
+extern bool promql_arena_owns(const PromqlArena *arena, const void *ptr);
 extern void *promql_alloc0(PromqlArena *arena, size_t size);
 extern void *promql_realloc(PromqlArena *arena, void *old, size_t oldsize, size_t newsize);
 extern char *promql_strndup(PromqlArena *arena, const char *s, size_t len);

@@ -139,13 +139,24 @@ first_at_or_after(const int64_t *t, size_t n, int64_t ts)
 	return lo;
 }
 
-/* Vector must not hold one label set twice (Prometheus checks each step). */
+/*
+ * Vector must not hold one label set twice (Prometheus checks each step).
+ * Functions of a selector keep its series' order, sorted by labels, so a
+ * pass over neighbours usually proves the labels distinct without hashing
+ * every label set at every step; anything else gets the hash check.
+ */
 static void
 check_unique_labels(PromqlEval *ev, const PromqlVector *v)
 {
 	PromqlLMap	m;
+	int			i;
 
 	if (v->n < 2)
+		return;
+	for (i = 1; i < v->n; i++)
+		if (promql_labels_cmp(&v->s[i - 1].labels, &v->s[i].labels) >= 0)
+			break;
+	if (i == v->n)
 		return;
 	promql_lmap_init(&m, ev->arena, v->n);
 	for (int i = 0; i < v->n; i++)
@@ -465,17 +476,39 @@ typedef struct SubCache
 				capss;
 } SubCache;
 
-/* Copy a label set into the query arena (step arenas are reset). */
+/*
+ * A label set that outlives the current step: step arenas are reset, so
+ * what lives there is copied into the query arena. Label sets that already
+ * live longer (a selector's series, or what they were cut from, such as
+ * the view promql_labels_drop_name returns) are kept as they are, which
+ * lets the next step's lookup of the same series match by pointer.
+ */
 static PromqlLabels
 labels_to_query_arena(PromqlEval *ev, const PromqlLabels *ls)
 {
 	PromqlLabels out;
-	PromqlLabel *v = promql_alloc(ev->qarena, sizeof(PromqlLabel) * (ls->n + 1));
+	PromqlLabel *v;
 
+	if (ev->arena == ev->qarena)
+		return *ls;
+	if (!promql_arena_owns(ev->arena, ls->v))
+	{
+		int			i;
+
+		for (i = 0; i < ls->n; i++)
+			if (promql_arena_owns(ev->arena, ls->v[i].name) ||
+				promql_arena_owns(ev->arena, ls->v[i].value))
+				break;
+		if (i == ls->n)
+			return *ls;
+	}
+	v = promql_alloc(ev->qarena, sizeof(PromqlLabel) * (ls->n + 1));
 	for (int i = 0; i < ls->n; i++)
 	{
-		v[i].name = promql_strdup(ev->qarena, ls->v[i].name);
-		v[i].value = promql_strdup(ev->qarena, ls->v[i].value);
+		v[i].name = promql_arena_owns(ev->arena, ls->v[i].name) ?
+			promql_strdup(ev->qarena, ls->v[i].name) : ls->v[i].name;
+		v[i].value = promql_arena_owns(ev->arena, ls->v[i].value) ?
+			promql_strdup(ev->qarena, ls->v[i].value) : ls->v[i].value;
 	}
 	out.n = ls->n;
 	out.v = v;
@@ -498,8 +531,8 @@ subcache_add_step(PromqlEval *ev, PromqlNode *n, SubCache *c, int64_t t)
 	for (int i = 0; i < v.vec.n; i++)
 	{
 		PromqlSample *s = &v.vec.s[i];
-		uint64_t	h = promql_labels_hash(&s->labels);
-		int			k = promql_lmap_get(&c->map, h, &s->labels);
+		uint64_t	h = 0;
+		int			k = promql_lmap_get_at(&c->map, i, &s->labels, &h);
 		SubSeries  *o;
 
 		if (k < 0)
@@ -515,7 +548,7 @@ subcache_add_step(PromqlEval *ev, PromqlNode *n, SubCache *c, int64_t t)
 			k = c->nss++;
 			memset(&c->ss[k], 0, sizeof(SubSeries));
 			c->ss[k].labels = labels_to_query_arena(ev, &s->labels);
-			promql_lmap_put(&c->map, h, &c->ss[k].labels, k);
+			promql_lmap_put_at(&c->map, i, h, &c->ss[k].labels, k);
 		}
 		o = &c->ss[k];
 		if (o->n == o->cap)
@@ -1565,8 +1598,8 @@ promql_eval(PromqlArena *arena, const PromqlEngineOpts *opts, PromqlStorage *sto
 			for (int i = 0; i < v.vec.n; i++)
 			{
 				PromqlSample *s = &v.vec.s[i];
-				uint64_t	h = promql_labels_hash(&s->labels);
-				int			k = promql_lmap_get(&map, h, &s->labels);
+				uint64_t	h = 0;
+				int			k = promql_lmap_get_at(&map, i, &s->labels, &h);
 
 				if (k < 0)
 				{
@@ -1581,7 +1614,7 @@ promql_eval(PromqlArena *arena, const PromqlEngineOpts *opts, PromqlStorage *sto
 					k = m->n++;
 					memset(&m->s[k], 0, sizeof(PromqlSeriesOut));
 					m->s[k].labels = labels_to_query_arena(&ev, &s->labels);
-					promql_lmap_put(&map, h, &m->s[k].labels, k);
+					promql_lmap_put_at(&map, i, h, &m->s[k].labels, k);
 				}
 				series_push(arena, &m->s[k], ts, s->v);
 				held++;

@@ -189,9 +189,42 @@ promql_labels_filter(PromqlArena *arena, const PromqlLabels *ls, const char *con
 PromqlLabels
 promql_labels_drop_name(PromqlArena *arena, const PromqlLabels *ls)
 {
-	if (promql_labels_get(ls, "__name__") == NULL)
-		return *ls;
-	return promql_labels_filter(arena, ls, NULL, 0, false, true);
+	int			lo = 0,
+				hi = ls->n - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+		int			c = strcmp(ls->v[mid].name, "__name__");
+
+		if (c == 0)
+		{
+			PromqlLabels out;
+			PromqlLabel *v;
+
+			/*
+			 * Label sets are never changed once built, so with the name
+			 * first (the usual place: only names starting with a capital
+			 * sort before it) the rest of the array is the answer.
+			 */
+			if (mid == 0)
+				return (PromqlLabels)
+				{
+					ls->n - 1, ls->v + 1
+				};
+			v = promql_alloc(arena, sizeof(PromqlLabel) * ls->n);
+			memcpy(v, ls->v, sizeof(PromqlLabel) * mid);
+			memcpy(v + mid, ls->v + mid + 1, sizeof(PromqlLabel) * (ls->n - mid - 1));
+			out.n = ls->n - 1;
+			out.v = v;
+			return out;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return *ls;
 }
 
 PromqlLabels
@@ -254,8 +287,13 @@ promql_lmap_init(PromqlLMap *m, PromqlArena *arena, int expected)
 	m->vals = promql_alloc(arena, sizeof(int) * cap);
 	for (int i = 0; i < cap; i++)
 		m->vals[i] = -1;
+	m->hint = NULL;
+	m->nhint = 0;
 }
 
+static int	lmap_put_slot(PromqlLMap *m, uint64_t h, const PromqlLabels *key, int val);
+
+/* Double the table; slots move, so positional hints are forgotten. */
 static void
 lmap_grow(PromqlLMap *m)
 {
@@ -264,26 +302,40 @@ lmap_grow(PromqlLMap *m)
 	promql_lmap_init(&n, m->arena, m->cap);
 	for (int i = 0; i < m->cap; i++)
 		if (m->vals[i] >= 0)
-			promql_lmap_put(&n, m->hashes[i], &m->keys[i], m->vals[i]);
+			lmap_put_slot(&n, m->hashes[i], &m->keys[i], m->vals[i]);
+	n.hint = m->hint;
+	n.nhint = m->nhint;
+	for (int i = 0; i < n.nhint; i++)
+		n.hint[i] = -1;
 	*m = n;
 }
 
-int
-promql_lmap_get(const PromqlLMap *m, uint64_t h, const PromqlLabels *key)
+/* The slot holding key, or -1. */
+static int
+lmap_find_slot(const PromqlLMap *m, uint64_t h, const PromqlLabels *key)
 {
 	int			i = (int) (h & (uint64_t) (m->cap - 1));
 
 	while (m->vals[i] >= 0)
 	{
 		if (m->hashes[i] == h && promql_labels_equal(&m->keys[i], key))
-			return m->vals[i];
+			return i;
 		i = (i + 1) & (m->cap - 1);
 	}
 	return -1;
 }
 
-void
-promql_lmap_put(PromqlLMap *m, uint64_t h, const PromqlLabels *key, int val)
+int
+promql_lmap_get(const PromqlLMap *m, uint64_t h, const PromqlLabels *key)
+{
+	int			i = lmap_find_slot(m, h, key);
+
+	return i >= 0 ? m->vals[i] : -1;
+}
+
+/* Insert or update key; returns its slot. */
+static int
+lmap_put_slot(PromqlLMap *m, uint64_t h, const PromqlLabels *key, int val)
 {
 	int			i;
 
@@ -295,7 +347,7 @@ promql_lmap_put(PromqlLMap *m, uint64_t h, const PromqlLabels *key, int val)
 		if (m->hashes[i] == h && promql_labels_equal(&m->keys[i], key))
 		{
 			m->vals[i] = val;
-			return;
+			return i;
 		}
 		i = (i + 1) & (m->cap - 1);
 	}
@@ -303,4 +355,58 @@ promql_lmap_put(PromqlLMap *m, uint64_t h, const PromqlLabels *key, int val)
 	m->keys[i] = *key;
 	m->vals[i] = val;
 	m->n++;
+	return i;
+}
+
+void
+promql_lmap_put(PromqlLMap *m, uint64_t h, const PromqlLabels *key, int val)
+{
+	(void) lmap_put_slot(m, h, key, val);
+}
+
+static void
+lmap_remember(PromqlLMap *m, int pos, int slot)
+{
+	if (pos >= m->nhint)
+	{
+		int			n = m->nhint ? m->nhint : 64;
+
+		while (n <= pos)
+			n *= 2;
+		m->hint = promql_realloc(m->arena, m->hint, sizeof(int) * m->nhint, sizeof(int) * n);
+		for (int i = m->nhint; i < n; i++)
+			m->hint[i] = -1;
+		m->nhint = n;
+	}
+	m->hint[pos] = slot;
+}
+
+/*
+ * promql_lmap_get for the pos-th sample of one step of a range evaluation.
+ * Consecutive steps mostly yield the same series in the same order, so the
+ * slot that the pos-th sample matched at the previous step is compared
+ * first, and only a miss hashes the labels (about a sixth of a subquery's
+ * time went to hashing). *h is set on a miss, for promql_lmap_put_at.
+ */
+int
+promql_lmap_get_at(PromqlLMap *m, int pos, const PromqlLabels *key, uint64_t *h)
+{
+	int			slot;
+
+	if (pos < m->nhint && (slot = m->hint[pos]) >= 0 &&
+		promql_labels_equal(&m->keys[slot], key))
+		return m->vals[slot];
+	*h = promql_labels_hash(key);
+	slot = lmap_find_slot(m, *h, key);
+	if (slot < 0)
+		return -1;
+	lmap_remember(m, pos, slot);
+	return m->vals[slot];
+}
+
+/* promql_lmap_put after a promql_lmap_get_at miss for the pos-th sample. */
+void
+promql_lmap_put_at(PromqlLMap *m, int pos, uint64_t h, const PromqlLabels *key, int val)
+{
+	lmap_remember(m, pos, lmap_put_slot(m, h, key, val));
 }

@@ -28,10 +28,16 @@ typedef struct PromqlLMap
 	uint64_t   *hashes;
 	PromqlLabels *keys;
 	int		   *vals;			/* -1 = empty slot */
+	/* promql_lmap_get_at: the slot the pos-th element matched last time */
+	int		   *hint;
+	int			nhint;
 } PromqlLMap;
 
 extern void promql_lmap_init(PromqlLMap *m, PromqlArena *arena, int expected);
 extern int	promql_lmap_get(const PromqlLMap *m, uint64_t h, const PromqlLabels *key);
 extern void promql_lmap_put(PromqlLMap *m, uint64_t h, const PromqlLabels *key, int val);
+extern int	promql_lmap_get_at(PromqlLMap *m, int pos, const PromqlLabels *key, uint64_t *h);
+extern void promql_lmap_put_at(PromqlLMap *m, int pos, uint64_t h, const PromqlLabels *key,
+							   int val);
 
 #endif							/* PROMQL_LABELS_H */

@@ -93,6 +93,63 @@ run(const char *q, int64_t start, int64_t end, int64_t step, PromqlEngineOpts *o
 	return promql_eval(arena, opts, &storage, n, start, end, step, res, err);
 }
 
+/*
+ * Does the range query q over [start, end] give, at every step, exactly what
+ * instant queries at that step give? Range assembly keeps the label sets
+ * of one step for the next (by pointer when they outlive the step, copied
+ * when they were built in the step's arena), so this catches label sets
+ * lost to a step arena's reset as well as series matched to the wrong
+ * result row.
+ */
+static bool
+range_matches_instants(const char *q, int64_t start, int64_t end, int64_t step)
+{
+	PromqlResult res;
+	const char *err;
+	int			points = 0;
+
+	if (!run(q, start, end, step, NULL, &res, &err))
+	{
+		printf("# %s: %s\n", q, err);
+		return false;
+	}
+	for (int i = 0; i < res.matrix.n; i++)
+		points += res.matrix.s[i].n;
+	for (int64_t t = start; t <= end; t += step)
+	{
+		PromqlResult ires;
+
+		if (!run(q, t, t, 0, NULL, &ires, &err))
+			return false;
+		for (int j = 0; j < ires.vector.n; j++)
+		{
+			char	   *want = promql_labels_string(arena, &ires.vector.s[j].labels);
+			bool		found = false;
+
+			for (int i = 0; i < res.matrix.n && !found; i++)
+			{
+				PromqlSeriesOut *o = &res.matrix.s[i];
+
+				if (strcmp(promql_labels_string(arena, &o->labels), want) != 0)
+					continue;
+				for (int k = 0; k < o->n; k++)
+					if (o->t[k] == t && (o->v[k] == ires.vector.s[j].v ||
+										 (isnan(o->v[k]) && isnan(ires.vector.s[j].v))))
+						found = true;
+			}
+			if (!found)
+			{
+				printf("# %s: %s at %lld missing from the range result\n", q, want, (long long) t);
+				return false;
+			}
+			points--;
+		}
+	}
+	if (points != 0)
+		printf("# %s: %d points more in the range result\n", q, points);
+	return points == 0;
+}
+
 int
 main(void)
 {
@@ -175,6 +232,23 @@ main(void)
 				ires.vector.n == 1 && res.matrix.n == 1 && res.matrix.s[0].v[k] == ires.vector.s[0].v;
 		}
 		CHECK(same, "cached subquery steps agree with instant evaluation");
+	}
+	{
+		static const char *const qs[] = {
+			"foo",
+			"rate(foo[1m])",
+			"label_replace(foo, \"x\", \"$1\", \"instance\", \"i(.*)\")",
+			"sort_desc(foo % 7)",
+			"-foo",
+			"max_over_time(rate(foo[1m])[2m:30s])",
+			"max_over_time(label_replace(foo, \"x\", \"$1\", \"instance\", \"i(.*)\")[2m:30s])",
+			"sum by (instance) (foo) / on (instance) group_left foo",
+			"count_values(\"v\", foo % 3)",
+		};
+
+		for (int i = 0; i < (int) (sizeof(qs) / sizeof(qs[0])); i++)
+			CHECK(range_matches_instants(qs[i], 300000, 1200000, 30000),
+				  "range query equals instant queries step by step: %s", qs[i]);
 	}
 
 	/* errors */
