@@ -101,42 +101,71 @@ promql_matcher_matches(const PromqlMatcher *m, const char *value)
 	return false;
 }
 
-/* Index of the last sample with t <= ts, or -1. */
-static int64_t
-last_at_or_before(const int64_t *t, size_t n, int64_t ts)
+/*
+ * The first index i in [0, n] where t[i] <= x (le) or t[i] < x (!le) no
+ * longer holds, searched from where the previous step's answer was: a range
+ * query moves each selector's window forward by a few samples per step, so
+ * galloping from the hint costs a few predictable compares where a binary
+ * search over the whole series took a dozen unpredictable ones. A hint past
+ * the answer (a window that moved back) falls back to a binary search.
+ */
+static size_t
+partition_from(const int64_t *t, size_t n, int64_t x, bool le, size_t hint)
 {
-	size_t		lo = 0,
-				hi = n;
+	size_t		lo,
+				hi,
+				step;
 
+#define BELOW(i) (le ? t[(i)] <= x : t[(i)] < x)
+	if (hint > n)
+		hint = n;
+	if (hint > 0 && !BELOW(hint - 1))
+	{
+		lo = 0;
+		hi = hint - 1;
+	}
+	else
+	{
+		/* every index below lo is BELOW; find an upper end */
+		lo = hint;
+		for (step = 1;; step <<= 1)
+		{
+			if (step > n - lo)
+			{
+				hi = n;
+				break;
+			}
+			if (!BELOW(lo + step - 1))
+			{
+				hi = lo + step - 1;
+				break;
+			}
+			lo += step;
+		}
+	}
 	while (lo < hi)
 	{
-		size_t		mid = (lo + hi) / 2;
+		size_t		mid = lo + (hi - lo) / 2;
 
-		if (t[mid] <= ts)
+		if (BELOW(mid))
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return (int64_t) lo - 1;
+#undef BELOW
+	return lo;
 }
 
-/* Index of the first sample with t >= ts (n if none). */
-static size_t
-first_at_or_after(const int64_t *t, size_t n, int64_t ts)
+/*
+ * Per-series search hints of one selector, kept for the whole query in the
+ * selector node (plan_selector clears them): nhints per series.
+ */
+static size_t *
+selector_hints(PromqlEval *ev, PromqlNode *vs, size_t nseries, int nhints)
 {
-	size_t		lo = 0,
-				hi = n;
-
-	while (lo < hi)
-	{
-		size_t		mid = (lo + hi) / 2;
-
-		if (t[mid] < ts)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	if (vs->eval_cache == NULL)
+		vs->eval_cache = promql_alloc0(ev->qarena, sizeof(size_t) * (nseries * nhints + 1));
+	return vs->eval_cache;
 }
 
 /*
@@ -307,6 +336,7 @@ plan_selector(Planner *pl, PromqlNode *vs, int64_t lo, int64_t hi, int64_t range
 	PromqlEval *ev = pl->ev;
 	char		errbuf[512] = "";
 
+	vs->eval_cache = NULL;
 	if (vs->at_kind != PROMQL_AT_NONE)
 		lo = hi = at_time(ev, vs, lo);
 	vs->plan_mint = promql_ts_sub(promql_ts_sub(lo, vs->offset_ms), matrix ? range : ev->lookback);
@@ -384,13 +414,17 @@ eval_vector_selector(PromqlEval *ev, PromqlNode *n, int64_t ts)
 	EvValue		r;
 	int64_t		ref = promql_ts_sub(at_time(ev, n, ts), n->offset_ms);
 	PromqlSeriesSet *set = n->series;
+	size_t	   *hints = selector_hints(ev, n, set->n, 1);
 
 	memset(&r, 0, sizeof(r));
 	r.type = PROMQL_VAL_VECTOR;
 	for (size_t i = 0; i < set->n; i++)
 	{
 		PromqlSeries *s = &set->series[i];
-		int64_t		k = last_at_or_before(s->t, s->n, ref);
+		int64_t		k;
+
+		hints[i] = partition_from(s->t, s->n, ref, true, hints[i]);
+		k = (int64_t) hints[i] - 1;
 
 		promql_ev_tick(ev);
 		if (k < 0 || s->t[k] < promql_ts_sub(ref, ev->lookback) ||
@@ -404,18 +438,22 @@ eval_vector_selector(PromqlEval *ev, PromqlNode *n, int64_t ts)
 /*
  * Add to matrix m the points of one series (t[], v[], n of them, in time
  * order) that lie in [lo, hi], or in (lo, hi] when open_left: a slice of
- * the arrays, not a copy. A series with no point there is left out.
+ * the arrays, not a copy. A series with no point there is left out. hint
+ * holds two positions carried from the previous step (partition_from).
  */
 static void
 matrix_add_window(PromqlEval *ev, EvValue *m, PromqlLabels labels, const int64_t *t,
-				  const double *v, size_t n, int64_t lo, int64_t hi, bool open_left)
+				  const double *v, size_t n, int64_t lo, int64_t hi, bool open_left,
+				  size_t *hint)
 {
-	size_t		a = first_at_or_after(t, n, lo);
-	int64_t		b = last_at_or_before(t, n, hi);
+	size_t		a;
+	int64_t		b;
 	EvSeries   *o;
 
-	if (open_left && a < n && t[a] == lo)
-		a++;
+	/* hint[0]: the window's start, hint[1]: one past its end */
+	hint[0] = a = partition_from(t, n, lo, open_left, hint[0]);
+	hint[1] = partition_from(t, n, hi, true, hint[1]);
+	b = (int64_t) hint[1] - 1;
 	if (b < (int64_t) a)
 		return;
 	o = &m->mat.s[m->mat.n++];
@@ -434,6 +472,7 @@ eval_matrix_selector(PromqlEval *ev, PromqlNode *n, int64_t ts)
 	int64_t		maxt = promql_ts_sub(at_time(ev, vs, ts), vs->offset_ms);
 	int64_t		mint = promql_ts_sub(maxt, n->range_ms);
 	PromqlSeriesSet *set = vs->series;
+	size_t	   *hints = selector_hints(ev, vs, set->n, 2);
 
 	memset(&r, 0, sizeof(r));
 	r.type = PROMQL_VAL_MATRIX;
@@ -444,7 +483,8 @@ eval_matrix_selector(PromqlEval *ev, PromqlNode *n, int64_t ts)
 
 		promql_ev_tick(ev);
 		/* Prometheus 3: the window is open on the left */
-		matrix_add_window(ev, &r, s->labels, s->t, s->v, s->n, mint, maxt, ev->v3);
+		matrix_add_window(ev, &r, s->labels, s->t, s->v, s->n, mint, maxt, ev->v3,
+						  &hints[2 * i]);
 	}
 	return r;
 }
@@ -459,6 +499,7 @@ eval_matrix_selector(PromqlEval *ev, PromqlNode *n, int64_t ts)
 typedef struct SubSeries
 {
 	PromqlLabels labels;
+	size_t		hint[2];		/* matrix_add_window's search hints */
 	int			n,
 				cap;
 	int64_t    *t;
@@ -617,7 +658,8 @@ eval_subquery(PromqlEval *ev, PromqlNode *n, int64_t ts)
 		SubSeries  *s = &c->ss[i];
 
 		/* first already excludes lo itself under Prometheus 3 */
-		matrix_add_window(ev, &r, s->labels, s->t, s->v, (size_t) s->n, first, ref, false);
+		matrix_add_window(ev, &r, s->labels, s->t, s->v, (size_t) s->n, first, ref, false,
+						  s->hint);
 	}
 	return r;
 }
