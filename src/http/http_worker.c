@@ -13,6 +13,7 @@
 #include "postgres.h"
 
 #include <limits.h>
+#include <malloc.h>
 
 #include "access/xact.h"
 #include "miscadmin.h"
@@ -226,6 +227,19 @@ AlloyHttpWorkerMain(Datum main_arg)
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
+
+	/*
+	 * Each query builds and frees megabytes of arrays; with glibc's default
+	 * thresholds (128 kB) every free gives the heap's top back to the kernel
+	 * and the next query faults the same pages in again, zeroed: a third of
+	 * a subquery's CPU time was kernel time. This process serves one query
+	 * after another, so it keeps up to 64 MB of freed heap instead, and
+	 * still maps single allocations above 8 MB on their own (returned at
+	 * once, so one huge answer does not pin its memory). Only alloy's own
+	 * workers do this; ordinary backends keep PostgreSQL's behaviour.
+	 */
+	mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+	mallopt(M_MMAP_THRESHOLD, 8 * 1024 * 1024);
 
 	BackgroundWorkerInitializeConnection(alloy_database, NULL, 0);
 	pgstat_report_appname("alloy http");
