@@ -647,58 +647,157 @@ AlloyPartSeriesCursor(AlloyPartReader *pr, int64 sid)
 	return cur;
 }
 
+/* Make room for need samples in (*ts, *vs), growing by doubling. */
+static void
+AlloyReadEnsure(int64 **ts, double **vs, int *cap, int64 need)
+{
+	int64		newcap;
+
+	if (need <= *cap)
+		return;
+	newcap = Max((int64) *cap * 2, Max(need, 64));
+	if (newcap > PG_INT32_MAX / (int64) sizeof(int64))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many samples in one series")));
+	if (*ts == NULL)
+	{
+		*ts = palloc(sizeof(int64) * newcap);
+		*vs = palloc(sizeof(double) * newcap);
+	}
+	else
+	{
+		*ts = repalloc_huge(*ts, sizeof(int64) * newcap);
+		*vs = repalloc_huge(*vs, sizeof(double) * newcap);
+	}
+	*cap = (int) newcap;
+}
+
+/*
+ * Merge head samples head[hlo, hhi) of one series into the sealed samples
+ * (*ts, *vs)[n0, n): on equal times the head wins, and of equal head times
+ * the last (the latest write). Returns the new count.
+ */
+static int
+AlloyMergeHeadInto(const AlloyMemSample *head, int64 hlo, int64 hhi,
+				   int64 **ts, double **vs, int n0, int n, int *cap)
+{
+	int			m = n - n0;
+	int64	   *st = NULL;
+	double	   *sv = NULL;
+	int			i = 0;
+	int64		h = hlo;
+	int			out = n0;
+
+	if (m > 0 && head[hlo].t > (*ts)[n - 1])
+	{
+		/* the usual case: every head sample is newer, just append */
+		out = n;
+		m = 0;
+	}
+	if (m > 0)
+	{
+		st = palloc(sizeof(int64) * m);
+		sv = palloc(sizeof(double) * m);
+		memcpy(st, *ts + n0, sizeof(int64) * m);
+		memcpy(sv, *vs + n0, sizeof(double) * m);
+	}
+	AlloyReadEnsure(ts, vs, cap, (int64) out + m + (hhi - hlo));
+	while (i < m || h < hhi)
+	{
+		int64		j = h;
+
+		if (h < hhi)
+		{
+			while (j + 1 < hhi && head[j + 1].t == head[j].t)
+				j++;
+		}
+		if (h < hhi && (i >= m || head[j].t <= st[i]))
+		{
+			if (i < m && st[i] == head[j].t)
+				i++;			/* overwritten by a later write */
+			(*ts)[out] = head[j].t;
+			(*vs)[out] = AlloyBitsToDouble(head[j].vbits);
+			h = j + 1;
+		}
+		else
+		{
+			(*ts)[out] = st[i];
+			(*vs)[out] = sv[i];
+			i++;
+		}
+		out++;
+	}
+	if (st)
+	{
+		pfree(st);
+		pfree(sv);
+	}
+	return out;
+}
+
 /*
  * Append the samples of series sid in the reader's range to (*ts, *vs),
- * which hold n samples in room for *cap; returns the new count.
+ * which hold n samples in room for *cap; returns the new count. Sealed
+ * chunks are decoded straight into the output arrays and cut to the range
+ * there; the series' head samples, usually none or a few newer ones, are
+ * merged in afterwards. (Going through AlloyMergeNext cost two calls and a
+ * copy per sample.)
  */
 int
 AlloyPartReadSeries(AlloyPartReader *pr, int64 sid, int64 **ts, double **vs,
 					int n, int *cap)
 {
-	AlloySealedCursor *cur = NULL;
-	AlloyMerge	m;
 	int64		hlo;
 	int64		hhi;
-	int64		osid;
-	int64		t;
-	double		v;
+	int			n0 = n;
 
 	if (pr->empty)
 		return n;
 	if (pr->meta.sealed_npages > 0)
-		cur = AlloyPartSeriesCursor(pr, sid);
+	{
+		AlloySealedCursor *cur = AlloyPartSeriesCursor(pr, sid);
+		const AlloyChunkHeader *hdr;
+		uint8		encoding;
+		const uint8 *data;
+		size_t		len;
+
+		while (AlloySealedNextChunk(cur, &hdr, &encoding, &data, &len))
+		{
+			int			k;
+			int			a = 0;
+
+			/* room for what the header announces; more is corrupt */
+			k = Min(AlloyChunkCount(encoding, data, len), ALLOY_CHUNK_MAX_SAMPLES);
+			AlloyReadEnsure(ts, vs, cap, (int64) n + k);
+			k = AlloyChunkDecode(encoding, data, len, *ts + n, *vs + n, k);
+			if (k < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("corrupt chunk of series %lld on alloy page %u",
+								(long long) sid, cur->blk - 1)));
+			if (hdr->min_t < pr->mint)
+			{
+				while (a < k && (*ts)[n + a] < pr->mint)
+					a++;
+				memmove(*ts + n, *ts + n + a, sizeof(int64) * (k - a));
+				memmove(*vs + n, *vs + n + a, sizeof(double) * (k - a));
+				k -= a;
+			}
+			if (hdr->max_t > pr->maxt)
+				while (k > 0 && (*ts)[n + k - 1] > pr->maxt)
+					k--;
+			n += k;
+		}
+		AlloySealedCursorEnd(cur);
+		pfree(cur);
+	}
 	hlo = AlloyHeadLowerBound(pr->head, pr->nhead, sid);
 	hhi = hlo;
 	while (hhi < pr->nhead && pr->head[hhi].series_id == sid)
 		hhi++;
-	AlloyMergeInit(&m, cur, pr->head, hlo, hhi);
-	while (AlloyMergeNext(&m, &osid, &t, &v))
-	{
-		if (n >= *cap)
-		{
-			int			newcap = Max(*cap * 2, 64);
-
-			if (*ts == NULL)
-			{
-				*ts = palloc(sizeof(int64) * newcap);
-				*vs = palloc(sizeof(double) * newcap);
-			}
-			else
-			{
-				*ts = repalloc_huge(*ts, sizeof(int64) * newcap);
-				*vs = repalloc_huge(*vs, sizeof(double) * newcap);
-			}
-			*cap = newcap;
-		}
-		(*ts)[n] = t;
-		(*vs)[n] = v;
-		n++;
-	}
-	if (cur)
-	{
-		AlloySealedCursorEnd(cur);
-		pfree(cur);
-	}
+	if (hlo < hhi)
+		n = AlloyMergeHeadInto(pr->head, hlo, hhi, ts, vs, n0, n, cap);
 	return n;
 }
 
