@@ -234,12 +234,15 @@ AlloyHttpWorkerMain(Datum main_arg)
 	 * and the next query faults the same pages in again, zeroed: a third of
 	 * a subquery's CPU time was kernel time. This process serves one query
 	 * after another, so it keeps up to 64 MB of freed heap instead, and
-	 * still maps single allocations above 8 MB on their own (returned at
-	 * once, so one huge answer does not pin its memory). Only alloy's own
-	 * workers do this; ordinary backends keep PostgreSQL's behaviour.
+	 * still maps single allocations above 32 MB on their own (returned at
+	 * once, so one huge answer does not pin its memory). The limit must
+	 * stay above 8 MB, the largest block a memory context asks for, or a
+	 * large query's context blocks would be mapped and faulted in anew
+	 * every time. Only alloy's own workers do this; ordinary backends keep
+	 * PostgreSQL's behaviour.
 	 */
 	mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
-	mallopt(M_MMAP_THRESHOLD, 8 * 1024 * 1024);
+	mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
 
 	BackgroundWorkerInitializeConnection(alloy_database, NULL, 0);
 	pgstat_report_appname("alloy http");
