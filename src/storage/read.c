@@ -65,8 +65,8 @@ AlloySealedCursorInit(AlloySealedCursor *cur, AlloyPageSource *src,
 		cur->blk = startblk;
 		cur->endblk = meta->sealed_start + meta->sealed_npages;
 	}
-	cur->page = palloc(BLCKSZ);
-	cur->page_loaded = false;
+	cur->buf = InvalidBuffer;
+	cur->page = NULL;
 	cur->off = FirstOffsetNumber;
 	cur->maxoff = InvalidOffsetNumber;
 	cur->has_sid = false;
@@ -81,16 +81,19 @@ AlloySealedCursorInit(AlloySealedCursor *cur, AlloyPageSource *src,
 void
 AlloySealedCursorEnd(AlloySealedCursor *cur)
 {
-	if (cur->page)
-		pfree(cur->page);
+	if (BufferIsValid(cur->buf))
+		ReleaseBuffer(cur->buf);
+	cur->buf = InvalidBuffer;
 	cur->page = NULL;
 }
 
 /*
  * Next sealed chunk item in key order that overlaps [mint, maxt] (and is of
- * only_sid when has_sid), without decoding it. Pages are copied out under a
- * share lock, so no buffer stays pinned between calls; *data points into
- * that copy until the next call.
+ * only_sid when has_sid), without decoding it. *data points into the
+ * current page until the next call. The page stays pinned but not locked
+ * between calls: chunk pages never change in place (a seal writes a new
+ * relfilenode under AccessExclusiveLock, which the reader's lock excludes),
+ * so reading them needs no content lock and no private copy.
  */
 bool
 AlloySealedNextChunk(AlloySealedCursor *cur, const AlloyChunkHeader **hdrp,
@@ -101,26 +104,29 @@ AlloySealedNextChunk(AlloySealedCursor *cur, const AlloyChunkHeader **hdrp,
 		ItemId		itemid;
 		const AlloyChunkHeader *hdr;
 
-		if (!cur->page_loaded || cur->off > cur->maxoff)
+		if (!BufferIsValid(cur->buf) || cur->off > cur->maxoff)
 		{
-			Buffer		buf;
-
+			if (BufferIsValid(cur->buf))
+				ReleaseBuffer(cur->buf);
+			cur->buf = InvalidBuffer;
 			if (cur->blk >= cur->endblk)
 				return false;
 			CHECK_FOR_INTERRUPTS();
-			buf = AlloyReadPage(&cur->src, cur->blk);
-			LockBuffer(buf, BUFFER_LOCK_SHARE);
-			memcpy(cur->page, BufferGetPage(buf), BLCKSZ);
-			UnlockReleaseBuffer(buf);
+			cur->buf = AlloyReadPage(&cur->src, cur->blk);
+			LockBuffer(cur->buf, BUFFER_LOCK_SHARE);
+			cur->page = BufferGetPage(cur->buf);
 			if (PageIsNew(cur->page) ||
 				AlloyPageGetOpaque(cur->page)->type != ALLOY_PAGE_CHUNK)
+			{
+				LockBuffer(cur->buf, BUFFER_LOCK_UNLOCK);
 				ereport(ERROR,
 						(errcode(ERRCODE_DATA_CORRUPTED),
 						 errmsg("alloy page %u is not a chunk page", cur->blk)));
+			}
+			cur->maxoff = PageGetMaxOffsetNumber(cur->page);
+			LockBuffer(cur->buf, BUFFER_LOCK_UNLOCK);
 			cur->blk++;
 			cur->off = FirstOffsetNumber;
-			cur->maxoff = PageGetMaxOffsetNumber(cur->page);
-			cur->page_loaded = true;
 			continue;
 		}
 

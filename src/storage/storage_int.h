@@ -208,10 +208,10 @@ typedef struct AlloySealedCursor
 	AlloyPageSource src;
 	BlockNumber blk;			/* next page to load */
 	BlockNumber endblk;
-	char	   *page;			/* local copy of the current page */
+	Buffer		buf;			/* the current page, pinned */
+	Page		page;
 	OffsetNumber off;			/* next item on it */
 	OffsetNumber maxoff;
-	bool		page_loaded;
 	int64		only_sid;		/* with has_sid: stop after this series */
 	bool		has_sid;
 	int64		mint;
