@@ -8,7 +8,9 @@
  * samples visible to the snapshot, loaded into memory and sorted by
  * (series, time, write order). Merging them gives each (series, time) once,
  * the latest write winning. The head is small by design (sealing keeps
- * moving it into chunks), so loading it whole is cheaper than indexing it.
+ * moving it into chunks), so a scan loads it whole; a reader of known series
+ * reads only the head pages that the backend's head index (head_index.c)
+ * lists for them.
  */
 #include "postgres.h"
 
@@ -489,9 +491,101 @@ AlloyIdRangeInSorted(const int64 *ids, int n, int64 lo_id, int64 hi_id)
 }
 
 /*
+ * Add the samples of one visible head batch in [mint, maxt] (and of
+ * pr->only's series) to pr->head; seq_base is the write-order number of its
+ * first sample: the count of samples in all batches before it in the head.
+ */
+static void
+AlloyLoadBatch(AlloyPartReader *pr, const AlloyBatchHeader *hdr, Size itemlen,
+			   uint64 seq_base, int64 *cap)
+{
+	AlloyBatchIter it;
+	AlloyHeadSample hs;
+	uint64		seq = seq_base;
+
+	AlloyBatchIterInit(&it, hdr, itemlen);
+	for (; AlloyBatchNext(&it, &hs); seq++)
+	{
+		AlloyMemSample *ms;
+
+		if (hs.t < pr->mint || hs.t > pr->maxt)
+			continue;
+		if (pr->only != NULL && !AlloyIdInSorted(pr->only, pr->nonly, hs.series_id))
+			continue;
+		if (pr->nhead >= *cap)
+		{
+			*cap *= 2;
+			pr->head = repalloc_huge(pr->head, *cap * sizeof(AlloyMemSample));
+		}
+		ms = &pr->head[pr->nhead++];
+		ms->series_id = hs.series_id;
+		ms->t = hs.t;
+		ms->vbits = hs.vbits;
+		ms->seq = seq;
+	}
+}
+
+/*
+ * Load the head batches the head index (head_index.c) lists for pr->only:
+ * only the pages holding them are read. The batches are checked against
+ * what the index recorded, so a stale index is an error, not a wrong answer.
+ */
+static void
+AlloyLoadHeadIndexed(AlloyPartReader *pr, Snapshot snapshot,
+					 const AlloyHeadBatchRef *refs, int nrefs, int64 *cap)
+{
+	int			i = 0;
+
+	while (i < nrefs)
+	{
+		BlockNumber blk = refs[i].blk;
+		Buffer		buf;
+		Page		page;
+		OffsetNumber maxoff;
+
+		/* visibility needs only the xid the index recorded */
+		if (!AlloyXidVisible(refs[i].xid, snapshot))
+		{
+			i++;
+			continue;
+		}
+		CHECK_FOR_INTERRUPTS();
+		buf = ReadBuffer(pr->rel, blk);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		if (PageIsNew(page) || AlloyPageGetOpaque(page)->type != ALLOY_PAGE_HEAD)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("alloy page %u is not a head page", blk)));
+		maxoff = PageGetMaxOffsetNumber(page);
+		for (; i < nrefs && refs[i].blk == blk; i++)
+		{
+			ItemId		itemid;
+			const AlloyBatchHeader *hdr;
+
+			if (!AlloyXidVisible(refs[i].xid, snapshot))
+				continue;
+			if (refs[i].off > maxoff)
+				elog(ERROR, "alloy head index of \"%s\" names a missing batch at (%u,%u)",
+					 RelationGetRelationName(pr->rel), blk, refs[i].off);
+			itemid = PageGetItemId(page, refs[i].off);
+			hdr = (const AlloyBatchHeader *) PageGetItem(page, itemid);
+			if (ItemIdGetLength(itemid) < sizeof(AlloyBatchHeader) ||
+				hdr->xid != refs[i].xid || hdr->nsamples != refs[i].nsamples)
+				elog(ERROR, "alloy head index of \"%s\" does not match the batch at (%u,%u)",
+					 RelationGetRelationName(pr->rel), blk, refs[i].off);
+			AlloyLoadBatch(pr, hdr, ItemIdGetLength(itemid), refs[i].seq_base, cap);
+		}
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+/*
  * Load every head sample in [mint, maxt] visible to snapshot, sorted; only
  * those of pr->only's series when the reader knows which it will ask for,
- * so a query for a few series does not copy and sort the whole head.
+ * so a query for a few series does not copy and sort the whole head. Such
+ * a reader asks the head index which batches hold its series and reads
+ * only their pages; everything else walks the head chain.
  */
 static void
 AlloyLoadHead(AlloyPartReader *pr, Snapshot snapshot)
@@ -502,6 +596,21 @@ AlloyLoadHead(AlloyPartReader *pr, Snapshot snapshot)
 
 	pr->head = MemoryContextAllocHuge(CurrentMemoryContext, cap * sizeof(AlloyMemSample));
 	pr->nhead = 0;
+	if (pr->only != NULL && BlockNumberIsValid(blk))
+	{
+		AlloyHeadBatchRef *refs;
+		int			nrefs;
+
+		refs = AlloyHeadIndexLookup(pr->rel, &pr->meta, pr->only, pr->nonly,
+									pr->mint, pr->maxt, &nrefs);
+		if (refs != NULL)
+		{
+			AlloyLoadHeadIndexed(pr, snapshot, refs, nrefs, &cap);
+			pfree(refs);
+			pr->head = AlloySortMemSamples(pr->head, pr->nhead);
+			return;
+		}
+	}
 	while (BlockNumberIsValid(blk))
 	{
 		Buffer		buf = ReadBuffer(pr->rel, blk);
@@ -521,8 +630,7 @@ AlloyLoadHead(AlloyPartReader *pr, Snapshot snapshot)
 		{
 			ItemId		itemid = PageGetItemId(page, off);
 			AlloyBatchHeader *hdr = (AlloyBatchHeader *) PageGetItem(page, itemid);
-			AlloyBatchIter it;
-			AlloyHeadSample hs;
+			uint64		seq_base = seq;
 
 			seq += hdr->nsamples;
 			if (ItemIdGetLength(itemid) < sizeof(AlloyBatchHeader))
@@ -537,26 +645,7 @@ AlloyLoadHead(AlloyPartReader *pr, Snapshot snapshot)
 				continue;
 			if (!AlloyXidVisible(hdr->xid, snapshot))
 				continue;
-			AlloyBatchIterInit(&it, hdr, ItemIdGetLength(itemid));
-			while (AlloyBatchNext(&it, &hs))
-			{
-				AlloyMemSample *ms;
-
-				if (hs.t < pr->mint || hs.t > pr->maxt)
-					continue;
-				if (pr->only != NULL && !AlloyIdInSorted(pr->only, pr->nonly, hs.series_id))
-					continue;
-				if (pr->nhead >= cap)
-				{
-					cap *= 2;
-					pr->head = repalloc_huge(pr->head, cap * sizeof(AlloyMemSample));
-				}
-				ms = &pr->head[pr->nhead++];
-				ms->series_id = hs.series_id;
-				ms->t = hs.t;
-				ms->vbits = hs.vbits;
-				ms->seq = seq - it.left - 1;
-			}
+			AlloyLoadBatch(pr, hdr, ItemIdGetLength(itemid), seq_base, &cap);
 		}
 		blk = AlloyPageGetOpaque(page)->next;
 		UnlockReleaseBuffer(buf);
