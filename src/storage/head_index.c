@@ -49,7 +49,7 @@ int			alloy_head_index_max_entries = ALLOY_HEAD_INDEX_DEFAULT_ENTRIES;
 #define ALLOY_HEAD_INDEX_IDLE_MS	(10 * 60 * 1000)
 
 /* Postings live in segments, so growing never copies them. */
-#define ALLOY_POSTING_SEG_BITS	16
+#define ALLOY_POSTING_SEG_BITS	14
 #define ALLOY_POSTING_SEG_SIZE	(1 << ALLOY_POSTING_SEG_BITS)
 #define ALLOY_POSTING_END		PG_UINT32_MAX
 
