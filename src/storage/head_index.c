@@ -48,6 +48,17 @@ int			alloy_head_index_max_entries = ALLOY_HEAD_INDEX_DEFAULT_ENTRIES;
 #define ALLOY_HEAD_INDEX_MAX_PARTS	8
 #define ALLOY_HEAD_INDEX_IDLE_MS	(10 * 60 * 1000)
 
+/*
+ * Series in hash order touch slots all over a large array, one cache miss
+ * each; fetching a few samples ahead overlaps those misses.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define ALLOY_PREFETCH(p)	__builtin_prefetch(p)
+#else
+#define ALLOY_PREFETCH(p)	((void) 0)
+#endif
+#define ALLOY_PREFETCH_AHEAD 16
+
 /* Postings live in segments, so growing never copies them. */
 #define ALLOY_POSTING_SEG_BITS	14
 #define ALLOY_POSTING_SEG_SIZE	(1 << ALLOY_POSTING_SEG_BITS)
@@ -72,13 +83,32 @@ typedef struct AlloyHeadPosting
 	uint32		next;
 } AlloyHeadPosting;
 
-/* Series id -> its newest posting. */
+/* Where a series' postings start: its newest posting, and that one's batch. */
+typedef struct AlloyHeadSlot
+{
+	uint32		last;			/* ALLOY_POSTING_END: none */
+	uint32		last_batch;		/* so a batch adds each series once */
+} AlloyHeadSlot;
+
+/* A hashed series (when ids are too sparse for a direct array). */
 typedef struct AlloyHeadSid
 {
 	int64		sid;
-	uint32		last;
+	AlloyHeadSlot slot;
 	char		status;
 } AlloyHeadSid;
+
+/*
+ * Series ids come from a sequence, so a head's ids are usually dense: then
+ * slots are an array indexed by id - base (8 bytes per id, no hashing, and
+ * sequential access for batches of neighbouring series). Ids spread over
+ * more than ALLOY_SLOTS_SPARSE times the series seen or the samples the
+ * head may hold (its pages times ALLOY_HEAD_SAMPLES_PER_PAGE: remote-write
+ * shards send series in hash order, so the first batches already span
+ * every id) switch to a hash.
+ */
+#define ALLOY_SLOTS_SPARSE	2
+#define ALLOY_SLOTS_MIN		65536
 
 /* A 64-bit finalizer-style mix: series ids are often consecutive. */
 static inline uint32
@@ -132,6 +162,13 @@ typedef struct AlloyHeadIndex
 	uint32		nsegs;
 	uint32		seg_cap;
 	uint64		npostings;
+	/* series slots: direct while ids are dense, else hashed */
+	bool		hashed;
+	int64		base;			/* id of slots[0] */
+	uint32		nslots;
+	uint64		nsids;			/* series with a posting */
+	uint64		expect;			/* samples the head may hold */
+	AlloyHeadSlot *slots;
 	alloy_sidtab_hash *sids;
 } AlloyHeadIndex;
 
@@ -258,7 +295,138 @@ AlloyHeadIndexReset(AlloyHeadIndex *e, BlockNumber head_first)
 	e->segs = MemoryContextAlloc(e->cxt, sizeof(AlloyHeadPosting *) * e->seg_cap);
 	e->nsegs = 0;
 	e->npostings = 0;
-	e->sids = alloy_sidtab_create(e->cxt, 1024, NULL);
+	e->hashed = false;
+	e->base = 0;
+	e->nslots = 0;
+	e->nsids = 0;
+	e->slots = NULL;
+	e->sids = NULL;
+}
+
+/* Move the direct slots into a hash: the ids turned out sparse. */
+static void
+AlloyHeadSlotsToHash(AlloyHeadIndex *e)
+{
+	uint32		i;
+
+	e->sids = alloy_sidtab_create(e->cxt, Max(e->nsids * 2, 1024), NULL);
+	for (i = 0; i < e->nslots; i++)
+	{
+		if (e->slots[i].last != ALLOY_POSTING_END)
+		{
+			bool		found;
+			AlloyHeadSid *h = alloy_sidtab_insert(e->sids, e->base + i, &found);
+
+			h->slot = e->slots[i];
+		}
+	}
+	if (e->slots)
+		pfree(e->slots);
+	e->slots = NULL;
+	e->nslots = 0;
+	e->hashed = true;
+}
+
+/*
+ * Make the direct slots cover sid, growing towards it (by a quarter more
+ * than needed, so ids arriving one by one cost amortised constant time), or switch to a
+ * hash if that would leave most slots empty.
+ */
+static void
+AlloyHeadSlotsCover(AlloyHeadIndex *e, int64 sid)
+{
+	int64		lo;
+	int64		hi;
+	uint64		want;
+	uint64		size;
+	int64		newbase;
+	AlloyHeadSlot *slots;
+	uint64		i;
+
+	/* far from zero, id arithmetic could overflow: hash those */
+	if (sid < PG_INT64_MIN / 4 || sid > PG_INT64_MAX / 4)
+	{
+		AlloyHeadSlotsToHash(e);
+		return;
+	}
+	if (e->slots == NULL)
+	{
+		lo = hi = sid;
+		size = 1024;
+		newbase = sid - 512 < PG_INT64_MIN / 4 ? sid : sid - 512;
+	}
+	else
+	{
+		lo = Min(e->base, sid);
+		hi = Max(e->base + (int64) e->nslots - 1, sid);
+		want = (uint64) (hi - lo) + 1;
+		if (want > (uint64) ALLOY_SLOTS_SPARSE * Max(e->nsids, e->expect) + ALLOY_SLOTS_MIN ||
+			want > PG_UINT32_MAX / 2)
+		{
+			AlloyHeadSlotsToHash(e);
+			return;
+		}
+		size = Max(want + want / 4, (uint64) e->nslots + 1024);
+		size = Min(size, PG_UINT32_MAX / 2);
+		/* the spare room goes on the side the ids grow to */
+		newbase = sid < e->base ? hi + 1 - (int64) size : e->base;
+	}
+	slots = MemoryContextAllocHuge(e->cxt, sizeof(AlloyHeadSlot) * size);
+	for (i = 0; i < size; i++)
+	{
+		slots[i].last = ALLOY_POSTING_END;
+		slots[i].last_batch = ALLOY_POSTING_END;
+	}
+	if (e->slots)
+	{
+		memcpy(slots + (e->base - newbase), e->slots, sizeof(AlloyHeadSlot) * e->nslots);
+		pfree(e->slots);
+	}
+	e->slots = slots;
+	e->base = newbase;
+	e->nslots = (uint32) size;
+}
+
+/* The slot of series sid, created if need be. */
+static inline AlloyHeadSlot *
+AlloyHeadSlotFor(AlloyHeadIndex *e, int64 sid)
+{
+	AlloyHeadSid *h;
+	bool		found;
+
+	if (!e->hashed)
+	{
+		if (e->slots == NULL || sid < e->base || sid - e->base >= (int64) e->nslots)
+			AlloyHeadSlotsCover(e, sid);
+		if (!e->hashed)
+			return &e->slots[sid - e->base];
+	}
+	h = alloy_sidtab_insert(e->sids, sid, &found);
+	if (!found)
+	{
+		h->slot.last = ALLOY_POSTING_END;
+		h->slot.last_batch = ALLOY_POSTING_END;
+	}
+	return &h->slot;
+}
+
+/* The slot of series sid, or NULL if it has none. */
+static inline AlloyHeadSlot *
+AlloyHeadSlotFind(AlloyHeadIndex *e, int64 sid)
+{
+	AlloyHeadSlot *slot;
+
+	if (e->hashed)
+	{
+		AlloyHeadSid *h = alloy_sidtab_lookup(e->sids, sid);
+
+		slot = h ? &h->slot : NULL;
+	}
+	else if (e->slots == NULL || sid < e->base || sid - e->base >= (int64) e->nslots)
+		slot = NULL;
+	else
+		slot = &e->slots[sid - e->base];
+	return (slot && slot->last != ALLOY_POSTING_END) ? slot : NULL;
 }
 
 static inline AlloyHeadPosting *
@@ -271,14 +439,14 @@ AlloyPosting(AlloyHeadIndex *e, uint32 p)
 static inline void
 AlloyHeadIndexAdd(AlloyHeadIndex *e, int64 sid, uint32 b)
 {
-	AlloyHeadSid *s;
-	bool		found;
+	AlloyHeadSlot *s = AlloyHeadSlotFor(e, sid);
 	uint32		p;
 	AlloyHeadPosting *post;
 
-	s = alloy_sidtab_insert(e->sids, sid, &found);
-	if (found && AlloyPosting(e, s->last)->batch == b)
+	if (s->last_batch == b)
 		return;
+	if (s->last == ALLOY_POSTING_END)
+		e->nsids++;
 	if ((e->npostings & (ALLOY_POSTING_SEG_SIZE - 1)) == 0)
 	{
 		if (e->nsegs >= e->seg_cap)
@@ -292,8 +460,28 @@ AlloyHeadIndexAdd(AlloyHeadIndex *e, int64 sid, uint32 b)
 	p = (uint32) e->npostings++;
 	post = AlloyPosting(e, p);
 	post->batch = b;
-	post->next = found ? s->last : ALLOY_POSTING_END;
+	post->next = s->last;
 	s->last = p;
+	s->last_batch = b;
+}
+
+/* Index one batch (number b) holding the series ids sids[0..n). */
+static void
+AlloyHeadIndexAddBatch(AlloyHeadIndex *e, const int64 *sids, int n, uint32 b)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		if (i + ALLOY_PREFETCH_AHEAD < n && !e->hashed && e->slots != NULL)
+		{
+			int64		ahead = sids[i + ALLOY_PREFETCH_AHEAD];
+
+			if (ahead >= e->base && ahead - e->base < (int64) e->nslots)
+				ALLOY_PREFETCH(&e->slots[ahead - e->base]);
+		}
+		AlloyHeadIndexAdd(e, sids[i], b);
+	}
 }
 
 /*
@@ -310,12 +498,16 @@ AlloyHeadIndexCatchUp(AlloyHeadIndex *e, Relation rel, const AlloyMetaData *meta
 	OffsetNumber start;
 	uint64		others = 0;
 	int			i;
+	int64	   *sids;
+	int			sids_cap = 1024;
 
 	for (i = 0; i < AlloyHeadIndexCount; i++)
 		if (AlloyHeadIndexes[i] != e)
 			others += AlloyHeadIndexes[i]->npostings;
 
+	sids = palloc(sizeof(int64) * sids_cap);
 	e->valid = false;
+	e->expect = (uint64) meta->head_npages * ALLOY_HEAD_SAMPLES_PER_PAGE;
 	if (BlockNumberIsValid(e->last_blk))
 	{
 		blk = e->last_blk;
@@ -378,6 +570,7 @@ AlloyHeadIndexCatchUp(AlloyHeadIndex *e, Relation rel, const AlloyMetaData *meta
 			AlloyHeadBatch *b;
 			AlloyBatchIter it;
 			AlloyHeadSample hs;
+			int			n = 0;
 
 			if (e->nbatches >= e->batch_cap)
 			{
@@ -394,7 +587,21 @@ AlloyHeadIndexCatchUp(AlloyHeadIndex *e, Relation rel, const AlloyMetaData *meta
 			b->blk = blk;
 			b->off = off;
 			while (AlloyBatchNext(&it, &hs))
-				AlloyHeadIndexAdd(e, hs.series_id, e->nbatches);
+			{
+				if (n >= sids_cap)
+				{
+					sids_cap *= 2;
+					sids = repalloc(sids, sizeof(int64) * sids_cap);
+				}
+				sids[n++] = hs.series_id;
+			}
+			/* cover the batch's id range first, so slots grow once */
+			if (!e->hashed && n > 0)
+			{
+				(void) AlloyHeadSlotFor(e, hdr->min_sid);
+				(void) AlloyHeadSlotFor(e, hdr->max_sid);
+			}
+			AlloyHeadIndexAddBatch(e, sids, n, e->nbatches);
 			e->nbatches++;
 			e->next_seq += hdr->nsamples;
 		}
@@ -404,6 +611,18 @@ AlloyHeadIndexCatchUp(AlloyHeadIndex *e, Relation rel, const AlloyMetaData *meta
 		UnlockReleaseBuffer(buf);
 		start = FirstOffsetNumber;
 
+		/* over the limit: other partitions' entries go first, least recently used first */
+		while (others + e->npostings > (uint64) alloy_head_index_max_entries && others > 0)
+		{
+			int			victim = -1;
+
+			for (i = 0; i < AlloyHeadIndexCount; i++)
+				if (AlloyHeadIndexes[i] != e &&
+					(victim < 0 || AlloyHeadIndexes[i]->last_use < AlloyHeadIndexes[victim]->last_use))
+					victim = i;
+			others -= AlloyHeadIndexes[victim]->npostings;
+			AlloyHeadIndexFree(victim);
+		}
 		if (others + e->npostings > (uint64) alloy_head_index_max_entries)
 		{
 			/* too big: free what it holds, remember not to try again */
@@ -413,16 +632,22 @@ AlloyHeadIndexCatchUp(AlloyHeadIndex *e, Relation rel, const AlloyMetaData *meta
 			e->segs = NULL;
 			e->nsegs = e->seg_cap = 0;
 			e->npostings = 0;
+			e->slots = NULL;
+			e->nslots = 0;
+			e->nsids = 0;
+			e->hashed = false;
 			e->sids = NULL;
 			e->last_blk = InvalidBlockNumber;
 			e->npages = 0;
 			e->oversize = true;
 			e->oversize_limit = alloy_head_index_max_entries;
 			e->valid = true;
+			pfree(sids);
 			return false;
 		}
 	}
 	e->valid = true;
+	pfree(sids);
 	return true;
 }
 
@@ -530,7 +755,7 @@ AlloyHeadIndexLookup(Relation rel, const AlloyMetaData *meta,
 	ids = palloc(sizeof(uint32) * cap);
 	for (i = 0; i < nonly; i++)
 	{
-		AlloyHeadSid *s = alloy_sidtab_lookup(e->sids, only[i]);
+		AlloyHeadSlot *s = AlloyHeadSlotFind(e, only[i]);
 		uint32		p;
 
 		if (s == NULL)

@@ -109,6 +109,13 @@ is($reader->query_safe(q{SELECT string_agg(DISTINCT value::text, ',')
 is($reader->query_safe(q{SELECT value FROM alloy.promql_instant('m{i="5"}[1h]', '2024-03-01 00:30:00+00')
 	WHERE "time" = '2024-03-01 00:00:45+00'}), '3005.2', 'a later overwrite wins over an earlier one');
 
+# series ids far apart (not in the catalog) make the index hash its ids
+$writer->query_safe(q{SELECT alloy.storage_append(array_agg(g * 1000000000000 + 7), array_agg('2024-03-01 00:02:00+00'::timestamptz), array_agg(g::float8)) FROM generate_series(1, 50) g});
+$writer->query_safe('SELECT put(4, 3, \'h\')');
+check(2720, 'with sparse series ids in the head');
+is($reader->query_safe(q{SELECT count(*) FROM alloy.storage_read(7000000000007, '2024-03-01', '2024-03-02')}),
+	'1', 'the sparse ids are there');
+
 # the reader's own writes: visible in its transaction, gone after ROLLBACK TO
 $reader->query_safe('BEGIN; SELECT put(11, 2)');
 check(3020, 'own uncommitted batches are visible');
