@@ -178,7 +178,7 @@ static int	AlloyHeadIndexCount = 0;
 static uint64 AlloyHeadIndexTick = 0;
 static bool AlloyHeadIndexCallbackSet = false;
 
-/* Free an entry's contents, keeping (or not) the slot. */
+/* Free entry i and close the gap it leaves in the array. */
 static void
 AlloyHeadIndexFree(int i)
 {
@@ -651,15 +651,6 @@ AlloyHeadIndexCatchUp(AlloyHeadIndex *e, Relation rel, const AlloyMetaData *meta
 	return true;
 }
 
-static int
-AlloyHeadRefCmp(const void *a, const void *b)
-{
-	uint32		x = *(const uint32 *) a;
-	uint32		y = *(const uint32 *) b;
-
-	return x < y ? -1 : (x > y ? 1 : 0);
-}
-
 /*
  * The head batches of rel that may hold samples of the series only[0..nonly)
  * in [mint, maxt], in head order, caught up to the head's current end; or
@@ -673,10 +664,10 @@ AlloyHeadIndexLookup(Relation rel, const AlloyMetaData *meta,
 {
 	AlloyHeadIndex *e = NULL;
 	AlloyHeadBatchRef *refs;
-	uint32	   *ids;
-	int			nids = 0;
-	int			cap = 64;
-	int			n = 0;
+	uint8	   *marks;
+	uint32		nmarked = 0;
+	uint32		bi;
+	uint32		n = 0;
 	int			i;
 
 	*nrefs = 0;
@@ -751,8 +742,12 @@ AlloyHeadIndexLookup(Relation rel, const AlloyMetaData *meta,
 			return NULL;
 	}
 
-	/* the batches of the wanted series, in head order, without repeats */
-	ids = palloc(sizeof(uint32) * cap);
+	/*
+	 * The batches of the wanted series, in head order, without repeats: a
+	 * bitmap over the batches costs less than sorting when many series are
+	 * wanted, and little when one is.
+	 */
+	marks = palloc0((e->nbatches + 7) / 8 + 1);
 	for (i = 0; i < nonly; i++)
 	{
 		AlloyHeadSlot *s = AlloyHeadSlotFind(e, only[i]);
@@ -764,24 +759,25 @@ AlloyHeadIndexLookup(Relation rel, const AlloyMetaData *meta,
 		{
 			uint32		b = AlloyPosting(e, p)->batch;
 
-			if (e->batches[b].max_t < mint || e->batches[b].min_t > maxt)
-				continue;
-			if (nids >= cap)
+			if (!(marks[b / 8] & (1 << (b % 8))))
 			{
-				cap *= 2;
-				ids = repalloc_huge(ids, sizeof(uint32) * cap);
+				marks[b / 8] |= 1 << (b % 8);
+				nmarked++;
 			}
-			ids[nids++] = b;
 		}
 	}
-	qsort(ids, nids, sizeof(uint32), AlloyHeadRefCmp);
-	refs = palloc(sizeof(AlloyHeadBatchRef) * Max(nids, 1));
-	for (i = 0; i < nids; i++)
+	refs = palloc(sizeof(AlloyHeadBatchRef) * Max(nmarked, 1));
+	for (bi = 0; bi < e->nbatches && n < nmarked; bi++)
 	{
-		AlloyHeadBatch *b = &e->batches[ids[i]];
+		AlloyHeadBatch *b = &e->batches[bi];
 
-		if (i > 0 && ids[i] == ids[i - 1])
+		if (!(marks[bi / 8] & (1 << (bi % 8))))
 			continue;
+		if (b->max_t < mint || b->min_t > maxt)
+		{
+			nmarked--;
+			continue;
+		}
 		refs[n].blk = b->blk;
 		refs[n].off = b->off;
 		refs[n].xid = b->xid;
@@ -789,8 +785,8 @@ AlloyHeadIndexLookup(Relation rel, const AlloyMetaData *meta,
 		refs[n].seq_base = b->seq_base;
 		n++;
 	}
-	pfree(ids);
-	*nrefs = n;
+	pfree(marks);
+	*nrefs = (int) n;
 	return refs;
 }
 

@@ -527,10 +527,11 @@ AlloyLoadBatch(AlloyPartReader *pr, const AlloyBatchHeader *hdr, Size itemlen,
 
 /*
  * Load the head batches the head index (head_index.c) lists for pr->only:
- * only the pages holding them are read. The batches are checked against
- * what the index recorded, so a stale index is an error, not a wrong answer.
+ * only the pages holding them are read. Each batch is checked against what
+ * the index recorded; if one does not match (which would be a bug), the
+ * entry is dropped and false returned, and the caller walks the head.
  */
-static void
+static bool
 AlloyLoadHeadIndexed(AlloyPartReader *pr, Snapshot snapshot,
 					 const AlloyHeadBatchRef *refs, int nrefs, int64 *cap)
 {
@@ -565,19 +566,22 @@ AlloyLoadHeadIndexed(AlloyPartReader *pr, Snapshot snapshot,
 
 			if (!AlloyXidVisible(refs[i].xid, snapshot))
 				continue;
-			if (refs[i].off > maxoff)
-				elog(ERROR, "alloy head index of \"%s\" names a missing batch at (%u,%u)",
+			itemid = refs[i].off <= maxoff ? PageGetItemId(page, refs[i].off) : NULL;
+			hdr = itemid && ItemIdGetLength(itemid) >= sizeof(AlloyBatchHeader) ?
+				(const AlloyBatchHeader *) PageGetItem(page, itemid) : NULL;
+			if (hdr == NULL || hdr->xid != refs[i].xid || hdr->nsamples != refs[i].nsamples)
+			{
+				UnlockReleaseBuffer(buf);
+				AlloyHeadIndexForget(&pr->rel->rd_node);
+				elog(WARNING, "alloy head index of \"%s\" does not match the batch at (%u,%u); reading the whole head",
 					 RelationGetRelationName(pr->rel), blk, refs[i].off);
-			itemid = PageGetItemId(page, refs[i].off);
-			hdr = (const AlloyBatchHeader *) PageGetItem(page, itemid);
-			if (ItemIdGetLength(itemid) < sizeof(AlloyBatchHeader) ||
-				hdr->xid != refs[i].xid || hdr->nsamples != refs[i].nsamples)
-				elog(ERROR, "alloy head index of \"%s\" does not match the batch at (%u,%u)",
-					 RelationGetRelationName(pr->rel), blk, refs[i].off);
+				return false;
+			}
 			AlloyLoadBatch(pr, hdr, ItemIdGetLength(itemid), refs[i].seq_base, cap);
 		}
 		UnlockReleaseBuffer(buf);
 	}
+	return true;
 }
 
 /*
@@ -605,10 +609,15 @@ AlloyLoadHead(AlloyPartReader *pr, Snapshot snapshot)
 									pr->mint, pr->maxt, &nrefs);
 		if (refs != NULL)
 		{
-			AlloyLoadHeadIndexed(pr, snapshot, refs, nrefs, &cap);
+			bool		done = AlloyLoadHeadIndexed(pr, snapshot, refs, nrefs, &cap);
+
 			pfree(refs);
-			pr->head = AlloySortMemSamples(pr->head, pr->nhead);
-			return;
+			if (done)
+			{
+				pr->head = AlloySortMemSamples(pr->head, pr->nhead);
+				return;
+			}
+			pr->nhead = 0;
 		}
 	}
 	while (BlockNumberIsValid(blk))

@@ -362,7 +362,7 @@ typedef struct AlloyHeadBatchRef
 } AlloyHeadBatchRef;
 
 /* Default of alloy.head_index_max_entries ((series, batch) pairs). */
-#define ALLOY_HEAD_INDEX_DEFAULT_ENTRIES 4000000
+#define ALLOY_HEAD_INDEX_DEFAULT_ENTRIES 8000000
 
 extern int	alloy_head_index_max_entries;
 extern AlloyHeadBatchRef *AlloyHeadIndexLookup(Relation rel, const AlloyMetaData *meta,
