@@ -8,7 +8,9 @@
  * samples visible to the snapshot, loaded into memory and sorted by
  * (series, time, write order). Merging them gives each (series, time) once,
  * the latest write winning. The head is small by design (sealing keeps
- * moving it into chunks), so loading it whole is cheaper than indexing it.
+ * moving it into chunks), so a scan loads it whole; a reader of known series
+ * reads only the head pages that the backend's head index (head_index.c)
+ * lists for them.
  */
 #include "postgres.h"
 
@@ -495,9 +497,105 @@ AlloyIdRangeInSorted(const int64 *ids, int n, int64 lo_id, int64 hi_id)
 }
 
 /*
+ * Add the samples of one visible head batch in [mint, maxt] (and of
+ * pr->only's series) to pr->head; seq_base is the write-order number of its
+ * first sample: the count of samples in all batches before it in the head.
+ */
+static void
+AlloyLoadBatch(AlloyPartReader *pr, const AlloyBatchHeader *hdr, Size itemlen,
+			   uint64 seq_base, int64 *cap)
+{
+	AlloyBatchIter it;
+	AlloyHeadSample hs;
+	uint64		seq = seq_base;
+
+	AlloyBatchIterInit(&it, hdr, itemlen);
+	for (; AlloyBatchNext(&it, &hs); seq++)
+	{
+		AlloyMemSample *ms;
+
+		if (hs.t < pr->mint || hs.t > pr->maxt)
+			continue;
+		if (pr->only != NULL && !AlloyIdInSorted(pr->only, pr->nonly, hs.series_id))
+			continue;
+		if (pr->nhead >= *cap)
+		{
+			*cap *= 2;
+			pr->head = repalloc_huge(pr->head, *cap * sizeof(AlloyMemSample));
+		}
+		ms = &pr->head[pr->nhead++];
+		ms->series_id = hs.series_id;
+		ms->t = hs.t;
+		ms->vbits = hs.vbits;
+		ms->seq = seq;
+	}
+}
+
+/*
+ * Load the head batches the head index (head_index.c) lists for pr->only:
+ * only the pages holding them are read. Each batch is checked against what
+ * the index recorded; if one does not match (which would be a bug), the
+ * entry is dropped and false returned, and the caller walks the head.
+ */
+static bool
+AlloyLoadHeadIndexed(AlloyPartReader *pr, Snapshot snapshot,
+					 const AlloyHeadBatchRef *refs, int nrefs, int64 *cap)
+{
+	int			i = 0;
+
+	while (i < nrefs)
+	{
+		BlockNumber blk = refs[i].blk;
+		Buffer		buf;
+		Page		page;
+		OffsetNumber maxoff;
+
+		/* visibility needs only the xid the index recorded */
+		if (!AlloyXidVisible(refs[i].xid, snapshot))
+		{
+			i++;
+			continue;
+		}
+		CHECK_FOR_INTERRUPTS();
+		buf = ReadBuffer(pr->rel, blk);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		if (PageIsNew(page) || AlloyPageGetOpaque(page)->type != ALLOY_PAGE_HEAD)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("alloy page %u is not a head page", blk)));
+		maxoff = PageGetMaxOffsetNumber(page);
+		for (; i < nrefs && refs[i].blk == blk; i++)
+		{
+			ItemId		itemid;
+			const AlloyBatchHeader *hdr;
+
+			if (!AlloyXidVisible(refs[i].xid, snapshot))
+				continue;
+			itemid = refs[i].off <= maxoff ? PageGetItemId(page, refs[i].off) : NULL;
+			hdr = itemid && ItemIdGetLength(itemid) >= sizeof(AlloyBatchHeader) ?
+				(const AlloyBatchHeader *) PageGetItem(page, itemid) : NULL;
+			if (hdr == NULL || hdr->xid != refs[i].xid || hdr->nsamples != refs[i].nsamples)
+			{
+				UnlockReleaseBuffer(buf);
+				AlloyHeadIndexForget(&pr->rel->rd_node);
+				elog(WARNING, "alloy head index of \"%s\" does not match the batch at (%u,%u); reading the whole head",
+					 RelationGetRelationName(pr->rel), blk, refs[i].off);
+				return false;
+			}
+			AlloyLoadBatch(pr, hdr, ItemIdGetLength(itemid), refs[i].seq_base, cap);
+		}
+		UnlockReleaseBuffer(buf);
+	}
+	return true;
+}
+
+/*
  * Load every head sample in [mint, maxt] visible to snapshot, sorted; only
  * those of pr->only's series when the reader knows which it will ask for,
- * so a query for a few series does not copy and sort the whole head.
+ * so a query for a few series does not copy and sort the whole head. Such
+ * a reader asks the head index which batches hold its series and reads
+ * only their pages; everything else walks the head chain.
  */
 static void
 AlloyLoadHead(AlloyPartReader *pr, Snapshot snapshot)
@@ -508,6 +606,26 @@ AlloyLoadHead(AlloyPartReader *pr, Snapshot snapshot)
 
 	pr->head = MemoryContextAllocHuge(CurrentMemoryContext, cap * sizeof(AlloyMemSample));
 	pr->nhead = 0;
+	if (pr->only != NULL && BlockNumberIsValid(blk))
+	{
+		AlloyHeadBatchRef *refs;
+		int			nrefs;
+
+		refs = AlloyHeadIndexLookup(pr->rel, &pr->meta, pr->only, pr->nonly,
+									pr->mint, pr->maxt, &nrefs);
+		if (refs != NULL)
+		{
+			bool		done = AlloyLoadHeadIndexed(pr, snapshot, refs, nrefs, &cap);
+
+			pfree(refs);
+			if (done)
+			{
+				pr->head = AlloySortMemSamples(pr->head, pr->nhead);
+				return;
+			}
+			pr->nhead = 0;
+		}
+	}
 	while (BlockNumberIsValid(blk))
 	{
 		Buffer		buf = ReadBuffer(pr->rel, blk);
@@ -527,8 +645,7 @@ AlloyLoadHead(AlloyPartReader *pr, Snapshot snapshot)
 		{
 			ItemId		itemid = PageGetItemId(page, off);
 			AlloyBatchHeader *hdr = (AlloyBatchHeader *) PageGetItem(page, itemid);
-			AlloyBatchIter it;
-			AlloyHeadSample hs;
+			uint64		seq_base = seq;
 
 			seq += hdr->nsamples;
 			if (ItemIdGetLength(itemid) < sizeof(AlloyBatchHeader))
@@ -543,26 +660,7 @@ AlloyLoadHead(AlloyPartReader *pr, Snapshot snapshot)
 				continue;
 			if (!AlloyXidVisible(hdr->xid, snapshot))
 				continue;
-			AlloyBatchIterInit(&it, hdr, ItemIdGetLength(itemid));
-			while (AlloyBatchNext(&it, &hs))
-			{
-				AlloyMemSample *ms;
-
-				if (hs.t < pr->mint || hs.t > pr->maxt)
-					continue;
-				if (pr->only != NULL && !AlloyIdInSorted(pr->only, pr->nonly, hs.series_id))
-					continue;
-				if (pr->nhead >= cap)
-				{
-					cap *= 2;
-					pr->head = repalloc_huge(pr->head, cap * sizeof(AlloyMemSample));
-				}
-				ms = &pr->head[pr->nhead++];
-				ms->series_id = hs.series_id;
-				ms->t = hs.t;
-				ms->vbits = hs.vbits;
-				ms->seq = seq - it.left - 1;
-			}
+			AlloyLoadBatch(pr, hdr, ItemIdGetLength(itemid), seq_base, &cap);
 		}
 		blk = AlloyPageGetOpaque(page)->next;
 		UnlockReleaseBuffer(buf);

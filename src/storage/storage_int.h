@@ -357,6 +357,29 @@ extern int64 AlloyHeadLowerBound(AlloyMemSample *head, int64 n, int64 sid);
 extern int	AlloyPartReadSeries(AlloyPartReader *pr, int64 sid,
 								int64 **ts, double **vs, int n, int *cap);
 
+/*
+ * head_index.c: a per-backend index of head batches by series, caught up
+ * incrementally (see there). A reference to one batch that may hold a
+ * wanted series, with what the full walk would know of it.
+ */
+typedef struct AlloyHeadBatchRef
+{
+	BlockNumber blk;
+	OffsetNumber off;
+	TransactionId xid;
+	uint32		nsamples;
+	uint64		seq_base;		/* write-order number of its first sample */
+} AlloyHeadBatchRef;
+
+/* Default of alloy.head_index_max_entries ((series, batch) pairs). */
+#define ALLOY_HEAD_INDEX_DEFAULT_ENTRIES 8000000
+
+extern int	alloy_head_index_max_entries;
+extern AlloyHeadBatchRef *AlloyHeadIndexLookup(Relation rel, const AlloyMetaData *meta,
+											   const int64 *only, int nonly,
+											   int64 mint, int64 maxt, int *nrefs);
+extern void AlloyHeadIndexForget(const RelFileNode *node);
+
 /* scan.c */
 extern TableScanDesc alloy_scan_begin(Relation rel, Snapshot snapshot, int nkeys,
 									  struct ScanKeyData *key,

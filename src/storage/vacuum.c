@@ -61,6 +61,8 @@ alloy_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
 void
 alloy_relation_nontransactional_truncate(Relation rel)
 {
+	/* the same relfilenode gets a new head: this backend's index is stale */
+	AlloyHeadIndexForget(&rel->rd_node);
 	RelationTruncate(rel, 0);
 }
 

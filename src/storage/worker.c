@@ -63,6 +63,15 @@ AlloyStorageInit(void)
 							GUC_UNIT_S,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("alloy.head_index_max_entries",
+							"Series-batch pairs a backend may hold in its head index (0 disables it).",
+							"Beyond this, a partition's unsealed head is not indexed and queries walk it.",
+							&alloy_head_index_max_entries,
+							ALLOY_HEAD_INDEX_DEFAULT_ENTRIES, 0, INT_MAX,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 
