@@ -33,6 +33,7 @@
 #include "http/api.h"
 #include "http/http_int.h"
 #include "http/metrics.h"
+#include "storage/samples.h"
 
 int			alloy_http_max_connections = 256;
 int			alloy_http_idle_timeout = 60;
@@ -180,8 +181,9 @@ AlloyReportStats(void)
 
 /*
  * Work for a worker that had nothing else to do for a while: bring the
- * label index it keeps (if any) up to date. At most once a second; an error
- * is logged and forgotten, the worker serves on.
+ * label index and the head index it keeps (if any) up to date, so the next
+ * query does not pay for what was written in between. At most once a
+ * second; an error is logged and forgotten, the worker serves on.
  */
 static void
 AlloyHttpIdleWork(void)
@@ -190,7 +192,8 @@ AlloyHttpIdleWork(void)
 	TimestampTz now = GetCurrentTimestamp();
 	MemoryContext oldcxt = CurrentMemoryContext;
 
-	if (!AlloyLabelIndexExists() || !TimestampDifferenceExceeds(last, now, 1000))
+	if ((!AlloyLabelIndexExists() && !AlloyHeadIndexExists()) ||
+		!TimestampDifferenceExceeds(last, now, 1000))
 		return;
 	last = now;
 	SetCurrentStatementStartTimestamp();
@@ -198,10 +201,14 @@ AlloyHttpIdleWork(void)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	PG_TRY();
 	{
-		int64		added = AlloyLabelIndexRefresh();
+		int64		added = AlloyLabelIndexExists() ? AlloyLabelIndexRefresh() : 0;
 
 		if (added > 0)
 			elog(DEBUG1, "alloy label index caught up %lld new series while idle",
+				 (long long) added);
+		added = AlloyHeadIndexRefresh();
+		if (added > 0)
+			elog(DEBUG1, "alloy head index caught up %lld new batches while idle",
 				 (long long) added);
 		PopActiveSnapshot();
 		CommitTransactionCommand();

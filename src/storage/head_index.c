@@ -31,9 +31,11 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "catalog/pg_class.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "storage/lmgr.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
@@ -788,6 +790,70 @@ AlloyHeadIndexLookup(Relation rel, const AlloyMetaData *meta,
 	pfree(marks);
 	*nrefs = (int) n;
 	return refs;
+}
+
+bool
+AlloyHeadIndexExists(void)
+{
+	return AlloyHeadIndexCount > 0;
+}
+
+/*
+ * Catch every indexed partition up with its head. An idle HTTP worker does
+ * this so that the first query after a burst of writes finds its index
+ * current instead of first reading everything appended since (about 30 ns
+ * per sample, a tenth of a second for a burst of 4M samples). Entries are
+ * neither created nor counted as used here, so unused ones still expire.
+ * A partition being sealed (its lock taken) is skipped.
+ */
+int64
+AlloyHeadIndexRefresh(void)
+{
+	int64		added = 0;
+	int			i;
+
+	for (i = AlloyHeadIndexCount - 1; i >= 0 && i < AlloyHeadIndexCount; i--)
+	{
+		AlloyHeadIndex *e = AlloyHeadIndexes[i];
+		Relation	rel;
+		AlloyPageSource src;
+		AlloyMetaData meta;
+		uint32		before;
+
+		if (e->oversize || alloy_head_index_max_entries <= 0)
+			continue;
+		if (!ConditionalLockRelationOid(e->relid, AccessShareLock))
+			continue;
+		rel = try_relation_open(e->relid, NoLock);
+		if (rel == NULL)
+		{
+			UnlockRelationOid(e->relid, AccessShareLock);
+			continue;
+		}
+		/* a new relfilenode: the next open drops the entry */
+		if (RelFileNodeEquals(rel->rd_node, e->node))
+		{
+			AlloySourceFromRel(&src, rel);
+			if (AlloyReadMeta(&src, &meta) && BlockNumberIsValid(meta.head_first))
+			{
+				if (!e->valid || e->head_first != meta.head_first ||
+					e->npages > meta.head_npages)
+					AlloyHeadIndexReset(e, meta.head_first);
+				before = e->nbatches;
+				if (!AlloyHeadIndexCatchUp(e, rel, &meta) && !e->oversize)
+				{
+					/* what was read last is gone: start over */
+					AlloyHeadIndexReset(e, meta.head_first);
+					before = 0;
+					(void) AlloyHeadIndexCatchUp(e, rel, &meta);
+				}
+				if (e->nbatches > before)
+					added += e->nbatches - before;
+			}
+		}
+		relation_close(rel, AccessShareLock);
+	}
+	return added;
 }
 
 /*

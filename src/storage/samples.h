@@ -87,6 +87,14 @@ extern void AlloySamplesEndRead(AlloySamplesReader *r);
 extern int64 AlloySeal(void);
 
 /*
+ * The backend's head index (head_index.c): whether it indexes any
+ * partition, and catching those partitions up with what was appended since,
+ * for a worker with nothing else to do. Returns the head batches added.
+ */
+extern bool AlloyHeadIndexExists(void);
+extern int64 AlloyHeadIndexRefresh(void);
+
+/*
  * Prometheus time (ms since the Unix epoch) and timestamptz; sub-millisecond
  * digits are cut towards minus infinity.
  */
