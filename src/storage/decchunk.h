@@ -15,8 +15,12 @@
  * Layout: a 2-byte big-endian sample count (where an XOR chunk has it), one
  * byte with the exponent d (bits 0-4) and the value mode (bit 5: deltas of
  * deltas instead of deltas; bits 6-7 zero), then one bit stream, most
- * significant bit first, holding per sample a timestamp field and a value
- * field (docs/storage-codec.md spells out the fields).
+ * significant bit first: the starting state in four variable-width fields,
+ * then the samples in groups of DEC_GROUP. A group has one header naming
+ * the bit width of its timestamp residuals and of its value residuals (or
+ * repeating the previous group's), then fixed-width fields, so the decoder
+ * takes a whole group without a per-field prefix (docs/storage-decimal.md
+ * spells out the fields and why).
  *
  * Plain C with no PostgreSQL calls, so it builds into unit tests and a
  * libFuzzer target. Callers own every buffer; nothing here allocates. Decoding
@@ -37,13 +41,25 @@
 #define DEC_MAX_SAMPLES 1024
 /* Largest exponent tried: 10^15 keeps m below 2^53 for values up to ~9. */
 #define DEC_MAX_EXP		15
+/* Samples per group (the last group of a chunk may be shorter). */
+#define DEC_GROUP		16
 /* Header bytes before the bit stream. */
 #define DEC_HEADER_BYTES 3
-/* Upper bound of one sample's encoding (two 70-bit fields, rounded up). */
-#define DEC_MAX_SAMPLE_BYTES 18
+/*
+ * Upper bound of the starting state (four 70-bit fields, 35 bytes) plus one
+ * short last group's header and bitmap (30 bits) and the final partial byte.
+ */
+#define DEC_INIT_BYTES	40
+/*
+ * Upper bound of one sample: a 64-bit timestamp field, a 64-bit value field
+ * and a 64-bit exception (24 bytes), plus its share of a full group's header
+ * and bitmap (30 bits over DEC_GROUP samples, under 2 bytes).
+ */
+#define DEC_MAX_SAMPLE_BYTES 26
 
 /* Output room that always suffices for n samples. */
-#define DEC_MAX_BYTES(n) (DEC_HEADER_BYTES + (size_t) (n) * DEC_MAX_SAMPLE_BYTES + 1)
+#define DEC_MAX_BYTES(n) (DEC_HEADER_BYTES + DEC_INIT_BYTES + \
+						  (size_t) (n) * DEC_MAX_SAMPLE_BYTES)
 
 /*
  * Encode n samples (1..DEC_MAX_SAMPLES) into out (cap bytes), choosing the

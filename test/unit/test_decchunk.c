@@ -277,10 +277,11 @@ test_errors(void)
 /* ------------------------------------------------ reference decoder */
 
 /*
- * The codec's first decoder, kept as the reference the fast one must match:
- * a byte-at-a-time bit reader that checks every field against the end of
- * the stream, with no table and no padding. On any input, both decoders
- * must return -1, or the same count and the same samples bit for bit.
+ * A simple decoder of the layout, kept as the reference the fast one must
+ * match: a byte-at-a-time bit reader that checks every field against the
+ * end of the stream, reading the fields in stream order with no padding and
+ * no computed positions. On any input, both decoders must return -1, or the
+ * same count and the same samples bit for bit.
  */
 typedef struct RefReader
 {
@@ -312,10 +313,10 @@ ref_bits(RefReader *r, int n, uint64_t *out)
 	return true;
 }
 
-static int64_t
+static uint64_t
 ref_unzigzag(uint64_t u)
 {
-	return (int64_t) (u >> 1) ^ -(int64_t) (u & 1);
+	return (u >> 1) ^ (0 - (u & 1));
 }
 
 static bool
@@ -326,51 +327,20 @@ ref_wide(RefReader *r, uint64_t *u)
 	return ref_bits(r, 6, &n) && ref_bits(r, (int) n + 1, u);
 }
 
-/* 0 with *out, 1 for the exception code 111111, -1 at the end */
-static int
-ref_bucket(RefReader *r, int64_t *out)
-{
-	static const int payload[6] = {0, 7, 14, 20, 32, 64};
-	int			ones = 0;
-	uint64_t	b,
-				v;
-
-	for (;;)
-	{
-		if (!ref_bits(r, 1, &b))
-			return -1;
-		if (b == 0)
-			break;
-		if (++ones == 6)
-			return 1;
-	}
-	if (ones == 0)
-	{
-		*out = 0;
-		return 0;
-	}
-	if (!ref_bits(r, payload[ones], &v))
-		return -1;
-	if (payload[ones] < 64 && (v >> (payload[ones] - 1)) & 1)
-		v |= ~(uint64_t) 0 << payload[ones];
-	*out = (int64_t) v;
-	return 0;
-}
-
 static int
 ref_decode_all(const uint8_t *data, size_t len, int64_t *ts, double *vs, int max)
 {
 	RefReader	r;
 	int			n,
 				d,
-				k = 0;
+				tw = 0,
+				vw = 0;
 	bool		dod;
-	uint64_t	t = 0,
-				td = 0,
-				u;
-	int64_t		m = 0,
+	uint64_t	t,
+				td,
+				m,
 				delta = 0,
-				res;
+				u;
 
 	if (len < 3 || (data[2] & 0xc0) != 0)
 		return -1;
@@ -379,62 +349,70 @@ ref_decode_all(const uint8_t *data, size_t len, int64_t *ts, double *vs, int max
 	dod = (data[2] & 0x20) != 0;
 	if (n > max || d > 15)
 		return -1;
+	if (n == 0)
+		return 0;
 	r.p = data + 3;
 	r.end = data + len;
 	r.nacc = 0;
 	r.acc = 0;
-	for (int i = 0; i < n; i++)
+	if (!ref_wide(&r, &t) || !ref_wide(&r, &td) || !ref_wide(&r, &m))
+		return -1;
+	if (dod && !ref_wide(&r, &delta))
+		return -1;
+	t = ref_unzigzag(t);
+	td = ref_unzigzag(td);
+	m = ref_unzigzag(m);
+	delta = ref_unzigzag(delta);
+	for (int g = 0; g < n; g += 16)
 	{
-		if (i < 2)
-		{
-			if (!ref_wide(&r, &u))
-				return -1;
-			td = i == 0 ? 0 : (uint64_t) ref_unzigzag(u);
-			t = i == 0 ? (uint64_t) ref_unzigzag(u) : t + td;
-		}
-		else
-		{
-			if (ref_bucket(&r, &res) != 0)
-				return -1;
-			td += (uint64_t) res;
-			t += td;
-		}
-		ts[i] = (int64_t) t;
-		if (k == 0)
-		{
-			if (!ref_bits(&r, 1, &u))
-				return -1;
-			if (u)
-			{
-				if (!ref_bits(&r, 64, &u))
-					return -1;
-				vs[i] = bitsd(u);
-				continue;
-			}
-			if (!ref_wide(&r, &u))
-				return -1;
-			m = ref_unzigzag(u);
-		}
-		else
-		{
-			int			rc = ref_bucket(&r, &res);
+		int			cnt = n - g < 16 ? n - g : 16;
+		bool		exc[16] = {false};
 
-			if (rc < 0)
-				return -1;
-			if (rc == 1)
-			{
-				if (!ref_bits(&r, 64, &u))
-					return -1;
-				vs[i] = bitsd(u);
-				continue;
-			}
-			delta = dod ? (int64_t) ((uint64_t) delta + (uint64_t) res) : res;
-			m = (int64_t) ((uint64_t) m + (uint64_t) delta);
-		}
-		if (m >= 9007199254740992LL || m <= -9007199254740992LL)
+		if (!ref_bits(&r, 1, &u))
 			return -1;
-		vs[i] = (double) m / pow10s[d];
-		k++;
+		if (u == 1)
+		{
+			uint64_t	tc,
+						vc,
+						flag;
+
+			if (!ref_bits(&r, 6, &tc) || !ref_bits(&r, 6, &vc) || !ref_bits(&r, 1, &flag))
+				return -1;
+			tw = tc == 63 ? 64 : (int) tc;
+			vw = vc == 63 ? 64 : (int) vc;
+			for (int j = 0; flag && j < cnt; j++)
+			{
+				if (!ref_bits(&r, 1, &u))
+					return -1;
+				exc[j] = u == 1;
+			}
+		}
+		for (int j = 0; j < cnt; j++)
+		{
+			u = 0;
+			if (tw > 0 && !ref_bits(&r, tw, &u))
+				return -1;
+			td += ref_unzigzag(u);
+			t += td;
+			ts[g + j] = (int64_t) t;
+		}
+		for (int j = 0; j < cnt; j++)
+		{
+			u = 0;
+			if (vw > 0 && !ref_bits(&r, vw, &u))
+				return -1;
+			delta = dod ? delta + ref_unzigzag(u) : ref_unzigzag(u);
+			m += delta;
+			vs[g + j] = (double) (int64_t) m / pow10s[d];
+		}
+		for (int j = 0; j < cnt; j++)
+		{
+			if (!exc[j])
+				continue;
+			if (!ref_bits(&r, 64, &u))
+				return -1;
+			vs[g + j] = bitsd(u);
+		}
 	}
 	return n;
 }
