@@ -349,6 +349,12 @@ put_groups(DecWriter *w, const uint64_t *zt, const DecValuePlan *pl,
 			ptw = tw;
 			pvw = vw;
 		}
+		if (w->buf == NULL)
+		{
+			/* only counting: skip the per-field calls */
+			w->nbits += (uint64_t) cnt * (tw + vw) + 64 * (uint64_t) nexc;
+			continue;
+		}
 		for (int j = 0; j < cnt; j++)
 			put_bits(w, zt[i + j], tw);
 		for (int j = 0; j < cnt; j++)
