@@ -15,7 +15,8 @@
  * (significant bits of x) - 1, then those bits. The encoder picks td = t1 - t0
  * and an m (and delta) under which the first two samples' residuals are 0.
  *
- * Then groups of DEC_GROUP samples (the last may be shorter, cnt samples):
+ * Then groups of g samples, g = DEC_GROUP or, when bit 6 of the header byte
+ * is set, DEC_GROUP_SMALL (the last group may be shorter, cnt samples):
  *
  *	header		0: the previous group's widths, no exceptions (the widths
  *				before the first group are 0 and 0); or 1, a 6-bit timestamp
@@ -23,13 +24,15 @@
  *				when the flag is set, a cnt-bit exception bitmap (sample 0
  *				of the group in its top bit). Code c means width c, but code
  *				63 means 64.
- *	fields		cnt timestamp residuals of tw bits, then cnt value residuals
- *				of vw bits, each zigzag-coded
+ *	fields		cnt timestamp residuals of tw bits, then the value residuals
+ *				of the samples that are no exception, vw bits each, all
+ *				zigzag-coded
  *	exceptions	64 raw bits per bitmap bit, in sample order
  *
- * An exception still has a value residual (the encoder writes 0, so a
- * counter's or a gauge's run goes on across a stale marker), and its mantissa
- * state is used like any other; only the output value is replaced.
+ * An exception's value residual is 0 (it has no field): the mantissa state
+ * runs on through it as the encoder predicted, so a stale marker in a
+ * counter or a gauge costs its 64 bits and the bitmap, and the next value's
+ * residual is as small as without it.
  *
  * A value is a decimal with exponent d when m = rint(v * 10^d) is below 2^53
  * and m / 10^d gives back exactly v's bits. Encoder and decoder compute that
@@ -47,13 +50,14 @@
 
 #define DEC_MODE_DOD	0x20
 #define DEC_EXP_MASK	0x1f
-#define DEC_RESERVED	0xc0
+#define DEC_SMALL_GROUPS 0x40
+#define DEC_RESERVED	0x80
 #define DEC_M_LIMIT		9007199254740992LL	/* 2^53 */
 
 /* A group header with new widths: 1, two 6-bit codes, the exception flag. */
 #define DEC_GROUP_HEAD_BITS 14
 /* Most bits one group takes: header, bitmap, 3 x 64 bits a sample. */
-#define DEC_GROUP_MAX_BITS (DEC_GROUP_HEAD_BITS + DEC_GROUP + DEC_GROUP * 192)
+#define DEC_GROUP_MAX_BITS (DEC_GROUP_HEAD_BITS + DEC_GROUP + DEC_GROUP * 128)
 #define DEC_GROUP_MAX_BYTES ((DEC_GROUP_MAX_BITS + 7) / 8)
 
 static const double dec_pow10[] = {
@@ -296,22 +300,22 @@ plan_values(const int8_t *emin, const int64_t *mmin, int n, int d, bool dod,
 }
 
 /*
- * Write (or, with a counting writer, price) the groups. Per group, the
- * header repeats the previous widths when they suffice, there is no
- * exception and that costs no more than a new header with the group's own
- * widths; otherwise it names the group's own widths, which are the smallest
- * that hold its residuals.
+ * Write (or, with a counting writer, price) the groups of g samples. Per
+ * group, the header repeats the previous widths when they suffice, there is
+ * no exception and that costs no more than a new header with the group's
+ * own widths; otherwise it names the group's own widths, which are the
+ * smallest that hold its residuals. Exceptions have no value field.
  */
 static void
 put_groups(DecWriter *w, const uint64_t *zt, const DecValuePlan *pl,
-		   const double *vs, int n)
+		   const double *vs, int n, int g)
 {
 	int			ptw = 0,
 				pvw = 0;
 
-	for (int i = 0; i < n; i += DEC_GROUP)
+	for (int i = 0; i < n; i += g)
 	{
-		int			cnt = n - i < DEC_GROUP ? n - i : DEC_GROUP;
+		int			cnt = n - i < g ? n - i : g;
 		uint64_t	tmax = 0,
 					vmax = 0,
 					bitmap = 0;
@@ -323,7 +327,7 @@ put_groups(DecWriter *w, const uint64_t *zt, const DecValuePlan *pl,
 		for (int j = 0; j < cnt; j++)
 		{
 			tmax |= zt[i + j];
-			vmax |= pl->zv[i + j];
+			vmax |= pl->zv[i + j];	/* 0 for an exception */
 			bitmap = bitmap << 1 | pl->exc[i + j];
 			nexc += pl->exc[i + j];
 		}
@@ -352,13 +356,15 @@ put_groups(DecWriter *w, const uint64_t *zt, const DecValuePlan *pl,
 		if (w->buf == NULL)
 		{
 			/* only counting: skip the per-field calls */
-			w->nbits += (uint64_t) cnt * (tw + vw) + 64 * (uint64_t) nexc;
+			w->nbits += (uint64_t) cnt * tw + (uint64_t) (cnt - nexc) * vw +
+				64 * (uint64_t) nexc;
 			continue;
 		}
 		for (int j = 0; j < cnt; j++)
 			put_bits(w, zt[i + j], tw);
 		for (int j = 0; j < cnt; j++)
-			put_bits(w, pl->zv[i + j], vw);
+			if (!pl->exc[i + j])
+				put_bits(w, pl->zv[i + j], vw);
 		for (int j = 0; j < cnt; j++)
 			if (pl->exc[i + j])
 				put_bits(w, dbits(vs[i + j]), 64);
@@ -389,6 +395,7 @@ dec_encode(const int64_t *ts, const double *vs, int n,
 	int			count_at[DEC_MAX_EXP + 1] = {0};
 	int			best_d = 0;
 	bool		best_dod = false;
+	bool		best_small = false;
 	uint64_t	best = UINT64_MAX;
 	bool		any = false;
 	DecWriter	w = {0};
@@ -440,31 +447,42 @@ dec_encode(const int64_t *ts, const double *vs, int n,
 		for (int dod = 0; dod <= 1; dod++)
 		{
 			DecWriter	counter = {0};
-			uint64_t	bits;
 
 			plan_values(emin, mmin, n, d, dod, &plan);
 			put_start(&counter, ts, n, &plan, dod);
-			put_groups(&counter, zt, &plan, vs, n);
-			bits = counter.nbits;
-			if (bits < best)
+			put_groups(&counter, zt, &plan, vs, n, DEC_GROUP);
+			if (counter.nbits < best)
 			{
-				best = bits;
+				best = counter.nbits;
 				best_d = d;
 				best_dod = dod;
 			}
 		}
 	}
 
+	/*
+	 * Small groups confine a lone wide residual (a missed scrape, a level
+	 * change) to fewer samples, but decode about 15 % slower: take them when
+	 * they save at least 1/32 of the bits of the best candidate.
+	 */
+	plan_values(emin, mmin, n, best_d, best_dod, &plan);
+	{
+		DecWriter	counter = {0};
+
+		put_start(&counter, ts, n, &plan, best_dod);
+		put_groups(&counter, zt, &plan, vs, n, DEC_GROUP_SMALL);
+		best_small = counter.nbits < best - best / 32;
+	}
+
 	out[0] = (uint8_t) (n >> 8);
 	out[1] = (uint8_t) n;
-	out[2] = (uint8_t) (best_d | (best_dod ? DEC_MODE_DOD : 0));
+	out[2] = (uint8_t) (best_d | (best_dod ? DEC_MODE_DOD : 0) |
+						(best_small ? DEC_SMALL_GROUPS : 0));
 
-	plan_values(emin, mmin, n, best_d, best_dod, &plan);
 	w.buf = out + DEC_HEADER_BYTES;
 	w.cap = cap - DEC_HEADER_BYTES;
 	put_start(&w, ts, n, &plan, best_dod);
-
-	put_groups(&w, zt, &plan, vs, n);
+	put_groups(&w, zt, &plan, vs, n, best_small ? DEC_GROUP_SMALL : DEC_GROUP);
 	flush_bits(&w);
 	if (w.full)
 		return DEC_EFULL;
@@ -550,7 +568,7 @@ typedef struct DecState
  * dod and scaled, so each (value mode, exponent is 0) pair gets its own
  * code with no per-sample test of the mode, and exponent 0 needs no division
  * ((double) m is exact below 2^53, so it equals m / 1). With cnt a constant
- * DEC_GROUP and widths up to 56 (the fast case), the loops unroll into
+ * group size and widths up to 56 (the fast case), the loops unroll into
  * independent loads and shifts; only the running sums depend on each other.
  */
 static inline __attribute__((always_inline)) void
@@ -585,7 +603,36 @@ dec_group(DecState *st, const uint8_t *base, uint64_t pos, int cnt, int tw, int 
 	}
 	pos += (uint64_t) cnt * tw;
 
-	if (vw == 0)
+	if (__builtin_expect(exc != 0, 0))
+	{
+		/*
+		 * Exceptions have no value field and count as residual 0; their raw
+		 * bits follow the value fields. Bit cnt - 1 of exc is sample 0.
+		 */
+		uint64_t	rpos = pos + (uint64_t) (cnt - __builtin_popcountll(exc)) * vw;
+
+		for (int j = 0; j < cnt; j++)
+		{
+			uint64_t	r = 0;
+			bool		is_exc = (exc >> (cnt - 1 - j)) & 1;
+
+			if (!is_exc)
+			{
+				r = unzigzag(field64(base, pos, vw));
+				pos += (uint64_t) vw;
+			}
+			delta = dod ? delta + r : r;
+			m += delta;
+			if (is_exc)
+			{
+				vs[j] = bitsd(field64(base, rpos, 64));
+				rpos += 64;
+			}
+			else
+				vs[j] = scaled ? (double) (int64_t) m / scale : (double) (int64_t) m;
+		}
+	}
+	else if (vw == 0)
 	{
 		for (int j = 0; j < cnt; j++)
 		{
@@ -607,17 +654,6 @@ dec_group(DecState *st, const uint8_t *base, uint64_t pos, int cnt, int tw, int 
 			vs[j] = scaled ? (double) (int64_t) m / scale : (double) (int64_t) m;
 		}
 	}
-	pos += (uint64_t) cnt * vw;
-
-	/* exceptions: bit cnt - 1 of exc is the group's first sample */
-	while (exc != 0)
-	{
-		int			top = 63 - __builtin_clzll(exc);
-
-		vs[cnt - 1 - top] = bitsd(field64(base, pos, 64));
-		pos += 64;
-		exc &= ~((uint64_t) 1 << top);
-	}
 
 	st->t = t;
 	st->td = td;
@@ -626,12 +662,13 @@ dec_group(DecState *st, const uint8_t *base, uint64_t pos, int cnt, int tw, int 
 }
 
 /*
- * All groups of n samples, the stream (len bytes) starting at bit pos.
- * Returns n, or -1 when a group's fields pass the end of the stream.
+ * All groups of n samples in groups of g, the stream (len bytes) starting
+ * at bit pos. Returns n, or -1 when a group's fields pass the end of the
+ * stream.
  */
 static inline __attribute__((always_inline)) int
 dec_groups(DecState *st, const uint8_t *data, size_t len, uint64_t pos, int n,
-		   int64_t *ts, double *vs, double scale, bool dod, bool scaled)
+		   int64_t *ts, double *vs, double scale, bool dod, bool scaled, int g)
 {
 	uint8_t		pad[DEC_GROUP_MAX_BYTES + 32];
 	const uint8_t *base = data;
@@ -640,12 +677,13 @@ dec_groups(DecState *st, const uint8_t *data, size_t len, uint64_t pos, int n,
 	int			tw = 0,
 				vw = 0;
 
-	for (int i = 0; i < n; i += DEC_GROUP)
+	for (int i = 0; i < n; i += g)
 	{
-		int			cnt = n - i < DEC_GROUP ? n - i : DEC_GROUP;
+		int			cnt = n - i < g ? n - i : g;
 		uint64_t	x,
 					exc = 0,
 					gend;
+		int			nexc;
 
 		/*
 		 * Once less than a largest group plus a load's 8 bytes is left, go
@@ -682,12 +720,13 @@ dec_groups(DecState *st, const uint8_t *data, size_t len, uint64_t pos, int n,
 		}
 		else
 			pos++;
-		gend = pos + (uint64_t) cnt * (uint64_t) (tw + vw) +
-			64 * (uint64_t) __builtin_popcountll(exc);
+		nexc = __builtin_popcountll(exc);
+		gend = pos + (uint64_t) cnt * (uint64_t) tw +
+			(uint64_t) (cnt - nexc) * (uint64_t) vw + 64 * (uint64_t) nexc;
 		if (gend > endbits)
 			return -1;
-		if (cnt == DEC_GROUP && tw <= 56 && vw <= 56)
-			dec_group(st, base, pos, DEC_GROUP, tw, vw, exc, ts + i, vs + i,
+		if (cnt == g && tw <= 56 && vw <= 56)
+			dec_group(st, base, pos, g, tw, vw, exc, ts + i, vs + i,
 					  scale, dod, scaled, true);
 		else
 			dec_group(st, base, pos, cnt, tw, vw, exc, ts + i, vs + i,
@@ -697,34 +736,36 @@ dec_groups(DecState *st, const uint8_t *data, size_t len, uint64_t pos, int n,
 	return n;
 }
 
-/* One decoder per (value mode, exponent is 0), so that each is compiled apart. */
-static __attribute__((noinline)) int
-dec_body_delta(DecState *st, const uint8_t *data, size_t len, uint64_t pos, int n,
-			   int64_t *ts, double *vs, double scale)
-{
-	return dec_groups(st, data, len, pos, n, ts, vs, scale, false, true);
+/*
+ * One decoder per (value mode, exponent is 0, group size), so that each is
+ * compiled apart with its constants.
+ */
+typedef int (*DecBody) (DecState *st, const uint8_t *data, size_t len, uint64_t pos,
+						int n, int64_t *ts, double *vs, double scale);
+
+#define DEC_BODY(name, dod, scaled, g) \
+static __attribute__((noinline)) int \
+name(DecState *st, const uint8_t *data, size_t len, uint64_t pos, int n, \
+	 int64_t *ts, double *vs, double scale) \
+{ \
+	return dec_groups(st, data, len, pos, n, ts, vs, scale, dod, scaled, g); \
 }
 
-static __attribute__((noinline)) int
-dec_body_delta_int(DecState *st, const uint8_t *data, size_t len, uint64_t pos, int n,
-				   int64_t *ts, double *vs, double scale)
-{
-	return dec_groups(st, data, len, pos, n, ts, vs, scale, false, false);
-}
+DEC_BODY(dec_body_delta, false, true, DEC_GROUP)
+DEC_BODY(dec_body_delta_int, false, false, DEC_GROUP)
+DEC_BODY(dec_body_dod, true, true, DEC_GROUP)
+DEC_BODY(dec_body_dod_int, true, false, DEC_GROUP)
+DEC_BODY(dec_body_delta_small, false, true, DEC_GROUP_SMALL)
+DEC_BODY(dec_body_delta_int_small, false, false, DEC_GROUP_SMALL)
+DEC_BODY(dec_body_dod_small, true, true, DEC_GROUP_SMALL)
+DEC_BODY(dec_body_dod_int_small, true, false, DEC_GROUP_SMALL)
 
-static __attribute__((noinline)) int
-dec_body_dod(DecState *st, const uint8_t *data, size_t len, uint64_t pos, int n,
-			 int64_t *ts, double *vs, double scale)
-{
-	return dec_groups(st, data, len, pos, n, ts, vs, scale, true, true);
-}
-
-static __attribute__((noinline)) int
-dec_body_dod_int(DecState *st, const uint8_t *data, size_t len, uint64_t pos, int n,
-				 int64_t *ts, double *vs, double scale)
-{
-	return dec_groups(st, data, len, pos, n, ts, vs, scale, true, false);
-}
+/* By header bits: small groups, deltas of deltas, exponent is not 0. */
+static const DecBody dec_bodies[8] = {
+	dec_body_delta_int, dec_body_delta, dec_body_dod_int, dec_body_dod,
+	dec_body_delta_int_small, dec_body_delta_small, dec_body_dod_int_small,
+	dec_body_dod_small
+};
 
 uint16_t
 dec_chunk_count(const uint8_t *data, size_t len)
@@ -775,9 +816,6 @@ dec_decode_all(const uint8_t *data, size_t len, int64_t *ts, double *vs, int max
 		st.delta = unzigzag(u);
 	}
 
-	if (dod)
-		return d == 0 ? dec_body_dod_int(&st, s, len - DEC_HEADER_BYTES, pos, n, ts, vs, scale) :
-			dec_body_dod(&st, s, len - DEC_HEADER_BYTES, pos, n, ts, vs, scale);
-	return d == 0 ? dec_body_delta_int(&st, s, len - DEC_HEADER_BYTES, pos, n, ts, vs, scale) :
-		dec_body_delta(&st, s, len - DEC_HEADER_BYTES, pos, n, ts, vs, scale);
+	return dec_bodies[((data[2] & DEC_SMALL_GROUPS) ? 4 : 0) + (dod ? 2 : 0) + (d != 0)]
+		(&st, s, len - DEC_HEADER_BYTES, pos, n, ts, vs, scale);
 }

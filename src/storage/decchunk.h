@@ -14,9 +14,10 @@
  *
  * Layout: a 2-byte big-endian sample count (where an XOR chunk has it), one
  * byte with the exponent d (bits 0-4) and the value mode (bit 5: deltas of
- * deltas instead of deltas; bits 6-7 zero), then one bit stream, most
+ * deltas instead of deltas; bit 6: small groups; bit 7 zero), then one bit stream, most
  * significant bit first: the starting state in four variable-width fields,
- * then the samples in groups of DEC_GROUP. A group has one header naming
+ * then the samples in groups of DEC_GROUP (or DEC_GROUP_SMALL, bit 6 of the
+ * third byte). A group has one header naming
  * the bit width of its timestamp residuals and of its value residuals (or
  * repeating the previous group's), then fixed-width fields, so the decoder
  * takes a whole group without a per-field prefix (docs/storage-decimal.md
@@ -41,8 +42,12 @@
 #define DEC_MAX_SAMPLES 1024
 /* Largest exponent tried: 10^15 keeps m below 2^53 for values up to ~9. */
 #define DEC_MAX_EXP		15
-/* Samples per group (the last group of a chunk may be shorter). */
+/*
+ * Samples per group, chosen per chunk (the last group of a chunk may be
+ * shorter): DEC_GROUP normally, DEC_GROUP_SMALL when that saves enough.
+ */
 #define DEC_GROUP		16
+#define DEC_GROUP_SMALL 8
 /* Header bytes before the bit stream. */
 #define DEC_HEADER_BYTES 3
 /*
@@ -51,11 +56,11 @@
  */
 #define DEC_INIT_BYTES	40
 /*
- * Upper bound of one sample: a 64-bit timestamp field, a 64-bit value field
- * and a 64-bit exception (24 bytes), plus its share of a full group's header
- * and bitmap (30 bits over DEC_GROUP samples, under 2 bytes).
+ * Upper bound of one sample: a 64-bit timestamp field and either a 64-bit
+ * value field or a 64-bit exception (16 bytes), plus its share of a full
+ * group's header and bitmap (at most 22 bits over DEC_GROUP_SMALL samples).
  */
-#define DEC_MAX_SAMPLE_BYTES 26
+#define DEC_MAX_SAMPLE_BYTES 17
 
 /* Output room that always suffices for n samples. */
 #define DEC_MAX_BYTES(n) (DEC_HEADER_BYTES + DEC_INIT_BYTES + \

@@ -253,9 +253,9 @@ test_errors(void)
 	/* every proper prefix is too short: its last byte always holds a bit */
 	for (size_t cut = 0; cut < len; cut++)
 		CHECK(dec_decode_all(buf, cut, ot, ov, 4) == -1, "prefix of %zu bytes decoded", cut);
-	buf[2] |= 0x40;
+	buf[2] |= 0x80;
 	CHECK(dec_decode_all(buf, len, ot, ov, 4) == -1, "reserved header bit accepted");
-	buf[2] = (buf[2] & ~0x5f) | 16;
+	buf[2] = (buf[2] & ~0x9f) | 16;
 	CHECK(dec_decode_all(buf, len, ot, ov, 4) == -1, "exponent 16 accepted");
 	CHECK(dec_chunk_count(buf, 2) == 0, "count of a 2-byte chunk");
 
@@ -333,6 +333,7 @@ ref_decode_all(const uint8_t *data, size_t len, int64_t *ts, double *vs, int max
 	RefReader	r;
 	int			n,
 				d,
+				g,
 				tw = 0,
 				vw = 0;
 	bool		dod;
@@ -342,11 +343,12 @@ ref_decode_all(const uint8_t *data, size_t len, int64_t *ts, double *vs, int max
 				delta = 0,
 				u;
 
-	if (len < 3 || (data[2] & 0xc0) != 0)
+	if (len < 3 || (data[2] & 0x80) != 0)
 		return -1;
 	n = data[0] << 8 | data[1];
 	d = data[2] & 0x1f;
 	dod = (data[2] & 0x20) != 0;
+	g = (data[2] & 0x40) ? 8 : 16;
 	if (n > max || d > 15)
 		return -1;
 	if (n == 0)
@@ -363,9 +365,9 @@ ref_decode_all(const uint8_t *data, size_t len, int64_t *ts, double *vs, int max
 	td = ref_unzigzag(td);
 	m = ref_unzigzag(m);
 	delta = ref_unzigzag(delta);
-	for (int g = 0; g < n; g += 16)
+	for (int i = 0; i < n; i += g)
 	{
-		int			cnt = n - g < 16 ? n - g : 16;
+		int			cnt = n - i < g ? n - i : g;
 		bool		exc[16] = {false};
 
 		if (!ref_bits(&r, 1, &u))
@@ -394,16 +396,16 @@ ref_decode_all(const uint8_t *data, size_t len, int64_t *ts, double *vs, int max
 				return -1;
 			td += ref_unzigzag(u);
 			t += td;
-			ts[g + j] = (int64_t) t;
+			ts[i + j] = (int64_t) t;
 		}
 		for (int j = 0; j < cnt; j++)
 		{
 			u = 0;
-			if (vw > 0 && !ref_bits(&r, vw, &u))
+			if (!exc[j] && vw > 0 && !ref_bits(&r, vw, &u))
 				return -1;
 			delta = dod ? delta + ref_unzigzag(u) : ref_unzigzag(u);
 			m += delta;
-			vs[g + j] = (double) (int64_t) m / pow10s[d];
+			vs[i + j] = (double) (int64_t) m / pow10s[d];
 		}
 		for (int j = 0; j < cnt; j++)
 		{
@@ -411,7 +413,7 @@ ref_decode_all(const uint8_t *data, size_t len, int64_t *ts, double *vs, int max
 				continue;
 			if (!ref_bits(&r, 64, &u))
 				return -1;
-			vs[g + j] = bitsd(u);
+			vs[i + j] = bitsd(u);
 		}
 	}
 	return n;
@@ -514,7 +516,7 @@ test_against_reference(int rounds)
 			buf[j] = (uint8_t) rng();
 		buf[0] = 0;
 		buf[1] = (uint8_t) rng_below(120);
-		buf[2] &= 0x2f;
+		buf[2] &= 0x6f;
 		compare_decoders("random stream", buf, len, MAXN);
 	}
 }
