@@ -521,6 +521,144 @@ test_against_reference(int rounds)
 	}
 }
 
+/*
+ * Group widths at the edges: a timestamp residual of 63 significant bits
+ * (code 63, stored in 64), full 64-bit residuals, value residuals just
+ * past the fast path's 56 bits, and a group size chosen per chunk.
+ */
+static void
+test_group_widths(void)
+{
+	static int64_t ts[64];
+	static double vs[64];
+	static uint8_t buf[DEC_MAX_BYTES(240)];
+	size_t		len = 0;
+
+	/* steps alternating 0 and 2^61: deltas of deltas of +-2^61 */
+	for (int i = 0; i < 40; i++)
+	{
+		ts[i] = (int64_t) ((i / 2) * (UINT64_C(1) << 61));
+		vs[i] = i;
+	}
+	round_trip("63-bit timestamp residuals", ts, vs, 40);
+
+	/* full-range jumps: 64-bit residuals */
+	for (int i = 0; i < 40; i++)
+	{
+		ts[i] = i % 2 ? INT64_MAX - i : INT64_MIN + i;
+		vs[i] = i % 3 ? 1.5 : bitsd(0x7ff0000000000002ULL);
+	}
+	round_trip("64-bit timestamp residuals", ts, vs, 40);
+
+	/* mantissas alternating near +-2^53: value residuals of 55-58 bits */
+	for (int i = 0; i < 64; i++)
+	{
+		ts[i] = 15000LL * i;
+		vs[i] = (double) ((i % 2 ? 1 : -1) * (9007199254740991LL - (i % 5) * 1000003LL));
+		if (i % 7 == 3)
+			vs[i] = (double) ((i % 3 - 1) * 4503599627370496LL);
+	}
+	for (int n = 1; n <= 64; n += 9)
+		round_trip("wide value residuals", ts, vs, n);
+
+	/*
+	 * A missed scrape every 50 samples: a residual of 15 s widens only a
+	 * group of 8 (header bit 6); regular scrapes keep groups of 16.
+	 */
+	{
+		static int64_t t2[240];
+		static double v2[240];
+
+		for (int i = 0; i < 240; i++)
+		{
+			t2[i] = 1764072000000LL + 15000LL * i + (i % 50 >= 49 ? 15000 : 0);
+			v2[i] = floor((1000 + 0.37 * 15 * i) * 100) / 100;
+		}
+		CHECK(dec_encode(t2, v2, 240, buf, sizeof(buf), &len) == DEC_OK, "gaps: encode");
+		CHECK((buf[2] & 0x40) != 0, "gaps: groups of 8 not chosen");
+		round_trip("missed scrapes", t2, v2, 240);
+		for (int i = 0; i < 240; i++)
+			t2[i] = 1764072000000LL + 15000LL * i;
+		CHECK(dec_encode(t2, v2, 240, buf, sizeof(buf), &len) == DEC_OK, "regular: encode");
+		CHECK((buf[2] & 0x40) == 0, "regular: groups of 8 chosen");
+	}
+}
+
+/*
+ * DEC_MAX_BYTES is a true bound: the worst data (random full-range
+ * timestamps with random bits, all exceptions, or wide decimals) fits a buffer
+ * of exactly that size, for every n up to 300 and the largest n.
+ */
+static void
+test_bound(void)
+{
+	static int64_t ts[MAXN];
+	static double vs[MAXN];
+	static uint8_t buf[DEC_MAX_BYTES(MAXN)];
+
+	for (int n = 1; n <= MAXN; n = n < 300 ? n + 1 : MAXN + (n == MAXN))
+	{
+		size_t		len = 0;
+		int			rc;
+
+		for (int i = 0; i < n; i++)
+		{
+			ts[i] = (int64_t) rng();
+			vs[i] = n % 4 ? bitsd(rng()) :
+				(double) ((int64_t) (rng() >> 11) - (1LL << 52));
+		}
+		rc = dec_encode(ts, vs, n, buf, DEC_MAX_BYTES(n), &len);
+		CHECK(rc == DEC_OK, "worst case of %d samples does not fit DEC_MAX_BYTES", n);
+	}
+}
+
+/*
+ * Every proper prefix of a chunk fails (its last byte always holds a bit
+ * of the last group), for chunks of every style and both group sizes.
+ */
+static void
+test_truncations(int rounds)
+{
+	static int64_t ts[MAXN];
+	static double vs[MAXN];
+	static int64_t ot[MAXN];
+	static double ov[MAXN];
+	static uint8_t buf[DEC_MAX_BYTES(MAXN)];
+	int			small = 0;
+
+	for (int r = 0; r < rounds; r++)
+	{
+		int			n = 1 + (int) rng_below(300);
+		int			tstyle = (int) rng_below(4);
+		double		odd_rate = rng_below(2) ? 0 : rng_unit() * 0.2;
+		int64_t		m = 0;
+		size_t		len = 0;
+		int			bad = 0;
+
+		ts[0] = 1764072000000LL;
+		for (int i = 0; i < n; i++)
+		{
+			if (i > 0)
+				ts[i] = ts[i - 1] + random_timestamp_step(tstyle) +
+					(rng_below(40) == 0 ? 15000 : 0);
+			m += rng_below(10) == 0 ? (int64_t) rng_below(100000) : (int64_t) rng_below(4);
+			vs[i] = rng_unit() < odd_rate ? odd_value() : (double) m / 100;
+		}
+		if (dec_encode(ts, vs, n, buf, sizeof(buf), &len) != DEC_OK)
+		{
+			CHECK(0, "truncation round %d: encode failed", r);
+			continue;
+		}
+		small += (buf[2] & 0x40) != 0;
+		for (size_t cut = 0; cut < len; cut++)
+			if (dec_decode_all(buf, cut, ot, ov, MAXN) != -1)
+				bad++;
+		CHECK(bad == 0, "truncation round %d: %d prefixes of %zu bytes decoded", r, bad, len);
+	}
+	CHECK(small > 0 && small < rounds, "truncations: %d of %d chunks with groups of 8",
+		  small, rounds);
+}
+
 /* ------------------------------------------------ benchmark */
 
 #define BENCH_N 240
@@ -650,6 +788,9 @@ main(int argc, char **argv)
 	test_extreme_timestamps();
 	test_sizes();
 	test_errors();
+	test_group_widths();
+	test_bound();
+	test_truncations(300);
 	test_random_round_trips(6000);
 	test_against_reference(3000);
 	return unit_finish();
