@@ -56,13 +56,23 @@
 
 /* A group header with new widths: 1, two 6-bit codes, the exception flag. */
 #define DEC_GROUP_HEAD_BITS 14
-/* Most bits one group takes: header, bitmap, 3 x 64 bits a sample. */
-#define DEC_GROUP_MAX_BITS (DEC_GROUP_HEAD_BITS + DEC_GROUP + DEC_GROUP * 128)
+/*
+ * Most bits one group can span, corrupt or not: header, bitmap, kind bits,
+ * and per sample a 64-bit timestamp field and a 70-bit patch.
+ */
+#define DEC_GROUP_MAX_BITS (DEC_GROUP_HEAD_BITS + 2 * DEC_GROUP + DEC_GROUP * (64 + 70))
 #define DEC_GROUP_MAX_BYTES ((DEC_GROUP_MAX_BITS + 7) / 8)
 
 static const double dec_pow10[] = {
 	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13,
 	1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+};
+
+/* 2^53 / 10^k, rounded down: the largest mantissa that 10^k may scale. */
+static const int64_t dec_mlimit[] = {
+	9007199254740992LL, 900719925474099LL, 90071992547409LL, 9007199254740LL,
+	900719925474LL, 90071992547LL, 9007199254LL, 900719925LL, 90071992LL,
+	9007199LL, 900719LL, 90071LL, 9007LL, 900LL, 90LL, 9LL
 };
 
 static const int64_t dec_ipow10[] = {
@@ -224,7 +234,7 @@ mantissa_at(const int8_t *emin, const int64_t *mmin, int i, int d, int64_t *m)
 	if (emin[i] < 0 || emin[i] > d)
 		return false;
 	scale = dec_ipow10[d - emin[i]];
-	if (mmin[i] > DEC_M_LIMIT / scale || mmin[i] < -DEC_M_LIMIT / scale)
+	if (mmin[i] > dec_mlimit[d - emin[i]] || mmin[i] < -dec_mlimit[d - emin[i]])
 		return false;
 	*m = mmin[i] * scale;
 	return !(*m >= DEC_M_LIMIT || *m <= -DEC_M_LIMIT);
@@ -300,11 +310,90 @@ plan_values(const int8_t *emin, const int64_t *mmin, int n, int d, bool dod,
 }
 
 /*
+ * The value width of one group and the samples that get a patch instead of
+ * a field: the width that minimises the group's value bits, where a field
+ * costs the width and a patch costs a kind bit and a wide field (and, when
+ * there is any special sample, the bitmap). Exceptions are special anyway.
+ * Sets *vw, *spec (the bitmap, sample 0 in bit cnt - 1) and returns the
+ * bits of the value fields, bitmap, kind bits and special data.
+ */
+static uint64_t
+choose_value_width(const DecValuePlan *pl, int i, int cnt, int *vw, uint64_t *spec)
+{
+	/*
+	 * Per width present (width 64 counted at 63, which group_width never
+	 * gives): the samples of that width and the bits of their patches.
+	 * present has a bit per width, so the candidates take one pass in
+	 * ascending order with no sort.
+	 */
+	int			nw[64];
+	uint64_t	pbits[64];
+	int			width[DEC_GROUP];
+	uint64_t	present = 0,
+				patched = 0,
+				best = UINT64_MAX;
+	int			nexc = 0,
+				m = 0,
+				fields = 0;
+
+	for (int j = 0; j < cnt; j++)
+	{
+		int			w,
+					slot;
+
+		if (pl->exc[i + j])
+		{
+			nexc++;
+			continue;
+		}
+		w = group_width(pl->zv[i + j]);
+		width[j] = w;
+		slot = w == 64 ? 63 : w;
+		if (!((present >> slot) & 1))
+		{
+			present |= (uint64_t) 1 << slot;
+			nw[slot] = 0;
+			pbits[slot] = 0;
+		}
+		nw[slot]++;
+		pbits[slot] += 1 + 6 + (uint64_t) sigbits(pl->zv[i + j]);
+		patched += 1 + 6 + (uint64_t) sigbits(pl->zv[i + j]);
+		m++;
+	}
+
+	/* width 0 with every ordinary sample patched, then each width present */
+	*vw = 0;
+	for (uint64_t left = present | 1; left != 0; left &= left - 1)
+	{
+		int			slot = __builtin_ctzll(left);
+		int			w = slot == 63 ? 64 : slot;
+		uint64_t	bits;
+
+		if ((present >> slot) & 1)
+		{
+			fields += nw[slot];
+			patched -= pbits[slot];
+		}
+		bits = (uint64_t) fields * w + patched + 65 * (uint64_t) nexc +
+			(nexc + m - fields > 0 ? (uint64_t) cnt : 0);
+		if (bits < best)
+		{
+			best = bits;
+			*vw = w;
+		}
+	}
+	*spec = 0;
+	for (int j = 0; j < cnt; j++)
+		*spec = *spec << 1 | (pl->exc[i + j] || width[j] > *vw);
+	return best;
+}
+
+/*
  * Write (or, with a counting writer, price) the groups of g samples. Per
  * group, the header repeats the previous widths when they suffice, there is
- * no exception and that costs no more than a new header with the group's
- * own widths; otherwise it names the group's own widths, which are the
- * smallest that hold its residuals. Exceptions have no value field.
+ * no special sample and that costs no more than a new header; otherwise it
+ * names the group's own widths: the smallest that hold its timestamp
+ * residuals, and the value width choose_value_width finds.
  */
 static void
 put_groups(DecWriter *w, const uint64_t *zt, const DecValuePlan *pl,
@@ -318,56 +407,70 @@ put_groups(DecWriter *w, const uint64_t *zt, const DecValuePlan *pl,
 		int			cnt = n - i < g ? n - i : g;
 		uint64_t	tmax = 0,
 					vmax = 0,
-					bitmap = 0;
+					spec = 0,
+					vbits;
 		int			nexc = 0;
 		int			tw,
-					vw;
+					vw = 0;
 		bool		repeat;
 
 		for (int j = 0; j < cnt; j++)
 		{
 			tmax |= zt[i + j];
 			vmax |= pl->zv[i + j];	/* 0 for an exception */
-			bitmap = bitmap << 1 | pl->exc[i + j];
 			nexc += pl->exc[i + j];
 		}
 		tw = group_width(tmax);
-		vw = group_width(vmax);
-		repeat = nexc == 0 && ptw >= tw && pvw >= vw &&
+		vbits = choose_value_width(pl, i, cnt, &vw, &spec);
+		repeat = nexc == 0 && ptw >= tw && pvw >= group_width(vmax) &&
 			1 + (uint64_t) cnt * (ptw + pvw) <=
-			DEC_GROUP_HEAD_BITS + (uint64_t) cnt * (tw + vw);
+			DEC_GROUP_HEAD_BITS + (uint64_t) cnt * tw + vbits;
 		if (repeat)
 		{
 			put_bits(w, 0, 1);
 			tw = ptw;
 			vw = pvw;
+			spec = 0;
 		}
 		else
 		{
 			put_bits(w, 1, 1);
 			put_bits(w, (uint64_t) (tw == 64 ? 63 : tw), 6);
 			put_bits(w, (uint64_t) (vw == 64 ? 63 : vw), 6);
-			put_bits(w, nexc > 0, 1);
-			if (nexc > 0)
-				put_bits(w, bitmap, cnt);
+			put_bits(w, spec != 0, 1);
+			if (spec != 0)
+			{
+				put_bits(w, spec, cnt);
+				for (int j = 0; j < cnt; j++)
+					if ((spec >> (cnt - 1 - j)) & 1)
+						put_bits(w, pl->exc[i + j], 1);
+			}
 			ptw = tw;
 			pvw = vw;
 		}
 		if (w->buf == NULL)
 		{
 			/* only counting: skip the per-field calls */
-			w->nbits += (uint64_t) cnt * tw + (uint64_t) (cnt - nexc) * vw +
-				64 * (uint64_t) nexc;
+			/* (the bitmap and kind bits are counted already) */
+			w->nbits += (uint64_t) cnt * tw +
+				(repeat ? (uint64_t) cnt * vw :
+				 vbits - (spec ? (uint64_t) cnt + __builtin_popcountll(spec) : 0));
 			continue;
 		}
 		for (int j = 0; j < cnt; j++)
 			put_bits(w, zt[i + j], tw);
 		for (int j = 0; j < cnt; j++)
-			if (!pl->exc[i + j])
+			if (!((spec >> (cnt - 1 - j)) & 1))
 				put_bits(w, pl->zv[i + j], vw);
 		for (int j = 0; j < cnt; j++)
+		{
+			if (!((spec >> (cnt - 1 - j)) & 1))
+				continue;
 			if (pl->exc[i + j])
 				put_bits(w, dbits(vs[i + j]), 64);
+			else
+				put_wide(w, pl->zv[i + j]);
+		}
 	}
 }
 
@@ -397,7 +500,7 @@ dec_encode(const int64_t *ts, const double *vs, int n,
 	bool		best_dod = false;
 	bool		best_small = false;
 	uint64_t	best = UINT64_MAX;
-	bool		any = false;
+	int			ndecimal = 0;
 	DecWriter	w = {0};
 	uint64_t	t,
 				td;
@@ -415,7 +518,7 @@ dec_encode(const int64_t *ts, const double *vs, int n,
 		if (e >= 0)
 		{
 			count_at[e]++;
-			any = true;
+			ndecimal++;
 		}
 	}
 
@@ -435,14 +538,19 @@ dec_encode(const int64_t *ts, const double *vs, int n,
 	 * Price every exponent some value needs, in both modes. A larger one
 	 * turns no new value into an exception but may push large ones past
 	 * 2^53 and makes residuals wider, so the cheapest is usually the largest
-	 * needed; measuring all of them costs a few integer passes over at most
-	 * DEC_MAX_SAMPLES values. The timestamps cost the same in every
-	 * candidate, but their widths share group headers with the values', so
-	 * they are priced too.
+	 * needed: going down from there, an exponent whose exceptions alone
+	 * (the values whose smallest exponent is larger, 65 bits each at least)
+	 * cost more than the best so far is skipped unpriced. The timestamps
+	 * cost the same in every candidate, but their widths share group
+	 * headers with the values', so they are priced too.
 	 */
-	for (int d = 0; d <= DEC_MAX_EXP; d++)
+	for (int d = DEC_MAX_EXP, decimals = ndecimal; d >= 0; d--)
 	{
-		if (count_at[d] == 0 && !(d == 0 && !any))
+		if (d < DEC_MAX_EXP)
+			decimals -= count_at[d + 1];
+		if (count_at[d] == 0 && !(d == 0 && ndecimal == 0))
+			continue;
+		if (65 * (uint64_t) (n - decimals) >= best)
 			continue;
 		for (int dod = 0; dod <= 1; dod++)
 		{
@@ -564,16 +672,17 @@ typedef struct DecState
 
 /*
  * The samples of one group of cnt samples whose fields start at pos, with
- * widths tw and vw and exception bitmap exc. The callers pass constants for
+ * widths tw and vw, special samples spec and their kinds; returns the
+ * position after the group. The callers pass constants for
  * dod and scaled, so each (value mode, exponent is 0) pair gets its own
  * code with no per-sample test of the mode, and exponent 0 needs no division
  * ((double) m is exact below 2^53, so it equals m / 1). With cnt a constant
  * group size and widths up to 56 (the fast case), the loops unroll into
  * independent loads and shifts; only the running sums depend on each other.
  */
-static inline __attribute__((always_inline)) void
+static inline __attribute__((always_inline)) uint64_t
 dec_group(DecState *st, const uint8_t *base, uint64_t pos, int cnt, int tw, int vw,
-		  uint64_t exc, int64_t *restrict ts, double *restrict vs,
+		  uint64_t spec, uint64_t kinds, int64_t *restrict ts, double *restrict vs,
 		  double scale, bool dod, bool scaled, bool fast)
 {
 	uint64_t	t = st->t;
@@ -603,34 +712,48 @@ dec_group(DecState *st, const uint8_t *base, uint64_t pos, int cnt, int tw, int 
 	}
 	pos += (uint64_t) cnt * tw;
 
-	if (__builtin_expect(exc != 0, 0))
+	if (__builtin_expect(spec != 0, 0))
 	{
 		/*
-		 * Exceptions have no value field and count as residual 0; their raw
-		 * bits follow the value fields. Bit cnt - 1 of exc is sample 0.
+		 * Special samples have no value field. Their data follow the value
+		 * fields, in sample order: an exception's 64 raw bits (its residual
+		 * is 0), or a patch, the residual as a wide field. Bit cnt - 1 of
+		 * spec is sample 0; the kind bits (1 = exception) are in the same
+		 * order.
 		 */
-		uint64_t	rpos = pos + (uint64_t) (cnt - __builtin_popcountll(exc)) * vw;
+		int			nspec = __builtin_popcountll(spec);
+		int			k = 0;
+		uint64_t	spos = pos + (uint64_t) (cnt - nspec) * vw;
 
 		for (int j = 0; j < cnt; j++)
 		{
 			uint64_t	r = 0;
-			bool		is_exc = (exc >> (cnt - 1 - j)) & 1;
+			bool		is_exc = false;
 
-			if (!is_exc)
+			if (!((spec >> (cnt - 1 - j)) & 1))
 			{
 				r = unzigzag(field64(base, pos, vw));
 				pos += (uint64_t) vw;
 			}
-			delta = dod ? delta + r : r;
-			m += delta;
-			if (is_exc)
+			else if ((kinds >> (nspec - 1 - k++)) & 1)
 			{
-				vs[j] = bitsd(field64(base, rpos, 64));
-				rpos += 64;
+				vs[j] = bitsd(field64(base, spos, 64));
+				spos += 64;
+				is_exc = true;
 			}
 			else
+			{
+				int			len = (int) field64(base, spos, 6) + 1;
+
+				r = unzigzag(field64(base, spos + 6, len));
+				spos += 6 + (uint64_t) len;
+			}
+			delta = dod ? delta + r : r;
+			m += delta;
+			if (!is_exc)
 				vs[j] = scaled ? (double) (int64_t) m / scale : (double) (int64_t) m;
 		}
+		pos = spos;
 	}
 	else if (vw == 0)
 	{
@@ -653,12 +776,14 @@ dec_group(DecState *st, const uint8_t *base, uint64_t pos, int cnt, int tw, int 
 			m += delta;
 			vs[j] = scaled ? (double) (int64_t) m / scale : (double) (int64_t) m;
 		}
+		pos += (uint64_t) cnt * vw;
 	}
 
 	st->t = t;
 	st->td = td;
 	st->m = m;
 	st->delta = delta;
+	return pos;
 }
 
 /*
@@ -670,7 +795,7 @@ static inline __attribute__((always_inline)) int
 dec_groups(DecState *st, const uint8_t *data, size_t len, uint64_t pos, int n,
 		   int64_t *ts, double *vs, double scale, bool dod, bool scaled, int g)
 {
-	uint8_t		pad[DEC_GROUP_MAX_BYTES + 32];
+	uint8_t		pad[2 * DEC_GROUP_MAX_BYTES + 32];
 	const uint8_t *base = data;
 	uint64_t	endbits = (uint64_t) len * 8;
 	bool		padded = false;
@@ -681,14 +806,17 @@ dec_groups(DecState *st, const uint8_t *data, size_t len, uint64_t pos, int n,
 	{
 		int			cnt = n - i < g ? n - i : g;
 		uint64_t	x,
-					exc = 0,
-					gend;
-		int			nexc;
+					spec = 0,
+					kinds = 0;
+		int			nspec = 0;
 
 		/*
 		 * Once less than a largest group plus a load's 8 bytes is left, go
-		 * on in a zero-padded copy of the rest, where every load of a group
-		 * that ends before the real end stays inside the copy.
+		 * on in a zero-padded copy of the rest. A group's loads stay within
+		 * DEC_GROUP_MAX_BYTES + 8 bytes of its start even when it is corrupt
+		 * (only the fields are checked before they are read; the special
+		 * samples' data after), and a group starts at most at the end of
+		 * the copied rest, so the padding holds a largest group too.
 		 */
 		if (!padded && (pos >> 3) + DEC_GROUP_MAX_BYTES + 8 > len)
 		{
@@ -696,7 +824,7 @@ dec_groups(DecState *st, const uint8_t *data, size_t len, uint64_t pos, int n,
 			size_t		rest = len - from;
 
 			memcpy(pad, data + from, rest);
-			memset(pad + rest, 0, 16);
+			memset(pad + rest, 0, sizeof(pad) - rest);
 			base = pad;
 			pos &= 7;
 			endbits = (uint64_t) rest * 8;
@@ -714,24 +842,27 @@ dec_groups(DecState *st, const uint8_t *data, size_t len, uint64_t pos, int n,
 			pos += DEC_GROUP_HEAD_BITS;
 			if ((x >> 50) & 1)
 			{
-				exc = (x << DEC_GROUP_HEAD_BITS) >> (64 - cnt);
-				pos += (uint64_t) cnt;
+				spec = (x << DEC_GROUP_HEAD_BITS) >> (64 - cnt);
+				nspec = __builtin_popcountll(spec);
+				if (nspec > 0)
+					kinds = (x << (DEC_GROUP_HEAD_BITS + cnt)) >> (64 - nspec);
+				pos += (uint64_t) (cnt + nspec);
 			}
 		}
 		else
 			pos++;
-		nexc = __builtin_popcountll(exc);
-		gend = pos + (uint64_t) cnt * (uint64_t) tw +
-			(uint64_t) (cnt - nexc) * (uint64_t) vw + 64 * (uint64_t) nexc;
-		if (gend > endbits)
+		/* the fields; special samples' data are checked after them */
+		if (pos + (uint64_t) cnt * (uint64_t) tw +
+			(uint64_t) (cnt - nspec) * (uint64_t) vw > endbits)
 			return -1;
-		if (cnt == g && tw <= 56 && vw <= 56)
-			dec_group(st, base, pos, g, tw, vw, exc, ts + i, vs + i,
-					  scale, dod, scaled, true);
+		if (spec == 0 && cnt == g && tw <= 56 && vw <= 56)
+			pos = dec_group(st, base, pos, g, tw, vw, 0, 0, ts + i, vs + i,
+							scale, dod, scaled, true);
 		else
-			dec_group(st, base, pos, cnt, tw, vw, exc, ts + i, vs + i,
-					  scale, dod, scaled, false);
-		pos = gend;
+			pos = dec_group(st, base, pos, cnt, tw, vw, spec, kinds, ts + i, vs + i,
+							scale, dod, scaled, false);
+		if (pos > endbits)
+			return -1;
 	}
 	return n;
 }

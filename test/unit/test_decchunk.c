@@ -226,6 +226,15 @@ test_sizes(void)
 	len = round_trip("integer gauge", ts, vs, 240);
 	CHECK(len > 0 && len <= 3 + 16 + 240 * 17 / 8, "integer gauge takes %zu bytes", len);
 
+	/*
+	 * a gauge that jumps to a new level 4 times: each jump is one patch (a
+	 * few bytes), not a group of wide fields
+	 */
+	for (int i = 0; i < 240; i++)
+		vs[i] = i < 37 ? 5 : i < 101 ? 734211 : i < 170 ? 12 : i < 222 ? 99999 : 100;
+	len = round_trip("gauge with level changes", ts, vs, 240);
+	CHECK(len > 0 && len <= 3 + 16 + 4 * 10, "gauge with level changes takes %zu bytes", len);
+
 	/* noise costs at most the exception's 70 bits a sample */
 	for (int i = 0; i < 240; i++)
 		vs[i] = bitsd(rng());
@@ -368,6 +377,9 @@ ref_decode_all(const uint8_t *data, size_t len, int64_t *ts, double *vs, int max
 	for (int i = 0; i < n; i += g)
 	{
 		int			cnt = n - i < g ? n - i : g;
+		uint64_t	res[16],
+					raw[16];
+		bool		special[16] = {false};
 		bool		exc[16] = {false};
 
 		if (!ref_bits(&r, 1, &u))
@@ -386,6 +398,14 @@ ref_decode_all(const uint8_t *data, size_t len, int64_t *ts, double *vs, int max
 			{
 				if (!ref_bits(&r, 1, &u))
 					return -1;
+				special[j] = u == 1;
+			}
+			for (int j = 0; j < cnt; j++)
+			{
+				if (!special[j])
+					continue;
+				if (!ref_bits(&r, 1, &u))
+					return -1;
 				exc[j] = u == 1;
 			}
 		}
@@ -398,22 +418,31 @@ ref_decode_all(const uint8_t *data, size_t len, int64_t *ts, double *vs, int max
 			t += td;
 			ts[i + j] = (int64_t) t;
 		}
+		/* value fields of the ordinary samples, then the special ones' data */
 		for (int j = 0; j < cnt; j++)
 		{
-			u = 0;
-			if (!exc[j] && vw > 0 && !ref_bits(&r, vw, &u))
+			res[j] = 0;
+			if (!special[j] && vw > 0 && !ref_bits(&r, vw, &res[j]))
 				return -1;
-			delta = dod ? delta + ref_unzigzag(u) : ref_unzigzag(u);
-			m += delta;
-			vs[i + j] = (double) (int64_t) m / pow10s[d];
 		}
 		for (int j = 0; j < cnt; j++)
 		{
-			if (!exc[j])
+			if (!special[j])
 				continue;
-			if (!ref_bits(&r, 64, &u))
+			if (exc[j])
+			{
+				if (!ref_bits(&r, 64, &raw[j]))
+					return -1;
+				res[j] = 0;
+			}
+			else if (!ref_wide(&r, &res[j]))
 				return -1;
-			vs[i + j] = bitsd(u);
+		}
+		for (int j = 0; j < cnt; j++)
+		{
+			delta = dod ? delta + ref_unzigzag(res[j]) : ref_unzigzag(res[j]);
+			m += delta;
+			vs[i + j] = exc[j] ? bitsd(raw[j]) : (double) (int64_t) m / pow10s[d];
 		}
 	}
 	return n;
