@@ -18,21 +18,24 @@
  * Then groups of g samples, g = DEC_GROUP or, when bit 6 of the header byte
  * is set, DEC_GROUP_SMALL (the last group may be shorter, cnt samples):
  *
- *	header		0: the previous group's widths, no exceptions (the widths
- *				before the first group are 0 and 0); or 1, a 6-bit timestamp
- *				width code, a 6-bit value width code, an exception flag and,
- *				when the flag is set, a cnt-bit exception bitmap (sample 0
- *				of the group in its top bit). Code c means width c, but code
- *				63 means 64.
+ *	header		0: the previous group's widths, no special samples (the
+ *				widths before the first group are 0 and 0); or 1, a 6-bit
+ *				timestamp width code tw, a 6-bit value width code vw and a
+ *				flag; when the flag is set, a cnt-bit bitmap of the special
+ *				samples (sample 0 of the group in its top bit) and one kind
+ *				bit per special sample, in sample order (1: exception, 0:
+ *				patch). Code c means width c, but code 63 means 64.
  *	fields		cnt timestamp residuals of tw bits, then the value residuals
- *				of the samples that are no exception, vw bits each, all
- *				zigzag-coded
- *	exceptions	64 raw bits per bitmap bit, in sample order
+ *				of the ordinary samples, vw bits each, in two's complement
+ *				(the decoder sign-extends them with one arithmetic shift)
+ *	specials	per special sample, in sample order: an exception's raw 64
+ *				bits, or a patch: its value residual as wide(zigzag(r))
  *
- * An exception's value residual is 0 (it has no field): the mantissa state
- * runs on through it as the encoder predicted, so a stale marker in a
- * counter or a gauge costs its 64 bits and the bitmap, and the next value's
- * residual is as small as without it.
+ * A patch takes a lone wide residual (a gauge's level change) out of its
+ * group's width. An exception's value residual is 0: the mantissa state runs
+ * on through it as the encoder predicted, so a stale marker in a counter or
+ * a gauge costs its 64 bits and the bitmap, and the next value's residual
+ * is as small as without it.
  *
  * A value is a decimal with exponent d when m = rint(v * 10^d) is below 2^53
  * and m / 10^d gives back exactly v's bits. Encoder and decoder compute that
@@ -119,8 +122,9 @@ sigbits(uint64_t u)
 }
 
 /*
- * Group width for residuals up to u (zigzag-coded): 0 when all are 0, and
- * 64 rather than 63, which has no code.
+ * Group width for residuals whose zigzag codes OR to u: 0 when all are 0,
+ * and 64 rather than 63, which has no code. w bits of two's complement
+ * hold exactly the residuals whose zigzag code is below 2^w.
  */
 static inline int
 group_width(uint64_t u)
@@ -457,11 +461,12 @@ put_groups(DecWriter *w, const uint64_t *zt, const DecValuePlan *pl,
 				 vbits - (spec ? (uint64_t) cnt + __builtin_popcountll(spec) : 0));
 			continue;
 		}
+		/* fields hold residuals in two's complement, tw or vw bits */
 		for (int j = 0; j < cnt; j++)
-			put_bits(w, zt[i + j], tw);
+			put_bits(w, unzigzag(zt[i + j]), tw);
 		for (int j = 0; j < cnt; j++)
 			if (!((spec >> (cnt - 1 - j)) & 1))
-				put_bits(w, pl->zv[i + j], vw);
+				put_bits(w, unzigzag(pl->zv[i + j]), vw);
 		for (int j = 0; j < cnt; j++)
 		{
 			if (!((spec >> (cnt - 1 - j)) & 1))
@@ -638,6 +643,20 @@ field64(const uint8_t *base, uint64_t pos, int w)
 		peek(base, pos + 32) >> (96 - w);
 }
 
+/* A field of w bits (0..64) at pos, sign-extended. */
+static inline uint64_t
+sfield64(const uint8_t *base, uint64_t pos, int w)
+{
+	uint64_t	u;
+
+	if (w == 0)
+		return 0;
+	if (w <= 56)
+		return (uint64_t) ((int64_t) peek(base, pos) >> (64 - w));
+	u = field64(base, pos, w) << (64 - w);
+	return (uint64_t) ((int64_t) u >> (64 - w));
+}
+
 /* Checked read of n bits (1..64) for the starting state. */
 static bool
 take_bits(const uint8_t *s, uint64_t endbits, uint64_t *pos, int n, uint64_t *v)
@@ -702,10 +721,11 @@ dec_group(DecState *st, const uint8_t *base, uint64_t pos, int cnt, int tw, int 
 	{
 		for (int j = 0; j < cnt; j++)
 		{
-			uint64_t	u = fast ? peek(base, pos + (uint64_t) j * tw) >> (64 - tw) :
-				field64(base, pos + (uint64_t) j * tw, tw);
+			uint64_t	r = fast ?
+				(uint64_t) ((int64_t) peek(base, pos + (uint64_t) j * tw) >> (64 - tw)) :
+				sfield64(base, pos + (uint64_t) j * tw, tw);
 
-			td += unzigzag(u);
+			td += r;
 			t += td;
 			ts[j] = (int64_t) t;
 		}
@@ -732,7 +752,7 @@ dec_group(DecState *st, const uint8_t *base, uint64_t pos, int cnt, int tw, int 
 
 			if (!((spec >> (cnt - 1 - j)) & 1))
 			{
-				r = unzigzag(field64(base, pos, vw));
+				r = sfield64(base, pos, vw);
 				pos += (uint64_t) vw;
 			}
 			else if ((kinds >> (nspec - 1 - k++)) & 1)
@@ -769,10 +789,11 @@ dec_group(DecState *st, const uint8_t *base, uint64_t pos, int cnt, int tw, int 
 	{
 		for (int j = 0; j < cnt; j++)
 		{
-			uint64_t	u = fast ? peek(base, pos + (uint64_t) j * vw) >> (64 - vw) :
-				field64(base, pos + (uint64_t) j * vw, vw);
+			uint64_t	r = fast ?
+				(uint64_t) ((int64_t) peek(base, pos + (uint64_t) j * vw) >> (64 - vw)) :
+				sfield64(base, pos + (uint64_t) j * vw, vw);
 
-			delta = dod ? delta + unzigzag(u) : unzigzag(u);
+			delta = dod ? delta + r : r;
 			m += delta;
 			vs[j] = scaled ? (double) (int64_t) m / scale : (double) (int64_t) m;
 		}

@@ -328,6 +328,16 @@ ref_unzigzag(uint64_t u)
 	return (u >> 1) ^ (0 - (u & 1));
 }
 
+/* A field of w bits as a two's complement number, bit by bit. */
+static uint64_t
+ref_sign_extend(uint64_t u, int w)
+{
+	if (w > 0 && w < 64 && ((u >> (w - 1)) & 1))
+		for (int b = w; b < 64; b++)
+			u |= (uint64_t) 1 << b;
+	return u;
+}
+
 static bool
 ref_wide(RefReader *r, uint64_t *u)
 {
@@ -414,7 +424,7 @@ ref_decode_all(const uint8_t *data, size_t len, int64_t *ts, double *vs, int max
 			u = 0;
 			if (tw > 0 && !ref_bits(&r, tw, &u))
 				return -1;
-			td += ref_unzigzag(u);
+			td += ref_sign_extend(u, tw);
 			t += td;
 			ts[i + j] = (int64_t) t;
 		}
@@ -424,6 +434,7 @@ ref_decode_all(const uint8_t *data, size_t len, int64_t *ts, double *vs, int max
 			res[j] = 0;
 			if (!special[j] && vw > 0 && !ref_bits(&r, vw, &res[j]))
 				return -1;
+			res[j] = ref_sign_extend(res[j], vw);
 		}
 		for (int j = 0; j < cnt; j++)
 		{
@@ -437,10 +448,12 @@ ref_decode_all(const uint8_t *data, size_t len, int64_t *ts, double *vs, int max
 			}
 			else if (!ref_wide(&r, &res[j]))
 				return -1;
+			else
+				res[j] = ref_unzigzag(res[j]);
 		}
 		for (int j = 0; j < cnt; j++)
 		{
-			delta = dod ? delta + ref_unzigzag(res[j]) : ref_unzigzag(res[j]);
+			delta = dod ? delta + res[j] : res[j];
 			m += delta;
 			vs[i + j] = exc[j] ? bitsd(raw[j]) : (double) (int64_t) m / pow10s[d];
 		}
