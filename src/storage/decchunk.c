@@ -12,8 +12,10 @@
  * The bit stream (most significant bit first) starts with the state before
  * sample 0: wide(zigzag(t0 - td)), wide(zigzag(td)), wide(zigzag(m)) and, in
  * delta-of-delta mode only, wide(zigzag(delta)). wide(x) is 6 bits holding
- * (significant bits of x) - 1, then those bits. The encoder picks td = t1 - t0
- * and an m (and delta) under which the first two samples' residuals are 0.
+ * (significant bits of x) - 1, then those bits. The encoder picks td = t1 - t0,
+ * so the first two timestamp residuals are 0, and an m (and delta) under which
+ * the first decimal value's residual is 0 (in dod mode, the next one's too
+ * when the two are adjacent).
  *
  * Then groups of g samples, g = DEC_GROUP or, when bit 6 of the header byte
  * is set, DEC_GROUP_SMALL (the last group may be shorter, cnt samples):

@@ -13,15 +13,17 @@
  * raw 64-bit exceptions, so every float64 comes back bit-exact.
  *
  * Layout: a 2-byte big-endian sample count (where an XOR chunk has it), one
- * byte with the exponent d (bits 0-4) and the value mode (bit 5: deltas of
- * deltas instead of deltas; bit 6: small groups; bit 7 zero), then one bit stream, most
- * significant bit first: the starting state in four variable-width fields,
- * then the samples in groups of DEC_GROUP (or DEC_GROUP_SMALL, bit 6 of the
- * third byte). A group has one header naming
- * the bit width of its timestamp residuals and of its value residuals (or
- * repeating the previous group's), then fixed-width fields, so the decoder
- * takes a whole group without a per-field prefix (docs/storage-decimal.md
- * spells out the fields and why).
+ * byte with the exponent d (bits 0-4), the value mode (bit 5: deltas of
+ * deltas instead of deltas) and the group size (bit 6: DEC_GROUP_SMALL
+ * instead of DEC_GROUP; bit 7 zero), then one bit stream, most significant
+ * bit first: the starting state in four variable-width fields, then the
+ * samples in groups. A group's header names the bit widths of its timestamp
+ * and value residuals (or repeats the previous group's) and its special
+ * samples: exceptions, and patches that carry one wide residual apart so it
+ * does not widen the group. Then come fixed-width fields, which the decoder
+ * reads at computed positions without a per-field prefix, so a group's
+ * fields do not depend on each other (docs/storage-decimal.md spells out the
+ * fields and why).
  *
  * Plain C with no PostgreSQL calls, so it builds into unit tests and a
  * libFuzzer target. Callers own every buffer; nothing here allocates. Decoding
