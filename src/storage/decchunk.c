@@ -59,7 +59,7 @@
 #define DEC_RESERVED	0x80
 #define DEC_M_LIMIT		9007199254740992LL	/* 2^53 */
 
-/* A group header with new widths: 1, two 6-bit codes, the exception flag. */
+/* A group header with new widths: 1, two 6-bit codes, the special-samples flag. */
 #define DEC_GROUP_HEAD_BITS 14
 /*
  * Most bits one group can span, corrupt or not: header, bitmap, kind bits,
@@ -611,11 +611,13 @@ dec_encode(const int64_t *ts, const double *vs, int n,
  * The starting state is read with a checked bit reader; the groups then
  * read fields at computed bit positions: a field of w <= 56 bits at
  * position pos is the top w bits of the 8 bytes at pos / 8, shifted left by
- * pos % 8. A group's header gives its length before any of its fields is
- * read, so one comparison with the stream's end per group bounds every load
- * of the group; the loads themselves may run up to 8 bytes past the group.
- * The last groups (less than a largest group and those 8 bytes from the
- * end) are read from a zero-padded copy of the tail.
+ * pos % 8, sign-extended by an arithmetic shift. A group's header gives the
+ * length of its fields before any is read, so one comparison with the
+ * stream's end per group bounds them; the data of special samples (patches
+ * have variable length) are checked once they are read, and no group, corrupt
+ * or not, loads more than DEC_GROUP_MAX_BYTES + 8 bytes from its start. The
+ * last groups (less than that from the end) are read from a zero-padded copy
+ * of the tail.
  */
 static inline uint64_t
 load_be64(const uint8_t *q)
