@@ -576,9 +576,9 @@ dec_encode(const int64_t *ts, const double *vs, int n,
 	}
 
 	/*
-	 * Small groups confine a lone wide residual (a missed scrape, a level
-	 * change) to fewer samples, but decode about 15 % slower: take them when
-	 * they save at least 1/32 of the bits of the best candidate.
+	 * Small groups confine a lone wide timestamp residual (a missed scrape;
+	 * values have patches) to fewer samples, but decode about 15 % slower:
+	 * take them when they save at least 1/32 of the best candidate's bits.
 	 */
 	plan_values(emin, mmin, n, best_d, best_dod, &plan);
 	{
