@@ -1,23 +1,44 @@
 /*
  * decchunk.c: the decimal chunk codec (see decchunk.h for why it exists).
  *
- * Bit stream, per sample i (k counts the samples whose value is a decimal):
+ * Each sample i has a timestamp residual and a value residual r_i; the
+ * decoder rebuilds the samples with wrapping (uint64) arithmetic:
  *
- *	timestamp	i = 0: wide(zigzag(t0)); i = 1: wide(zigzag(t1 - t0));
- *				i >= 2: bucket(delta of delta)
- *	value		k = 0: one flag bit, then wide(zigzag(m)) or, flag set,
- *				the raw 64 bits of an exception;
- *				k >= 1: bucket(m - previous m) in delta mode, or
- *				bucket(that delta - the previous delta) in delta-of-delta
- *				mode; the code 111111 instead announces 64 raw bits
+ *	timestamps	td += r_i; t += td; ts[i] = t
+ *	values		delta = r_i (delta mode) or delta += r_i (delta-of-delta
+ *				mode); m += delta; vs[i] = m / 10^d, unless sample i is an
+ *				exception, whose raw 64 bits replace the value
  *
- * wide(x) is 6 bits holding (significant bits of x) - 1, then those bits.
- * bucket(r) is 0 for r = 0, or a prefix naming the payload width and r in
- * two's complement: 10 + 7 bits, 110 + 14, 1110 + 20, 11110 + 32,
- * 111110 + 64. Exceptions leave the delta state untouched, so one stale
- * marker does not disturb a counter's run of zero deltas of deltas.
+ * The bit stream (most significant bit first) starts with the state before
+ * sample 0: wide(zigzag(t0 - td)), wide(zigzag(td)), wide(zigzag(m)) and, in
+ * delta-of-delta mode only, wide(zigzag(delta)). wide(x) is 6 bits holding
+ * (significant bits of x) - 1, then those bits. The encoder picks td = t1 - t0,
+ * so the first two timestamp residuals are 0, and an m (and delta) under which
+ * the first decimal value's residual is 0 (in dod mode, the next one's too
+ * when the two are adjacent).
  *
- * Arithmetic on timestamps wraps (uint64), so any int64 sequence round-trips.
+ * Then groups of g samples, g = DEC_GROUP or, when bit 6 of the header byte
+ * is set, DEC_GROUP_SMALL (the last group may be shorter, cnt samples):
+ *
+ *	header		0: the previous group's widths, no special samples (the
+ *				widths before the first group are 0 and 0); or 1, a 6-bit
+ *				timestamp width code tw, a 6-bit value width code vw and a
+ *				flag; when the flag is set, a cnt-bit bitmap of the special
+ *				samples (sample 0 of the group in its top bit) and one kind
+ *				bit per special sample, in sample order (1: exception, 0:
+ *				patch). Code c means width c, but code 63 means 64.
+ *	fields		cnt timestamp residuals of tw bits, then the value residuals
+ *				of the ordinary samples, vw bits each, in two's complement
+ *				(the decoder sign-extends them with one arithmetic shift)
+ *	specials	per special sample, in sample order: an exception's raw 64
+ *				bits, or a patch: its value residual as wide(zigzag(r))
+ *
+ * A patch takes a lone wide residual (a gauge's level change) out of its
+ * group's width. An exception's value residual is 0: the mantissa state runs
+ * on through it as the encoder predicted, so a stale marker in a counter or
+ * a gauge costs its 64 bits and the bitmap, and the next value's residual
+ * is as small as without it.
+ *
  * A value is a decimal with exponent d when m = rint(v * 10^d) is below 2^53
  * and m / 10^d gives back exactly v's bits. Encoder and decoder compute that
  * same correctly rounded IEEE division, which is why the round trip is exact
@@ -34,13 +55,29 @@
 
 #define DEC_MODE_DOD	0x20
 #define DEC_EXP_MASK	0x1f
-#define DEC_RESERVED	0xc0
+#define DEC_SMALL_GROUPS 0x40
+#define DEC_RESERVED	0x80
 #define DEC_M_LIMIT		9007199254740992LL	/* 2^53 */
-#define DEC_EXC_BITS	70		/* 111111 + 64 raw bits */
+
+/* A group header with new widths: 1, two 6-bit codes, the special-samples flag. */
+#define DEC_GROUP_HEAD_BITS 14
+/*
+ * Most bits one group can span, corrupt or not: header, bitmap, kind bits,
+ * and per sample a 64-bit timestamp field and a 70-bit patch.
+ */
+#define DEC_GROUP_MAX_BITS (DEC_GROUP_HEAD_BITS + 2 * DEC_GROUP + DEC_GROUP * (64 + 70))
+#define DEC_GROUP_MAX_BYTES ((DEC_GROUP_MAX_BITS + 7) / 8)
 
 static const double dec_pow10[] = {
 	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13,
 	1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+};
+
+/* 2^53 / 10^k, rounded down: the largest mantissa that 10^k may scale. */
+static const int64_t dec_mlimit[] = {
+	9007199254740992LL, 900719925474099LL, 90071992547409LL, 9007199254740LL,
+	900719925474LL, 90071992547LL, 9007199254LL, 900719925LL, 90071992LL,
+	9007199LL, 900719LL, 90071LL, 9007LL, 900LL, 90LL, 9LL
 };
 
 static const int64_t dec_ipow10[] = {
@@ -50,15 +87,15 @@ static const int64_t dec_ipow10[] = {
 };
 
 static inline uint64_t
-zigzag(int64_t x)
+zigzag(uint64_t x)
 {
-	return ((uint64_t) x << 1) ^ (uint64_t) (x >> 63);
+	return (x << 1) ^ (uint64_t) ((int64_t) x >> 63);
 }
 
-static inline int64_t
+static inline uint64_t
 unzigzag(uint64_t u)
 {
-	return (int64_t) (u >> 1) ^ -(int64_t) (u & 1);
+	return (u >> 1) ^ (0 - (u & 1));
 }
 
 static inline uint64_t
@@ -79,70 +116,73 @@ bitsd(uint64_t b)
 	return v;
 }
 
-/* Significant bits of u, at least 1. */
+/* Significant bits of u, at least 1 (the length of a wide field's payload). */
 static inline int
 sigbits(uint64_t u)
 {
 	return u == 0 ? 1 : 64 - __builtin_clzll(u);
 }
 
+/*
+ * Group width for residuals whose zigzag codes OR to u: 0 when all are 0,
+ * and 64 rather than 63, which has no code. w bits of two's complement
+ * hold exactly the residuals whose zigzag code is below 2^w.
+ */
 static inline int
-wide_bits(uint64_t u)
+group_width(uint64_t u)
 {
-	return 6 + sigbits(u);
-}
+	int			w = u == 0 ? 0 : 64 - __builtin_clzll(u);
 
-static inline int
-bucket_bits(int64_t r)
-{
-	if (r == 0)
-		return 1;
-	if (r >= -64 && r <= 63)
-		return 9;
-	if (r >= -8192 && r <= 8191)
-		return 17;
-	if (r >= -524288 && r <= 524287)
-		return 24;
-	if (r >= INT32_MIN && r <= INT32_MAX)
-		return 37;
-	return 70;
+	return w == 63 ? 64 : w;
 }
 
 /* ---------------- bit writer ---------------- */
 
+/*
+ * Bits collect in acc (at most 39 of them between calls) and leave it a
+ * byte at a time. With buf NULL the writer only counts, which is how the
+ * encoder prices a candidate with the very code that writes it.
+ */
 typedef struct DecWriter
 {
 	uint8_t    *buf;
 	size_t		cap;
-	size_t		nbits;
+	size_t		len;			/* bytes written */
+	uint64_t	nbits;			/* bits put, in all */
+	uint64_t	acc;
+	int			nacc;
 	bool		full;
 } DecWriter;
 
-/* Append the low n bits of v (1 <= n <= 64), most significant first. */
-static void
+/* Append the low n bits of v (0 <= n <= 32). */
+static inline void
+put32(DecWriter *w, uint64_t v, int n)
+{
+	w->nbits += (uint64_t) n;
+	if (w->buf == NULL || n == 0)
+		return;
+	w->acc = (w->acc << n) | (v & ((((uint64_t) 1) << n) - 1));
+	w->nacc += n;
+	while (w->nacc >= 8)
+	{
+		w->nacc -= 8;
+		if (w->len >= w->cap)
+			w->full = true;
+		else
+			w->buf[w->len++] = (uint8_t) (w->acc >> w->nacc);
+	}
+}
+
+/* Append the low n bits of v (0 <= n <= 64), most significant first. */
+static inline void
 put_bits(DecWriter *w, uint64_t v, int n)
 {
-	if (n < 64)
-		v &= (((uint64_t) 1) << n) - 1;
-	if ((w->nbits + n + 7) / 8 > w->cap)
+	if (n > 32)
 	{
-		w->full = true;
-		return;
+		put32(w, v >> 32, n - 32);
+		n = 32;
 	}
-	while (n > 0)
-	{
-		size_t		byte = w->nbits >> 3;
-		int			used = (int) (w->nbits & 7);
-		int			room = 8 - used;
-		int			take = n < room ? n : room;
-		uint8_t		bits = (uint8_t) ((v >> (n - take)) & ((1u << take) - 1));
-
-		if (used == 0)
-			w->buf[byte] = 0;
-		w->buf[byte] |= (uint8_t) (bits << (room - take));
-		w->nbits += take;
-		n -= take;
-	}
+	put32(w, v, n);
 }
 
 static void
@@ -154,35 +194,12 @@ put_wide(DecWriter *w, uint64_t u)
 	put_bits(w, u, n);
 }
 
+/* Write out the last partial byte, zero-padded. */
 static void
-put_bucket(DecWriter *w, int64_t r)
+flush_bits(DecWriter *w)
 {
-	switch (bucket_bits(r))
-	{
-		case 1:
-			put_bits(w, 0, 1);
-			break;
-		case 9:
-			put_bits(w, 0x2, 2);
-			put_bits(w, (uint64_t) r, 7);
-			break;
-		case 17:
-			put_bits(w, 0x6, 3);
-			put_bits(w, (uint64_t) r, 14);
-			break;
-		case 24:
-			put_bits(w, 0xe, 4);
-			put_bits(w, (uint64_t) r, 20);
-			break;
-		case 37:
-			put_bits(w, 0x1e, 5);
-			put_bits(w, (uint64_t) r, 32);
-			break;
-		default:
-			put_bits(w, 0x3e, 6);
-			put_bits(w, (uint64_t) r, 64);
-			break;
-	}
+	if (w->buf != NULL && w->nacc > 0)
+		put32(w, 0, 8 - w->nacc);
 }
 
 /* ---------------- encoder ---------------- */
@@ -223,51 +240,258 @@ mantissa_at(const int8_t *emin, const int64_t *mmin, int i, int d, int64_t *m)
 	if (emin[i] < 0 || emin[i] > d)
 		return false;
 	scale = dec_ipow10[d - emin[i]];
-	if (mmin[i] > DEC_M_LIMIT / scale || mmin[i] < -DEC_M_LIMIT / scale)
+	if (mmin[i] > dec_mlimit[d - emin[i]] || mmin[i] < -dec_mlimit[d - emin[i]])
 		return false;
 	*m = mmin[i] * scale;
 	return !(*m >= DEC_M_LIMIT || *m <= -DEC_M_LIMIT);
 }
 
-/* Bits the values take at exponent d in both modes. */
-static void
-price_exponent(const int8_t *emin, const int64_t *mmin, int n, int d,
-			   uint64_t *delta_bits, uint64_t *dod_bits)
+/* One candidate encoding of the values: residuals and starting state. */
+typedef struct DecValuePlan
 {
-	uint64_t	bd = 0,
-				bdd = 0;
-	int64_t		prev = 0,
-				prevdelta = 0;
-	int			k = 0;
+	uint64_t	zv[DEC_MAX_SAMPLES];	/* zigzag value residuals */
+	bool		exc[DEC_MAX_SAMPLES];
+	uint64_t	m0;				/* mantissa before sample 0 */
+	uint64_t	delta0;			/* delta before sample 0 (dod mode) */
+} DecValuePlan;
 
-	for (int i = 0; i < n; i++)
+/*
+ * Residuals of the values at exponent d in one mode. Exceptions get the
+ * residual 0, so the state runs on through them as if the series continued.
+ * The starting state makes the first decimal's residual 0 and, in dod mode,
+ * starts with the first two decimals' mean step.
+ */
+static void
+plan_values(const int8_t *emin, const int64_t *mmin, int n, int d, bool dod,
+			DecValuePlan *pl)
+{
+	int			j0 = -1,
+				j1 = -1;
+	int64_t		mj0 = 0,
+				mj1 = 0;
+	uint64_t	m,
+				delta = 0;
+
+	for (int i = 0; i < n && j1 < 0; i++)
 	{
-		int64_t		m;
-		int64_t		delta;
+		int64_t		mi;
 
-		if (!mantissa_at(emin, mmin, i, d, &m))
-		{
-			bd += k == 0 ? 65 : DEC_EXC_BITS;
-			bdd += k == 0 ? 65 : DEC_EXC_BITS;
+		if (!mantissa_at(emin, mmin, i, d, &mi))
 			continue;
-		}
-		if (k == 0)
+		if (j0 < 0)
 		{
-			bd += 1 + wide_bits(zigzag(m));
-			bdd += 1 + wide_bits(zigzag(m));
+			j0 = i;
+			mj0 = mi;
 		}
 		else
 		{
-			delta = m - prev;
-			bd += bucket_bits(delta);
-			bdd += bucket_bits(delta - prevdelta);
-			prevdelta = delta;
+			j1 = i;
+			mj1 = mi;
 		}
-		prev = m;
-		k++;
 	}
-	*delta_bits = bd;
-	*dod_bits = bdd;
+	if (dod && j1 >= 0)
+		delta = (uint64_t) ((mj1 - mj0) / (j1 - j0));	/* |m| < 2^53: no overflow */
+	m = (uint64_t) mj0 - (uint64_t) (j0 + 1) * delta;
+	if (!dod)
+		m = (uint64_t) mj0;
+	pl->m0 = m;
+	pl->delta0 = delta;
+
+	for (int i = 0; i < n; i++)
+	{
+		int64_t		mi;
+		uint64_t	r;
+
+		pl->exc[i] = !mantissa_at(emin, mmin, i, d, &mi);
+		if (pl->exc[i])
+			r = 0;
+		else if (dod)
+			r = (uint64_t) mi - m - delta;
+		else
+			r = (uint64_t) mi - m;
+		delta = dod ? delta + r : r;
+		m += delta;
+		pl->zv[i] = zigzag(r);
+	}
+}
+
+/*
+ * The value width of one group and the samples that get a patch instead of
+ * a field: the width that minimises the group's value bits, where a field
+ * costs the width and a patch costs a kind bit and a wide field (and, when
+ * there is any special sample, the bitmap). Exceptions are special anyway.
+ * Sets *vw, *spec (the bitmap, sample 0 in bit cnt - 1) and returns the
+ * bits of the value fields, bitmap, kind bits and special data.
+ */
+static uint64_t
+choose_value_width(const DecValuePlan *pl, int i, int cnt, int *vw, uint64_t *spec)
+{
+	/*
+	 * Per width present (width 64 counted at 63, which group_width never
+	 * gives): the samples of that width and the bits of their patches.
+	 * present has a bit per width, so the candidates take one pass in
+	 * ascending order with no sort.
+	 */
+	int			nw[64];
+	uint64_t	pbits[64];
+	int			width[DEC_GROUP];
+	uint64_t	present = 0,
+				patched = 0,
+				best = UINT64_MAX;
+	int			nexc = 0,
+				m = 0,
+				fields = 0;
+
+	for (int j = 0; j < cnt; j++)
+	{
+		int			w,
+					slot;
+
+		if (pl->exc[i + j])
+		{
+			nexc++;
+			continue;
+		}
+		w = group_width(pl->zv[i + j]);
+		width[j] = w;
+		slot = w == 64 ? 63 : w;
+		if (!((present >> slot) & 1))
+		{
+			present |= (uint64_t) 1 << slot;
+			nw[slot] = 0;
+			pbits[slot] = 0;
+		}
+		nw[slot]++;
+		pbits[slot] += 1 + 6 + (uint64_t) sigbits(pl->zv[i + j]);
+		patched += 1 + 6 + (uint64_t) sigbits(pl->zv[i + j]);
+		m++;
+	}
+
+	/* width 0 with every ordinary sample patched, then each width present */
+	*vw = 0;
+	for (uint64_t left = present | 1; left != 0; left &= left - 1)
+	{
+		int			slot = __builtin_ctzll(left);
+		int			w = slot == 63 ? 64 : slot;
+		uint64_t	bits;
+
+		if ((present >> slot) & 1)
+		{
+			fields += nw[slot];
+			patched -= pbits[slot];
+		}
+		bits = (uint64_t) fields * w + patched + 65 * (uint64_t) nexc +
+			(nexc + m - fields > 0 ? (uint64_t) cnt : 0);
+		if (bits < best)
+		{
+			best = bits;
+			*vw = w;
+		}
+	}
+	*spec = 0;
+	for (int j = 0; j < cnt; j++)
+		*spec = *spec << 1 | (pl->exc[i + j] || width[j] > *vw);
+	return best;
+}
+
+/*
+ * Write (or, with a counting writer, price) the groups of g samples. Per
+ * group, the header repeats the previous widths when they suffice, there is
+ * no special sample and that costs no more than a new header; otherwise it
+ * names the group's own widths: the smallest that hold its timestamp
+ * residuals, and the value width choose_value_width finds.
+ */
+static void
+put_groups(DecWriter *w, const uint64_t *zt, const DecValuePlan *pl,
+		   const double *vs, int n, int g)
+{
+	int			ptw = 0,
+				pvw = 0;
+
+	for (int i = 0; i < n; i += g)
+	{
+		int			cnt = n - i < g ? n - i : g;
+		uint64_t	tmax = 0,
+					vmax = 0,
+					spec = 0,
+					vbits;
+		int			nexc = 0;
+		int			tw,
+					vw = 0;
+		bool		repeat;
+
+		for (int j = 0; j < cnt; j++)
+		{
+			tmax |= zt[i + j];
+			vmax |= pl->zv[i + j];	/* 0 for an exception */
+			nexc += pl->exc[i + j];
+		}
+		tw = group_width(tmax);
+		vbits = choose_value_width(pl, i, cnt, &vw, &spec);
+		repeat = nexc == 0 && ptw >= tw && pvw >= group_width(vmax) &&
+			1 + (uint64_t) cnt * (ptw + pvw) <=
+			DEC_GROUP_HEAD_BITS + (uint64_t) cnt * tw + vbits;
+		if (repeat)
+		{
+			put_bits(w, 0, 1);
+			tw = ptw;
+			vw = pvw;
+			spec = 0;
+		}
+		else
+		{
+			put_bits(w, 1, 1);
+			put_bits(w, (uint64_t) (tw == 64 ? 63 : tw), 6);
+			put_bits(w, (uint64_t) (vw == 64 ? 63 : vw), 6);
+			put_bits(w, spec != 0, 1);
+			if (spec != 0)
+			{
+				put_bits(w, spec, cnt);
+				for (int j = 0; j < cnt; j++)
+					if ((spec >> (cnt - 1 - j)) & 1)
+						put_bits(w, pl->exc[i + j], 1);
+			}
+			ptw = tw;
+			pvw = vw;
+		}
+		if (w->buf == NULL)
+		{
+			/* only counting: skip the per-field calls */
+			/* (the bitmap and kind bits are counted already) */
+			w->nbits += (uint64_t) cnt * tw +
+				(repeat ? (uint64_t) cnt * vw :
+				 vbits - (spec ? (uint64_t) cnt + __builtin_popcountll(spec) : 0));
+			continue;
+		}
+		/* fields hold residuals in two's complement, tw or vw bits */
+		for (int j = 0; j < cnt; j++)
+			put_bits(w, unzigzag(zt[i + j]), tw);
+		for (int j = 0; j < cnt; j++)
+			if (!((spec >> (cnt - 1 - j)) & 1))
+				put_bits(w, unzigzag(pl->zv[i + j]), vw);
+		for (int j = 0; j < cnt; j++)
+		{
+			if (!((spec >> (cnt - 1 - j)) & 1))
+				continue;
+			if (pl->exc[i + j])
+				put_bits(w, dbits(vs[i + j]), 64);
+			else
+				put_wide(w, pl->zv[i + j]);
+		}
+	}
+}
+
+/* The starting state's fields. */
+static void
+put_start(DecWriter *w, const int64_t *ts, int n, const DecValuePlan *pl, bool dod)
+{
+	uint64_t	td = n > 1 ? (uint64_t) ts[1] - (uint64_t) ts[0] : 0;
+
+	put_wide(w, zigzag((uint64_t) ts[0] - td));
+	put_wide(w, zigzag(td));
+	put_wide(w, zigzag(pl->m0));
+	if (dod)
+		put_wide(w, zigzag(pl->delta0));
 }
 
 int
@@ -276,16 +500,17 @@ dec_encode(const int64_t *ts, const double *vs, int n,
 {
 	int8_t		emin[DEC_MAX_SAMPLES];
 	int64_t		mmin[DEC_MAX_SAMPLES];
+	uint64_t	zt[DEC_MAX_SAMPLES];
+	DecValuePlan plan;
 	int			count_at[DEC_MAX_EXP + 1] = {0};
 	int			best_d = 0;
 	bool		best_dod = false;
+	bool		best_small = false;
 	uint64_t	best = UINT64_MAX;
-	DecWriter	w = {out + DEC_HEADER_BYTES, 0, 0, false};
-	uint64_t	prevt = 0,
-				prevtd = 0;
-	int64_t		prev = 0,
-				prevdelta = 0;
-	int			k = 0;
+	int			ndecimal = 0;
+	DecWriter	w = {0};
+	uint64_t	t,
+				td;
 
 	if (n <= 0 || n > DEC_MAX_SAMPLES)
 		return DEC_EINVAL;
@@ -298,115 +523,102 @@ dec_encode(const int64_t *ts, const double *vs, int n,
 
 		emin[i] = (int8_t) e;
 		if (e >= 0)
+		{
 			count_at[e]++;
+			ndecimal++;
+		}
+	}
+
+	/* timestamp residuals, from the state put_start writes */
+	td = n > 1 ? (uint64_t) ts[1] - (uint64_t) ts[0] : 0;
+	t = (uint64_t) ts[0] - td;
+	for (int i = 0; i < n; i++)
+	{
+		uint64_t	step = (uint64_t) ts[i] - t;
+
+		zt[i] = zigzag(step - td);
+		td = step;
+		t = (uint64_t) ts[i];
 	}
 
 	/*
-	 * Price every exponent some value needs. A larger one turns no new value
-	 * into an exception but may push large ones past 2^53 and makes deltas
-	 * wider, so the cheapest is usually the largest needed; measuring all of
-	 * them costs a few integer passes over at most DEC_MAX_SAMPLES values.
+	 * Price every exponent some value needs, in both modes. A larger one
+	 * turns no new value into an exception but may push large ones past
+	 * 2^53 and makes residuals wider, so the cheapest is usually the largest
+	 * needed: going down from there, an exponent whose exceptions alone
+	 * (the values whose smallest exponent is larger, 65 bits each at least)
+	 * cost more than the best so far is skipped unpriced. The timestamps
+	 * cost the same in every candidate, but their widths share group
+	 * headers with the values', so they are priced too.
 	 */
-	for (int d = 0; d <= DEC_MAX_EXP; d++)
+	for (int d = DEC_MAX_EXP, decimals = ndecimal; d >= 0; d--)
 	{
-		uint64_t	bd,
-					bdd;
-
-		if (count_at[d] == 0 && !(d == 0 && best == UINT64_MAX))
+		if (d < DEC_MAX_EXP)
+			decimals -= count_at[d + 1];
+		if (count_at[d] == 0 && !(d == 0 && ndecimal == 0))
 			continue;
-		price_exponent(emin, mmin, n, d, &bd, &bdd);
-		if (bd < best)
+		if (65 * (uint64_t) (n - decimals) >= best)
+			continue;
+		for (int dod = 0; dod <= 1; dod++)
 		{
-			best = bd;
-			best_d = d;
-			best_dod = false;
+			DecWriter	counter = {0};
+
+			plan_values(emin, mmin, n, d, dod, &plan);
+			put_start(&counter, ts, n, &plan, dod);
+			put_groups(&counter, zt, &plan, vs, n, DEC_GROUP);
+			if (counter.nbits < best)
+			{
+				best = counter.nbits;
+				best_d = d;
+				best_dod = dod;
+			}
 		}
-		if (bdd < best)
-		{
-			best = bdd;
-			best_d = d;
-			best_dod = true;
-		}
+	}
+
+	/*
+	 * Small groups confine a lone wide timestamp residual (a missed scrape;
+	 * values have patches) to fewer samples, but decode about 15 % slower:
+	 * take them when they save at least 1/32 of the best candidate's bits.
+	 */
+	plan_values(emin, mmin, n, best_d, best_dod, &plan);
+	{
+		DecWriter	counter = {0};
+
+		put_start(&counter, ts, n, &plan, best_dod);
+		put_groups(&counter, zt, &plan, vs, n, DEC_GROUP_SMALL);
+		best_small = counter.nbits < best - best / 32;
 	}
 
 	out[0] = (uint8_t) (n >> 8);
 	out[1] = (uint8_t) n;
-	out[2] = (uint8_t) (best_d | (best_dod ? DEC_MODE_DOD : 0));
+	out[2] = (uint8_t) (best_d | (best_dod ? DEC_MODE_DOD : 0) |
+						(best_small ? DEC_SMALL_GROUPS : 0));
+
+	w.buf = out + DEC_HEADER_BYTES;
 	w.cap = cap - DEC_HEADER_BYTES;
-
-	for (int i = 0; i < n && !w.full; i++)
-	{
-		uint64_t	t = (uint64_t) ts[i];
-		int64_t		m;
-
-		if (i == 0)
-			put_wide(&w, zigzag((int64_t) t));
-		else if (i == 1)
-		{
-			prevtd = t - prevt;
-			put_wide(&w, zigzag((int64_t) prevtd));
-		}
-		else
-		{
-			uint64_t	td = t - prevt;
-
-			put_bucket(&w, (int64_t) (td - prevtd));
-			prevtd = td;
-		}
-		prevt = t;
-
-		if (!mantissa_at(emin, mmin, i, best_d, &m))
-		{
-			if (k == 0)
-				put_bits(&w, 1, 1);
-			else
-				put_bits(&w, 0x3f, 6);
-			put_bits(&w, dbits(vs[i]), 64);
-			continue;
-		}
-		if (k == 0)
-		{
-			put_bits(&w, 0, 1);
-			put_wide(&w, zigzag(m));
-		}
-		else
-		{
-			int64_t		delta = m - prev;
-
-			put_bucket(&w, best_dod ? delta - prevdelta : delta);
-			prevdelta = delta;
-		}
-		prev = m;
-		k++;
-	}
+	put_start(&w, ts, n, &plan, best_dod);
+	put_groups(&w, zt, &plan, vs, n, best_small ? DEC_GROUP_SMALL : DEC_GROUP);
+	flush_bits(&w);
 	if (w.full)
 		return DEC_EFULL;
-	*outlen = DEC_HEADER_BYTES + (w.nbits + 7) / 8;
+	*outlen = DEC_HEADER_BYTES + w.len;
 	return DEC_OK;
 }
 
 /* ---------------- decoder ---------------- */
 
 /*
- * The reader keeps the next bits of the stream left-aligned in a 64-bit
- * register. avail counts the valid bits, which always end exactly at byte p
- * (so the stream position is 8 * p - avail), and any bits below them are the
- * stream's next bits or zeros, so a refill can OR a fresh load in without
- * masking.
- *
- * dec_decode_all reads the few wide fields at the start with the checked
- * helpers below (take_bits and friends test avail before every field), then
- * hands the register to a loop that holds it in locals and checks nothing
- * but the distance to the end once per sample (see dec_decode_body).
+ * The starting state is read with a checked bit reader; the groups then
+ * read fields at computed bit positions: a field of w <= 56 bits at
+ * position pos is the top w bits of the 8 bytes at pos / 8, shifted left by
+ * pos % 8, sign-extended by an arithmetic shift. A group's header gives the
+ * length of its fields before any is read, so one comparison with the
+ * stream's end per group bounds them; the data of special samples (patches
+ * have variable length) are checked once they are read, and no group, corrupt
+ * or not, loads more than DEC_GROUP_MAX_BYTES + 8 bytes from its start. The
+ * last groups (less than that from the end) are read from a zero-padded copy
+ * of the tail.
  */
-typedef struct DecReader
-{
-	const uint8_t *p;			/* next byte not yet in buf */
-	const uint8_t *end;
-	uint64_t	buf;
-	int			avail;
-} DecReader;
-
 static inline uint64_t
 load_be64(const uint8_t *q)
 {
@@ -416,365 +628,300 @@ load_be64(const uint8_t *q)
 	return __builtin_bswap64(w);
 }
 
-/*
- * Make avail at least 56, or take everything that is left. Away from the
- * end this is one unconditional load (no test of avail: a predictable
- * branch beats an unpredictable one).
- */
-static inline __attribute__((always_inline)) void
-refill(DecReader *r)
-{
-	if (__builtin_expect(r->end - r->p >= 8, 1))
-	{
-		int			bytes = (63 - r->avail) >> 3;
-
-		/* bits past avail + 8 * bytes are the stream's next bits too */
-		r->buf |= load_be64(r->p) >> r->avail;
-		r->p += bytes;
-		r->avail += bytes * 8;
-	}
-	else
-	{
-		while (r->avail <= 56 && r->p < r->end)
-		{
-			r->buf |= (uint64_t) *r->p++ << (56 - r->avail);
-			r->avail += 8;
-		}
-	}
-}
-
-/* n bits (1..56) that the caller checked are there. */
+/* At least 57 stream bits from pos on, left-aligned. */
 static inline uint64_t
-getbits(DecReader *r, int n)
+peek(const uint8_t *base, uint64_t pos)
 {
-	uint64_t	v = r->buf >> (64 - n);
-
-	r->buf <<= n;
-	r->avail -= n;
-	return v;
+	return load_be64(base + (pos >> 3)) << (pos & 7);
 }
 
-/* n bits (1..64) with refills; false when the stream ends first. */
-static inline bool
-take_bits(DecReader *r, int n, uint64_t *v)
+/* A field of w bits (0..64) at pos. */
+static inline uint64_t
+field64(const uint8_t *base, uint64_t pos, int w)
 {
-	uint64_t	hi = 0;
+	if (w == 0)
+		return 0;
+	if (w <= 56)
+		return peek(base, pos) >> (64 - w);
+	return (peek(base, pos) >> 32) << (w - 32) |
+		peek(base, pos + 32) >> (96 - w);
+}
 
-	refill(r);
-	if (n > 32)
-	{
-		if (r->avail < n - 32)
-			return false;
-		hi = getbits(r, n - 32) << 32;
-		n = 32;
-		refill(r);
-	}
-	if (r->avail < n)
+/* A field of w bits (0..64) at pos, sign-extended. */
+static inline uint64_t
+sfield64(const uint8_t *base, uint64_t pos, int w)
+{
+	uint64_t	u;
+
+	if (w == 0)
+		return 0;
+	if (w <= 56)
+		return (uint64_t) ((int64_t) peek(base, pos) >> (64 - w));
+	u = field64(base, pos, w) << (64 - w);
+	return (uint64_t) ((int64_t) u >> (64 - w));
+}
+
+/* Checked read of n bits (1..64) for the starting state. */
+static bool
+take_bits(const uint8_t *s, uint64_t endbits, uint64_t *pos, int n, uint64_t *v)
+{
+	uint64_t	x = 0;
+
+	if (*pos + (uint64_t) n > endbits)
 		return false;
-	*v = hi | getbits(r, n);
+	for (int k = 0; k < n; k++, (*pos)++)
+		x = x << 1 | ((s[*pos >> 3] >> (7 - (*pos & 7))) & 1);
+	*v = x;
 	return true;
 }
 
-static inline bool
-take_wide(DecReader *r, uint64_t *u)
+static bool
+take_wide(const uint8_t *s, uint64_t endbits, uint64_t *pos, uint64_t *u)
 {
 	uint64_t	n;
 
-	return take_bits(r, 6, &n) && take_bits(r, (int) n + 1, u);
+	return take_bits(s, endbits, pos, 6, &n) &&
+		take_bits(s, endbits, pos, (int) n + 1, u);
 }
 
-/*
- * One bucket field, checked. Returns 0 with *out set, 1 for the exception
- * code (only valid where the caller allows it) or -1 when the stream ends
- * early.
- */
-static int
-take_bucket(DecReader *r, int64_t *out)
-{
-	static const int8_t total_len[5] = {1, 9, 17, 24, 37};
-	int			ones;
-	uint64_t	v;
-
-	refill(r);
-	ones = __builtin_clzll(~r->buf | 1);
-	if (ones <= 4)
-	{
-		int			total = total_len[ones];
-		int			drop = 64 - (total - (ones < 4 ? ones + 1 : 5));
-
-		if (r->avail < total)
-			return -1;
-		v = getbits(r, total);
-		*out = ones == 0 ? 0 : (int64_t) (v << drop) >> drop;
-		return 0;
-	}
-	if (r->avail < 6)
-		return -1;
-	getbits(r, 6);
-	if (ones >= 6)
-		return 1;
-	if (!take_bits(r, 64, &v))
-		return -1;
-	*out = (int64_t) v;
-	return 0;
-}
-
-/*
- * The fast loop finds a bucket field's width with one table load indexed by
- * the register's top 6 bits (the longest prefix), which keeps the chain from
- * one field's bits to the next field's position short. Prefixes 111110 (64-bit
- * payload) and 111111 (exception) sort above all others, so one compare
- * against DEC_PFX_LONG sends them to the rare path.
- */
-#define DEC_PFX_LONG	UINT64_C(0xf800000000000000)	/* 111110 */
-#define DEC_PFX_EXC		UINT64_C(0xfc00000000000000)	/* 111111 */
-
-/*
- * By the register's top 6 bits: the field's width, the shift that drops
- * its prefix and the arithmetic shift that then sign-extends its payload.
- * A 0 field is the single bit 0: shifting buf itself right by 63 gives 0.
- * The prefixes 111110 and 111111 never reach the table (width 0 there).
- */
-typedef struct DecField
-{
-	uint8_t		len;
-	uint8_t		pshift;
-	uint8_t		sshift;
-	uint8_t		unused;
-} DecField;
-
-#define DEC_F0	{1, 0, 63, 0}
-#define DEC_F1	{9, 2, 57, 0}
-#define DEC_F2	{17, 3, 50, 0}
-#define DEC_F3	{24, 4, 44, 0}
-#define DEC_F4	{37, 5, 32, 0}
-#define DEC_FL	{0, 0, 0, 0}
-#define DEC_F0x8 DEC_F0, DEC_F0, DEC_F0, DEC_F0, DEC_F0, DEC_F0, DEC_F0, DEC_F0
-#define DEC_F1x8 DEC_F1, DEC_F1, DEC_F1, DEC_F1, DEC_F1, DEC_F1, DEC_F1, DEC_F1
-
-static const DecField dec_field[64] = {
-	DEC_F0x8, DEC_F0x8, DEC_F0x8, DEC_F0x8,
-	DEC_F1x8, DEC_F1x8,
-	DEC_F2, DEC_F2, DEC_F2, DEC_F2, DEC_F2, DEC_F2, DEC_F2, DEC_F2,
-	DEC_F3, DEC_F3, DEC_F3, DEC_F3, DEC_F4, DEC_F4, DEC_FL, DEC_FL
-};
-
-/*
- * Bytes the unchecked loop wants left before a sample. The stream position
- * is 8 * p - avail with avail <= 63. A sample takes at most 140 bits (two
- * 70-bit fields) and its last refill comes before the last 32 of them, so
- * that refill's p is at most (108 + 63) / 8 = 21 bytes past the p the
- * sample started at, and its 8-byte load ends within 29 bytes of it.
- */
-#define DEC_FAST_MARGIN	32
-/* zeros after the copied tail: the margin plus room to run past the end */
-#define DEC_TAIL_PAD	48
-
-/*
- * Refill an unchecked register: avail goes from 0..63 to 56..63, and since
- * the load brings 64 - avail bits, all 64 bits of buf are stream bits.
- */
-#define DEC_REFILL(buf, avail, p) \
-	do { \
-		(buf) |= load_be64(p) >> (avail); \
-		(p) += 7 - ((avail) >> 3); \
-		(avail) |= 56; \
-	} while (0)
-
-/* A short field (prefix 0 to 11110), whose table entry is f: take it. */
-#define DEC_SHORT_FIELD(buf, avail, f, res) \
-	do { \
-		uint64_t	b_ = (buf); \
-		\
-		(buf) <<= (f)->len; \
-		(res) = (int64_t) (b_ << (f)->pshift) >> (f)->sshift; \
-		(avail) -= (f)->len; \
-	} while (0)
-
-/*
- * After a prefix 111110 or 111111: drop its 6 bits and take the 64 that
- * follow, in two halves with a refill before each.
- */
-#define DEC_LONG_FIELD(buf, avail, p, out) \
-	do { \
-		uint64_t	hi_; \
-		\
-		(buf) <<= 6; \
-		(avail) -= 6; \
-		DEC_REFILL(buf, avail, p); \
-		hi_ = (buf) >> 32; \
-		(buf) <<= 32; \
-		(avail) -= 32; \
-		DEC_REFILL(buf, avail, p); \
-		(out) = hi_ << 32 | (buf) >> 32; \
-		(buf) <<= 32; \
-		(avail) -= 32; \
-	} while (0)
-
-/* The decoder's running state between the checked start and the loop. */
+/* The decoder's running state (wrapping arithmetic throughout). */
 typedef struct DecState
 {
-	uint64_t	buf;			/* as in DecReader, for the unchecked loop */
-	uint64_t	avail;
-	const uint8_t *p;
-	const uint8_t *stop;		/* the unchecked loop runs while p < stop */
-	uint64_t	t;				/* timestamp, wrapping */
-	uint64_t	td;				/* timestamp delta, wrapping */
-	int64_t		m;				/* last decimal mantissa */
-	int64_t		delta;			/* last mantissa delta */
+	uint64_t	t;
+	uint64_t	td;
+	uint64_t	m;
+	uint64_t	delta;
 } DecState;
 
 /*
- * Samples from i on, all of them bucket fields, while i < n and p < stop:
- * then DEC_FAST_MARGIN bytes are left and a sample can be read without any
- * check. Returns the next i, or -1 on a corrupt field.
- *
- * The callers pass constants for dod and scaled, so each (value mode,
- * exponent is 0) pair gets its own loop with no per-sample test of the
- * mode, and exponent 0 needs no division ((double) m is exact below 2^53,
- * so it equals m / 1). The state lives in locals here, with no call inside
- * the loop, so that it stays in registers.
+ * The samples of one group of cnt samples whose fields start at pos, with
+ * widths tw and vw, special samples spec and their kinds; returns the
+ * position after the group. The callers pass constants for
+ * dod and scaled, so each (value mode, exponent is 0) pair gets its own
+ * code with no per-sample test of the mode, and exponent 0 needs no division
+ * ((double) m is exact below 2^53, so it equals m / 1). With cnt a constant
+ * group size and widths up to 56 (the fast case), the loops unroll into
+ * independent loads and shifts; only the running sums depend on each other.
  */
-static inline __attribute__((always_inline)) int
-dec_run(DecState *st, int i, int n, int64_t *restrict ts, double *restrict vs,
-		double scale, bool dod, bool scaled)
+static inline __attribute__((always_inline)) uint64_t
+dec_group(DecState *st, const uint8_t *base, uint64_t pos, int cnt, int tw, int vw,
+		  uint64_t spec, uint64_t kinds, int64_t *restrict ts, double *restrict vs,
+		  double scale, bool dod, bool scaled, bool fast)
 {
-	uint64_t	buf = st->buf;
-	uint64_t	avail = st->avail;
-	const uint8_t *p = st->p;
-	const uint8_t *stop = st->stop;
 	uint64_t	t = st->t;
 	uint64_t	td = st->td;
-	int64_t		m = st->m;
-	int64_t		delta = st->delta;
+	uint64_t	m = st->m;
+	uint64_t	delta = st->delta;
 
-	for (; i < n && p < stop; i++)
+	if (tw == 0)
 	{
-		const DecField *f;
-		int64_t		res;
-
-		/* timestamp: delta of delta */
-		DEC_REFILL(buf, avail, p);
-		f = &dec_field[buf >> 58];
-		if (__builtin_expect(buf >= DEC_PFX_LONG, 0))
+		for (int j = 0; j < cnt; j++)
 		{
-			uint64_t	u;
-
-			if (buf >= DEC_PFX_EXC)
-				return -1;		/* no exceptions among timestamps */
-			DEC_LONG_FIELD(buf, avail, p, u);
-			res = (int64_t) u;
+			t += td;
+			ts[j] = (int64_t) t;
 		}
-		else
-			DEC_SHORT_FIELD(buf, avail, f, res);
-		td += (uint64_t) res;
-		t += td;
-		ts[i] = (int64_t) t;
-
-		/* value: delta or delta of delta of m, or an exception */
-		if (__builtin_expect(avail < 37, 0))
-			DEC_REFILL(buf, avail, p);
-		f = &dec_field[buf >> 58];
-		if (__builtin_expect(buf >= DEC_PFX_LONG, 0))
-		{
-			bool		exc = buf >= DEC_PFX_EXC;
-			uint64_t	u;
-
-			DEC_LONG_FIELD(buf, avail, p, u);
-			if (exc)
-			{
-				vs[i] = bitsd(u);
-				continue;
-			}
-			res = (int64_t) u;
-		}
-		else
-			DEC_SHORT_FIELD(buf, avail, f, res);
-		/* wrapping adds: corrupt input must not overflow */
-		if (dod)
-			delta = (int64_t) ((uint64_t) delta + (uint64_t) res);
-		else
-			delta = res;
-		m = (int64_t) ((uint64_t) m + (uint64_t) delta);
-		/* |m| < 2^53 as one unsigned compare */
-		if (__builtin_expect((uint64_t) m + (uint64_t) (DEC_M_LIMIT - 1) >
-							 (uint64_t) (2 * (DEC_M_LIMIT - 1)), 0))
-			return -1;
-		vs[i] = scaled ? (double) m / scale : (double) m;
 	}
-	st->buf = buf;
-	st->avail = avail;
-	st->p = p;
+	else
+	{
+		for (int j = 0; j < cnt; j++)
+		{
+			uint64_t	r = fast ?
+				(uint64_t) ((int64_t) peek(base, pos + (uint64_t) j * tw) >> (64 - tw)) :
+				sfield64(base, pos + (uint64_t) j * tw, tw);
+
+			td += r;
+			t += td;
+			ts[j] = (int64_t) t;
+		}
+	}
+	pos += (uint64_t) cnt * tw;
+
+	if (__builtin_expect(spec != 0, 0))
+	{
+		/*
+		 * Special samples have no value field. Their data follow the value
+		 * fields, in sample order: an exception's 64 raw bits (its residual
+		 * is 0), or a patch, the residual as a wide field. Bit cnt - 1 of
+		 * spec is sample 0; the kind bits (1 = exception) are in the same
+		 * order.
+		 */
+		int			nspec = __builtin_popcountll(spec);
+		int			k = 0;
+		uint64_t	spos = pos + (uint64_t) (cnt - nspec) * vw;
+
+		for (int j = 0; j < cnt; j++)
+		{
+			uint64_t	r = 0;
+			bool		is_exc = false;
+
+			if (!((spec >> (cnt - 1 - j)) & 1))
+			{
+				r = sfield64(base, pos, vw);
+				pos += (uint64_t) vw;
+			}
+			else if ((kinds >> (nspec - 1 - k++)) & 1)
+			{
+				vs[j] = bitsd(field64(base, spos, 64));
+				spos += 64;
+				is_exc = true;
+			}
+			else
+			{
+				int			len = (int) field64(base, spos, 6) + 1;
+
+				r = unzigzag(field64(base, spos + 6, len));
+				spos += 6 + (uint64_t) len;
+			}
+			delta = dod ? delta + r : r;
+			m += delta;
+			if (!is_exc)
+				vs[j] = scaled ? (double) (int64_t) m / scale : (double) (int64_t) m;
+		}
+		pos = spos;
+	}
+	else if (vw == 0)
+	{
+		for (int j = 0; j < cnt; j++)
+		{
+			if (!dod)
+				delta = 0;
+			m += delta;
+			vs[j] = scaled ? (double) (int64_t) m / scale : (double) (int64_t) m;
+		}
+	}
+	else
+	{
+		for (int j = 0; j < cnt; j++)
+		{
+			uint64_t	r = fast ?
+				(uint64_t) ((int64_t) peek(base, pos + (uint64_t) j * vw) >> (64 - vw)) :
+				sfield64(base, pos + (uint64_t) j * vw, vw);
+
+			delta = dod ? delta + r : r;
+			m += delta;
+			vs[j] = scaled ? (double) (int64_t) m / scale : (double) (int64_t) m;
+		}
+		pos += (uint64_t) cnt * vw;
+	}
+
 	st->t = t;
 	st->td = td;
 	st->m = m;
 	st->delta = delta;
-	return i;
+	return pos;
 }
 
 /*
- * Samples i..n-1 after the checked start. The unchecked loop runs on the
- * chunk while DEC_FAST_MARGIN bytes are left; then the rest of the stream
- * is copied into a zero-padded buffer and the loop goes on there. Reading
- * past the real end then yields zero bits, which is caught once at the end
- * by comparing the position with the real length. Returns n, or -1 on a
- * corrupt or truncated stream.
+ * All groups of n samples in groups of g, the stream (len bytes) starting
+ * at bit pos. Returns n, or -1 when a group's fields pass the end of the
+ * stream.
  */
 static inline __attribute__((always_inline)) int
-dec_decode_body(DecState *st, const uint8_t *end, int i, int n,
-				int64_t *ts, double *vs, double scale, bool dod, bool scaled)
+dec_groups(DecState *st, const uint8_t *data, size_t len, uint64_t pos, int n,
+		   int64_t *ts, double *vs, double scale, bool dod, bool scaled, int g)
 {
-	uint8_t		pad[DEC_FAST_MARGIN + DEC_TAIL_PAD];
-	size_t		rest;
+	uint8_t		pad[2 * DEC_GROUP_MAX_BYTES + 32];
+	const uint8_t *base = data;
+	uint64_t	endbits = (uint64_t) len * 8;
+	bool		padded = false;
+	int			tw = 0,
+				vw = 0;
 
-	st->stop = end - st->p > DEC_FAST_MARGIN ? end - DEC_FAST_MARGIN : st->p;
-	i = dec_run(st, i, n, ts, vs, scale, dod, scaled);
-	if (i < 0 || i == n)
-		return i;
+	for (int i = 0; i < n; i += g)
+	{
+		int			cnt = n - i < g ? n - i : g;
+		uint64_t	x,
+					spec = 0,
+					kinds = 0;
+		int			nspec = 0;
 
-	/* copy the tail; buf already holds the bits before p */
-	rest = (size_t) (end - st->p);
-	memset(pad, 0, sizeof(pad));
-	memcpy(pad, st->p, rest);
-	st->p = pad;
-	st->stop = pad + sizeof(pad) - DEC_FAST_MARGIN;
-	i = dec_run(st, i, n, ts, vs, scale, dod, scaled);
-	if (i < n)
-		return -1;				/* corrupt, or ran past the padding */
-	/* the bits taken must not pass the real end */
-	if ((int64_t) (st->p - pad) * 8 - (int64_t) st->avail > (int64_t) rest * 8)
-		return -1;
+		/*
+		 * Once less than a largest group plus a load's 8 bytes is left, go
+		 * on in a zero-padded copy of the rest. A group's loads stay within
+		 * DEC_GROUP_MAX_BYTES + 8 bytes of its start even when it is corrupt
+		 * (only the fields are checked before they are read; the special
+		 * samples' data after), and a group starts at most at the end of
+		 * the copied rest, so the padding holds a largest group too.
+		 */
+		if (!padded && (pos >> 3) + DEC_GROUP_MAX_BYTES + 8 > len)
+		{
+			size_t		from = (size_t) (pos >> 3);
+			size_t		rest = len - from;
+
+			memcpy(pad, data + from, rest);
+			memset(pad + rest, 0, sizeof(pad) - rest);
+			base = pad;
+			pos &= 7;
+			endbits = (uint64_t) rest * 8;
+			padded = true;
+		}
+
+		x = peek(base, pos);
+		if (x >> 63)
+		{
+			int			tc = (int) (x >> 57) & 63;
+			int			vc = (int) (x >> 51) & 63;
+
+			tw = tc + (tc == 63);
+			vw = vc + (vc == 63);
+			pos += DEC_GROUP_HEAD_BITS;
+			if ((x >> 50) & 1)
+			{
+				spec = (x << DEC_GROUP_HEAD_BITS) >> (64 - cnt);
+				nspec = __builtin_popcountll(spec);
+				if (nspec > 0)
+					kinds = (x << (DEC_GROUP_HEAD_BITS + cnt)) >> (64 - nspec);
+				pos += (uint64_t) (cnt + nspec);
+			}
+		}
+		else
+			pos++;
+		/* the fields; special samples' data are checked after them */
+		if (pos + (uint64_t) cnt * (uint64_t) tw +
+			(uint64_t) (cnt - nspec) * (uint64_t) vw > endbits)
+			return -1;
+		if (spec == 0 && cnt == g && tw <= 56 && vw <= 56)
+			pos = dec_group(st, base, pos, g, tw, vw, 0, 0, ts + i, vs + i,
+							scale, dod, scaled, true);
+		else
+			pos = dec_group(st, base, pos, cnt, tw, vw, spec, kinds, ts + i, vs + i,
+							scale, dod, scaled, false);
+		if (pos > endbits)
+			return -1;
+	}
 	return n;
 }
 
-/* One loop per (value mode, exponent is 0), so that each is compiled apart. */
-static __attribute__((noinline)) int
-dec_body_delta(DecState *st, const uint8_t *end, int i, int n, int64_t *ts, double *vs,
-			   double scale)
-{
-	return dec_decode_body(st, end, i, n, ts, vs, scale, false, true);
+/*
+ * One decoder per (value mode, exponent is 0, group size), so that each is
+ * compiled apart with its constants.
+ */
+typedef int (*DecBody) (DecState *st, const uint8_t *data, size_t len, uint64_t pos,
+						int n, int64_t *ts, double *vs, double scale);
+
+#define DEC_BODY(name, dod, scaled, g) \
+static __attribute__((noinline)) int \
+name(DecState *st, const uint8_t *data, size_t len, uint64_t pos, int n, \
+	 int64_t *ts, double *vs, double scale) \
+{ \
+	return dec_groups(st, data, len, pos, n, ts, vs, scale, dod, scaled, g); \
 }
 
-static __attribute__((noinline)) int
-dec_body_delta_int(DecState *st, const uint8_t *end, int i, int n, int64_t *ts, double *vs,
-				   double scale)
-{
-	return dec_decode_body(st, end, i, n, ts, vs, scale, false, false);
-}
+DEC_BODY(dec_body_delta, false, true, DEC_GROUP)
+DEC_BODY(dec_body_delta_int, false, false, DEC_GROUP)
+DEC_BODY(dec_body_dod, true, true, DEC_GROUP)
+DEC_BODY(dec_body_dod_int, true, false, DEC_GROUP)
+DEC_BODY(dec_body_delta_small, false, true, DEC_GROUP_SMALL)
+DEC_BODY(dec_body_delta_int_small, false, false, DEC_GROUP_SMALL)
+DEC_BODY(dec_body_dod_small, true, true, DEC_GROUP_SMALL)
+DEC_BODY(dec_body_dod_int_small, true, false, DEC_GROUP_SMALL)
 
-static __attribute__((noinline)) int
-dec_body_dod(DecState *st, const uint8_t *end, int i, int n, int64_t *ts, double *vs,
-			 double scale)
-{
-	return dec_decode_body(st, end, i, n, ts, vs, scale, true, true);
-}
-
-static __attribute__((noinline)) int
-dec_body_dod_int(DecState *st, const uint8_t *end, int i, int n, int64_t *ts, double *vs,
-				 double scale)
-{
-	return dec_decode_body(st, end, i, n, ts, vs, scale, true, false);
-}
+/* By header bits: small groups, deltas of deltas, exponent is not 0. */
+static const DecBody dec_bodies[8] = {
+	dec_body_delta_int, dec_body_delta, dec_body_dod_int, dec_body_dod,
+	dec_body_delta_int_small, dec_body_delta_small, dec_body_dod_int_small,
+	dec_body_dod_small
+};
 
 uint16_t
 dec_chunk_count(const uint8_t *data, size_t len)
@@ -787,14 +934,15 @@ dec_chunk_count(const uint8_t *data, size_t len)
 int
 dec_decode_all(const uint8_t *data, size_t len, int64_t *ts, double *vs, int max)
 {
+	const uint8_t *s = data + DEC_HEADER_BYTES;
+	uint64_t	endbits;
+	uint64_t	pos = 0;
+	uint64_t	u;
 	int			n;
 	int			d;
 	bool		dod;
 	double		scale;
-	DecReader	r;
 	DecState	st = {0};
-	int			k = 0;
-	int			i = 0;
 
 	if (len < DEC_HEADER_BYTES || (data[2] & DEC_RESERVED) != 0)
 		return -1;
@@ -803,84 +951,27 @@ dec_decode_all(const uint8_t *data, size_t len, int64_t *ts, double *vs, int max
 	dod = (data[2] & DEC_MODE_DOD) != 0;
 	if (n > max || d > DEC_MAX_EXP)
 		return -1;
+	if (n == 0)
+		return 0;
 	scale = dec_pow10[d];
-	r.p = data + DEC_HEADER_BYTES;
-	r.end = data + len;
-	r.buf = 0;
-	r.avail = 0;
+	endbits = (uint64_t) (len - DEC_HEADER_BYTES) * 8;
 
-	/*
-	 * The checked start: the first two timestamps are wide, and so is the
-	 * first decimal value, which may come after any number of exceptions.
-	 */
-	for (; i < n && (i < 2 || k == 0); i++)
-	{
-		uint64_t	u;
-		int64_t		res;
-
-		if (i < 2)
-		{
-			if (!take_wide(&r, &u))
-				return -1;
-			st.td = i == 0 ? 0 : (uint64_t) unzigzag(u);
-			st.t = i == 0 ? (uint64_t) unzigzag(u) : st.t + st.td;
-		}
-		else
-		{
-			if (take_bucket(&r, &res) != 0)
-				return -1;
-			st.td += (uint64_t) res;
-			st.t += st.td;
-		}
-		ts[i] = (int64_t) st.t;
-
-		if (k == 0)
-		{
-			if (!take_bits(&r, 1, &u))
-				return -1;
-			if (u)
-			{
-				if (!take_bits(&r, 64, &u))
-					return -1;
-				vs[i] = bitsd(u);
-				continue;
-			}
-			if (!take_wide(&r, &u))
-				return -1;
-			st.m = unzigzag(u);
-		}
-		else
-		{
-			int			rc = take_bucket(&r, &res);
-
-			if (rc != 0)
-			{
-				if (rc < 0 || !take_bits(&r, 64, &u))
-					return -1;
-				vs[i] = bitsd(u);
-				continue;
-			}
-			/* wrapping adds: corrupt input must not overflow */
-			if (dod)
-				st.delta = (int64_t) ((uint64_t) st.delta + (uint64_t) res);
-			else
-				st.delta = res;
-			st.m = (int64_t) ((uint64_t) st.m + (uint64_t) st.delta);
-		}
-		if (st.m >= DEC_M_LIMIT || st.m <= -DEC_M_LIMIT)
-			return -1;
-		vs[i] = (double) st.m / scale;
-		k++;
-	}
-	if (i == n)
-		return n;
-
-	st.buf = r.buf;
-	st.avail = (uint64_t) r.avail;
-	st.p = r.p;
+	if (!take_wide(s, endbits, &pos, &u))
+		return -1;
+	st.t = unzigzag(u);
+	if (!take_wide(s, endbits, &pos, &u))
+		return -1;
+	st.td = unzigzag(u);
+	if (!take_wide(s, endbits, &pos, &u))
+		return -1;
+	st.m = unzigzag(u);
 	if (dod)
-		return d == 0 ? dec_body_dod_int(&st, r.end, i, n, ts, vs, scale) :
-			dec_body_dod(&st, r.end, i, n, ts, vs, scale);
-	return d == 0 ? dec_body_delta_int(&st, r.end, i, n, ts, vs, scale) :
-		dec_body_delta(&st, r.end, i, n, ts, vs, scale);
+	{
+		if (!take_wide(s, endbits, &pos, &u))
+			return -1;
+		st.delta = unzigzag(u);
+	}
+
+	return dec_bodies[((data[2] & DEC_SMALL_GROUPS) ? 4 : 0) + (dod ? 2 : 0) + (d != 0)]
+		(&st, s, len - DEC_HEADER_BYTES, pos, n, ts, vs, scale);
 }

@@ -13,10 +13,17 @@
  * raw 64-bit exceptions, so every float64 comes back bit-exact.
  *
  * Layout: a 2-byte big-endian sample count (where an XOR chunk has it), one
- * byte with the exponent d (bits 0-4) and the value mode (bit 5: deltas of
- * deltas instead of deltas; bits 6-7 zero), then one bit stream, most
- * significant bit first, holding per sample a timestamp field and a value
- * field (docs/storage-codec.md spells out the fields).
+ * byte with the exponent d (bits 0-4), the value mode (bit 5: deltas of
+ * deltas instead of deltas) and the group size (bit 6: DEC_GROUP_SMALL
+ * instead of DEC_GROUP; bit 7 zero), then one bit stream, most significant
+ * bit first: the starting state in four variable-width fields, then the
+ * samples in groups. A group's header names the bit widths of its timestamp
+ * and value residuals (or repeats the previous group's) and its special
+ * samples: exceptions, and patches that carry one wide residual apart so it
+ * does not widen the group. Then come fixed-width fields, which the decoder
+ * reads at computed positions without a per-field prefix, so a group's
+ * fields do not depend on each other (docs/storage-decimal.md spells out the
+ * fields and why).
  *
  * Plain C with no PostgreSQL calls, so it builds into unit tests and a
  * libFuzzer target. Callers own every buffer; nothing here allocates. Decoding
@@ -37,13 +44,29 @@
 #define DEC_MAX_SAMPLES 1024
 /* Largest exponent tried: 10^15 keeps m below 2^53 for values up to ~9. */
 #define DEC_MAX_EXP		15
+/*
+ * Samples per group, chosen per chunk (the last group of a chunk may be
+ * shorter): DEC_GROUP normally, DEC_GROUP_SMALL when that saves enough.
+ */
+#define DEC_GROUP		16
+#define DEC_GROUP_SMALL 8
 /* Header bytes before the bit stream. */
 #define DEC_HEADER_BYTES 3
-/* Upper bound of one sample's encoding (two 70-bit fields, rounded up). */
-#define DEC_MAX_SAMPLE_BYTES 18
+/*
+ * Upper bound of the starting state (four 70-bit fields, 35 bytes) plus one
+ * short last group's header and bitmap (30 bits) and the final partial byte.
+ */
+#define DEC_INIT_BYTES	40
+/*
+ * Upper bound of one sample: a 64-bit timestamp field and either a 64-bit
+ * value field or a 64-bit exception (16 bytes), plus its share of a full
+ * group's header and bitmap (at most 22 bits over DEC_GROUP_SMALL samples).
+ */
+#define DEC_MAX_SAMPLE_BYTES 17
 
 /* Output room that always suffices for n samples. */
-#define DEC_MAX_BYTES(n) (DEC_HEADER_BYTES + (size_t) (n) * DEC_MAX_SAMPLE_BYTES + 1)
+#define DEC_MAX_BYTES(n) (DEC_HEADER_BYTES + DEC_INIT_BYTES + \
+						  (size_t) (n) * DEC_MAX_SAMPLE_BYTES)
 
 /*
  * Encode n samples (1..DEC_MAX_SAMPLES) into out (cap bytes), choosing the

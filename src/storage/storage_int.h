@@ -40,9 +40,10 @@
 /*
  * 1: chunk items held XOR chunks only. 2: a chunk item names its encoding
  * (XOR or decimal) in a byte after its header. 3: a head batch's header
- * carries the range of its series ids and times.
+ * carries the range of its series ids and times. 4: decimal chunks give bit
+ * widths per group of 16 (or 8) samples instead of a prefix per field.
  */
-#define ALLOY_FORMAT_VERSION 3
+#define ALLOY_FORMAT_VERSION 4
 
 #define ALLOY_METAPAGE_BLKNO 0
 

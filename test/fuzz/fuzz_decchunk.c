@@ -3,8 +3,9 @@
  *
  * Sealed chunks are read back from disk pages, so the decoder must survive
  * any bytes: the input is first decoded as a chunk (with a capacity taken
- * from the input, so the "too many samples" path runs too). Then the same
- * input is read as a recipe of samples: timestamp steps of every size and
+ * from the input, so the "too many samples" path runs too); the corpus holds
+ * encoded chunks of both group sizes. Then the same input is read as a
+ * recipe of samples: timestamp steps of every size (missed scrapes too) and
  * values that are decimals of an input-chosen exponent, counters, or raw bit
  * patterns (NaN payloads, infinities, -0, denormals), mixed in input-chosen
  * proportions. They are encoded into a buffer of input-chosen size and, when
@@ -94,6 +95,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				break;
 			case 1:
 				t += take(&in, 1) - 128;
+				break;
+			case 2:
+				t += 30000;		/* a missed scrape: groups of 8 pay */
 				break;
 			default:
 				t += 15000;

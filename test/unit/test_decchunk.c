@@ -226,6 +226,15 @@ test_sizes(void)
 	len = round_trip("integer gauge", ts, vs, 240);
 	CHECK(len > 0 && len <= 3 + 16 + 240 * 17 / 8, "integer gauge takes %zu bytes", len);
 
+	/*
+	 * a gauge that jumps to a new level 4 times: each jump is one patch (a
+	 * few bytes), not a group of wide fields
+	 */
+	for (int i = 0; i < 240; i++)
+		vs[i] = i < 37 ? 5 : i < 101 ? 734211 : i < 170 ? 12 : i < 222 ? 99999 : 100;
+	len = round_trip("gauge with level changes", ts, vs, 240);
+	CHECK(len > 0 && len <= 3 + 16 + 4 * 10, "gauge with level changes takes %zu bytes", len);
+
 	/* noise costs at most the exception's 70 bits a sample */
 	for (int i = 0; i < 240; i++)
 		vs[i] = bitsd(rng());
@@ -253,9 +262,9 @@ test_errors(void)
 	/* every proper prefix is too short: its last byte always holds a bit */
 	for (size_t cut = 0; cut < len; cut++)
 		CHECK(dec_decode_all(buf, cut, ot, ov, 4) == -1, "prefix of %zu bytes decoded", cut);
-	buf[2] |= 0x40;
+	buf[2] |= 0x80;
 	CHECK(dec_decode_all(buf, len, ot, ov, 4) == -1, "reserved header bit accepted");
-	buf[2] = (buf[2] & ~0x5f) | 16;
+	buf[2] = (buf[2] & ~0x9f) | 16;
 	CHECK(dec_decode_all(buf, len, ot, ov, 4) == -1, "exponent 16 accepted");
 	CHECK(dec_chunk_count(buf, 2) == 0, "count of a 2-byte chunk");
 
@@ -277,10 +286,11 @@ test_errors(void)
 /* ------------------------------------------------ reference decoder */
 
 /*
- * The codec's first decoder, kept as the reference the fast one must match:
- * a byte-at-a-time bit reader that checks every field against the end of
- * the stream, with no table and no padding. On any input, both decoders
- * must return -1, or the same count and the same samples bit for bit.
+ * A simple decoder of the layout, kept as the reference the fast one must
+ * match: a byte-at-a-time bit reader that checks every field against the
+ * end of the stream, reading the fields in stream order with no padding and
+ * no computed positions. On any input, both decoders must return -1, or the
+ * same count and the same samples bit for bit.
  */
 typedef struct RefReader
 {
@@ -312,10 +322,20 @@ ref_bits(RefReader *r, int n, uint64_t *out)
 	return true;
 }
 
-static int64_t
+static uint64_t
 ref_unzigzag(uint64_t u)
 {
-	return (int64_t) (u >> 1) ^ -(int64_t) (u & 1);
+	return (u >> 1) ^ (0 - (u & 1));
+}
+
+/* A field of w bits as a two's complement number, bit by bit. */
+static uint64_t
+ref_sign_extend(uint64_t u, int w)
+{
+	if (w > 0 && w < 64 && ((u >> (w - 1)) & 1))
+		for (int b = w; b < 64; b++)
+			u |= (uint64_t) 1 << b;
+	return u;
 }
 
 static bool
@@ -326,115 +346,117 @@ ref_wide(RefReader *r, uint64_t *u)
 	return ref_bits(r, 6, &n) && ref_bits(r, (int) n + 1, u);
 }
 
-/* 0 with *out, 1 for the exception code 111111, -1 at the end */
-static int
-ref_bucket(RefReader *r, int64_t *out)
-{
-	static const int payload[6] = {0, 7, 14, 20, 32, 64};
-	int			ones = 0;
-	uint64_t	b,
-				v;
-
-	for (;;)
-	{
-		if (!ref_bits(r, 1, &b))
-			return -1;
-		if (b == 0)
-			break;
-		if (++ones == 6)
-			return 1;
-	}
-	if (ones == 0)
-	{
-		*out = 0;
-		return 0;
-	}
-	if (!ref_bits(r, payload[ones], &v))
-		return -1;
-	if (payload[ones] < 64 && (v >> (payload[ones] - 1)) & 1)
-		v |= ~(uint64_t) 0 << payload[ones];
-	*out = (int64_t) v;
-	return 0;
-}
-
 static int
 ref_decode_all(const uint8_t *data, size_t len, int64_t *ts, double *vs, int max)
 {
 	RefReader	r;
 	int			n,
 				d,
-				k = 0;
+				g,
+				tw = 0,
+				vw = 0;
 	bool		dod;
-	uint64_t	t = 0,
-				td = 0,
-				u;
-	int64_t		m = 0,
+	uint64_t	t,
+				td,
+				m,
 				delta = 0,
-				res;
+				u;
 
-	if (len < 3 || (data[2] & 0xc0) != 0)
+	if (len < 3 || (data[2] & 0x80) != 0)
 		return -1;
 	n = data[0] << 8 | data[1];
 	d = data[2] & 0x1f;
 	dod = (data[2] & 0x20) != 0;
+	g = (data[2] & 0x40) ? 8 : 16;
 	if (n > max || d > 15)
 		return -1;
+	if (n == 0)
+		return 0;
 	r.p = data + 3;
 	r.end = data + len;
 	r.nacc = 0;
 	r.acc = 0;
-	for (int i = 0; i < n; i++)
+	if (!ref_wide(&r, &t) || !ref_wide(&r, &td) || !ref_wide(&r, &m))
+		return -1;
+	if (dod && !ref_wide(&r, &delta))
+		return -1;
+	t = ref_unzigzag(t);
+	td = ref_unzigzag(td);
+	m = ref_unzigzag(m);
+	delta = ref_unzigzag(delta);
+	for (int i = 0; i < n; i += g)
 	{
-		if (i < 2)
-		{
-			if (!ref_wide(&r, &u))
-				return -1;
-			td = i == 0 ? 0 : (uint64_t) ref_unzigzag(u);
-			t = i == 0 ? (uint64_t) ref_unzigzag(u) : t + td;
-		}
-		else
-		{
-			if (ref_bucket(&r, &res) != 0)
-				return -1;
-			td += (uint64_t) res;
-			t += td;
-		}
-		ts[i] = (int64_t) t;
-		if (k == 0)
-		{
-			if (!ref_bits(&r, 1, &u))
-				return -1;
-			if (u)
-			{
-				if (!ref_bits(&r, 64, &u))
-					return -1;
-				vs[i] = bitsd(u);
-				continue;
-			}
-			if (!ref_wide(&r, &u))
-				return -1;
-			m = ref_unzigzag(u);
-		}
-		else
-		{
-			int			rc = ref_bucket(&r, &res);
+		int			cnt = n - i < g ? n - i : g;
+		uint64_t	res[16],
+					raw[16];
+		bool		special[16] = {false};
+		bool		exc[16] = {false};
 
-			if (rc < 0)
-				return -1;
-			if (rc == 1)
-			{
-				if (!ref_bits(&r, 64, &u))
-					return -1;
-				vs[i] = bitsd(u);
-				continue;
-			}
-			delta = dod ? (int64_t) ((uint64_t) delta + (uint64_t) res) : res;
-			m = (int64_t) ((uint64_t) m + (uint64_t) delta);
-		}
-		if (m >= 9007199254740992LL || m <= -9007199254740992LL)
+		if (!ref_bits(&r, 1, &u))
 			return -1;
-		vs[i] = (double) m / pow10s[d];
-		k++;
+		if (u == 1)
+		{
+			uint64_t	tc,
+						vc,
+						flag;
+
+			if (!ref_bits(&r, 6, &tc) || !ref_bits(&r, 6, &vc) || !ref_bits(&r, 1, &flag))
+				return -1;
+			tw = tc == 63 ? 64 : (int) tc;
+			vw = vc == 63 ? 64 : (int) vc;
+			for (int j = 0; flag && j < cnt; j++)
+			{
+				if (!ref_bits(&r, 1, &u))
+					return -1;
+				special[j] = u == 1;
+			}
+			for (int j = 0; j < cnt; j++)
+			{
+				if (!special[j])
+					continue;
+				if (!ref_bits(&r, 1, &u))
+					return -1;
+				exc[j] = u == 1;
+			}
+		}
+		for (int j = 0; j < cnt; j++)
+		{
+			u = 0;
+			if (tw > 0 && !ref_bits(&r, tw, &u))
+				return -1;
+			td += ref_sign_extend(u, tw);
+			t += td;
+			ts[i + j] = (int64_t) t;
+		}
+		/* value fields of the ordinary samples, then the special ones' data */
+		for (int j = 0; j < cnt; j++)
+		{
+			res[j] = 0;
+			if (!special[j] && vw > 0 && !ref_bits(&r, vw, &res[j]))
+				return -1;
+			res[j] = ref_sign_extend(res[j], vw);
+		}
+		for (int j = 0; j < cnt; j++)
+		{
+			if (!special[j])
+				continue;
+			if (exc[j])
+			{
+				if (!ref_bits(&r, 64, &raw[j]))
+					return -1;
+				res[j] = 0;
+			}
+			else if (!ref_wide(&r, &res[j]))
+				return -1;
+			else
+				res[j] = ref_unzigzag(res[j]);
+		}
+		for (int j = 0; j < cnt; j++)
+		{
+			delta = dod ? delta + res[j] : res[j];
+			m += delta;
+			vs[i + j] = exc[j] ? bitsd(raw[j]) : (double) (int64_t) m / pow10s[d];
+		}
 	}
 	return n;
 }
@@ -536,9 +558,147 @@ test_against_reference(int rounds)
 			buf[j] = (uint8_t) rng();
 		buf[0] = 0;
 		buf[1] = (uint8_t) rng_below(120);
-		buf[2] &= 0x2f;
+		buf[2] &= 0x6f;
 		compare_decoders("random stream", buf, len, MAXN);
 	}
+}
+
+/*
+ * Group widths at the edges: a timestamp residual of 63 significant bits
+ * (code 63, stored in 64), full 64-bit residuals, value residuals just
+ * past the fast path's 56 bits, and a group size chosen per chunk.
+ */
+static void
+test_group_widths(void)
+{
+	static int64_t ts[64];
+	static double vs[64];
+	static uint8_t buf[DEC_MAX_BYTES(240)];
+	size_t		len = 0;
+
+	/* steps alternating 0 and 2^61: deltas of deltas of +-2^61 */
+	for (int i = 0; i < 40; i++)
+	{
+		ts[i] = (int64_t) ((i / 2) * (UINT64_C(1) << 61));
+		vs[i] = i;
+	}
+	round_trip("63-bit timestamp residuals", ts, vs, 40);
+
+	/* full-range jumps: 64-bit residuals */
+	for (int i = 0; i < 40; i++)
+	{
+		ts[i] = i % 2 ? INT64_MAX - i : INT64_MIN + i;
+		vs[i] = i % 3 ? 1.5 : bitsd(0x7ff0000000000002ULL);
+	}
+	round_trip("64-bit timestamp residuals", ts, vs, 40);
+
+	/* mantissas alternating near +-2^53: value residuals of 55-58 bits */
+	for (int i = 0; i < 64; i++)
+	{
+		ts[i] = 15000LL * i;
+		vs[i] = (double) ((i % 2 ? 1 : -1) * (9007199254740991LL - (i % 5) * 1000003LL));
+		if (i % 7 == 3)
+			vs[i] = (double) ((i % 3 - 1) * 4503599627370496LL);
+	}
+	for (int n = 1; n <= 64; n += 9)
+		round_trip("wide value residuals", ts, vs, n);
+
+	/*
+	 * A missed scrape every 50 samples: a residual of 15 s widens only a
+	 * group of 8 (header bit 6); regular scrapes keep groups of 16.
+	 */
+	{
+		static int64_t t2[240];
+		static double v2[240];
+
+		for (int i = 0; i < 240; i++)
+		{
+			t2[i] = 1764072000000LL + 15000LL * i + (i % 50 >= 49 ? 15000 : 0);
+			v2[i] = floor((1000 + 0.37 * 15 * i) * 100) / 100;
+		}
+		CHECK(dec_encode(t2, v2, 240, buf, sizeof(buf), &len) == DEC_OK, "gaps: encode");
+		CHECK((buf[2] & 0x40) != 0, "gaps: groups of 8 not chosen");
+		round_trip("missed scrapes", t2, v2, 240);
+		for (int i = 0; i < 240; i++)
+			t2[i] = 1764072000000LL + 15000LL * i;
+		CHECK(dec_encode(t2, v2, 240, buf, sizeof(buf), &len) == DEC_OK, "regular: encode");
+		CHECK((buf[2] & 0x40) == 0, "regular: groups of 8 chosen");
+	}
+}
+
+/*
+ * DEC_MAX_BYTES is a true bound: the worst data (random full-range
+ * timestamps with random bits, all exceptions, or wide decimals) fits a buffer
+ * of exactly that size, for every n up to 300 and the largest n.
+ */
+static void
+test_bound(void)
+{
+	static int64_t ts[MAXN];
+	static double vs[MAXN];
+	static uint8_t buf[DEC_MAX_BYTES(MAXN)];
+
+	for (int n = 1; n <= MAXN; n = n < 300 ? n + 1 : MAXN + (n == MAXN))
+	{
+		size_t		len = 0;
+		int			rc;
+
+		for (int i = 0; i < n; i++)
+		{
+			ts[i] = (int64_t) rng();
+			vs[i] = n % 4 ? bitsd(rng()) :
+				(double) ((int64_t) (rng() >> 11) - (1LL << 52));
+		}
+		rc = dec_encode(ts, vs, n, buf, DEC_MAX_BYTES(n), &len);
+		CHECK(rc == DEC_OK, "worst case of %d samples does not fit DEC_MAX_BYTES", n);
+	}
+}
+
+/*
+ * Every proper prefix of a chunk fails (its last byte always holds a bit
+ * of the last group), for chunks of every style and both group sizes.
+ */
+static void
+test_truncations(int rounds)
+{
+	static int64_t ts[MAXN];
+	static double vs[MAXN];
+	static int64_t ot[MAXN];
+	static double ov[MAXN];
+	static uint8_t buf[DEC_MAX_BYTES(MAXN)];
+	int			small = 0;
+
+	for (int r = 0; r < rounds; r++)
+	{
+		int			n = 1 + (int) rng_below(300);
+		int			tstyle = (int) rng_below(4);
+		double		odd_rate = rng_below(2) ? 0 : rng_unit() * 0.2;
+		int64_t		m = 0;
+		size_t		len = 0;
+		int			bad = 0;
+
+		ts[0] = 1764072000000LL;
+		for (int i = 0; i < n; i++)
+		{
+			if (i > 0)
+				ts[i] = ts[i - 1] + random_timestamp_step(tstyle) +
+					(rng_below(40) == 0 ? 15000 : 0);
+			m += rng_below(10) == 0 ? (int64_t) rng_below(100000) : (int64_t) rng_below(4);
+			vs[i] = rng_unit() < odd_rate ? odd_value() : (double) m / 100;
+		}
+		if (dec_encode(ts, vs, n, buf, sizeof(buf), &len) != DEC_OK)
+		{
+			CHECK(0, "truncation round %d: encode failed", r);
+			continue;
+		}
+		small += (buf[2] & 0x40) != 0;
+		for (size_t cut = 0; cut < len; cut++)
+			if (dec_decode_all(buf, cut, ot, ov, MAXN) != -1)
+				bad++;
+		CHECK(bad == 0, "truncation round %d: %d prefixes of %zu bytes decoded", r, bad, len);
+	}
+	CHECK(small > 0 && small < rounds, "truncations: %d of %d chunks with groups of 8",
+		  small, rounds);
 }
 
 /* ------------------------------------------------ benchmark */
@@ -670,6 +830,9 @@ main(int argc, char **argv)
 	test_extreme_timestamps();
 	test_sizes();
 	test_errors();
+	test_group_widths();
+	test_bound();
+	test_truncations(300);
 	test_random_round_trips(6000);
 	test_against_reference(3000);
 	return unit_finish();
