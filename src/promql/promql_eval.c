@@ -1138,23 +1138,64 @@ promql_quantile(double q, double *vals, int n)
 	return vals[(int) lower] * (1 - weight) + vals[(int) upper] * weight;
 }
 
+/*
+ * strconv.FormatFloat(v, 'f', -1, 64): the shortest digits that read back
+ * as v, written out without an exponent (1e300 is a 1 and 300 zeros, not
+ * the exact binary value's expansion).
+ */
 static char *
 format_go_float(PromqlArena *a, double v)
 {
-	/* strconv.FormatFloat(v, 'f', -1, 64): shortest repr, no exponent */
-	char		buf[512];
+	char		buf[64];
+	char		digits[32];
+	char	   *out;
+	char	   *o;
+	char	   *e;
+	int			nd = 0;
+	int			exp10;
+	int			prec;
 
 	if (isnan(v))
 		return promql_strdup(a, "NaN");
 	if (isinf(v))
 		return promql_strdup(a, v > 0 ? "+Inf" : "-Inf");
-	for (int prec = 0; prec <= 340; prec++)
+	for (prec = 0; prec < 17; prec++)
 	{
-		snprintf(buf, sizeof(buf), "%.*f", prec, v);
+		snprintf(buf, sizeof(buf), "%.*e", prec, v);
 		if (strtod(buf, NULL) == v)
-			return promql_strdup(a, buf);
+			break;
 	}
-	return promql_strdup(a, buf);
+	/* buf is [-]d[.ddd]e±XX: collect the digits and the exponent */
+	e = strchr(buf, 'e');
+	exp10 = atoi(e + 1);
+	for (char *c = buf; c < e; c++)
+		if (*c >= '0' && *c <= '9')
+			digits[nd++] = *c;
+	while (nd > 1 && digits[nd - 1] == '0')
+		nd--;
+	out = o = promql_alloc(a, nd + abs(exp10) + 8);
+	if (buf[0] == '-')
+		*o++ = '-';
+	if (exp10 < 0)
+	{
+		*o++ = '0';
+		*o++ = '.';
+		for (int i = 0; i < -exp10 - 1; i++)
+			*o++ = '0';
+		memcpy(o, digits, nd);
+		o += nd;
+	}
+	else
+	{
+		for (int i = 0; i <= exp10 || i < nd; i++)
+		{
+			if (i == exp10 + 1)
+				*o++ = '.';
+			*o++ = i < nd ? digits[i] : '0';
+		}
+	}
+	*o = '\0';
+	return out;
 }
 
 static EvValue
@@ -1180,6 +1221,11 @@ eval_aggregate(PromqlEval *ev, PromqlNode *n, int64_t ts)
 		EvValue		p = promql_ev_eval(ev, n->param, ts);
 		double		f = p.scalar;
 
+		/*
+		 * Prometheus evaluates both arguments before it looks at k, so an
+		 * error inside the vector argument surfaces even when k < 1.
+		 */
+		in = promql_ev_eval(ev, n->expr, ts);
 		if (!(f >= -9223372036854775808.0 && f < 9223372036854775808.0))
 			promql_ev_error(ev, "Scalar value %s overflows int64", format_go_float(ev->arena, f));
 		k = (int64_t) f;
@@ -1203,7 +1249,8 @@ eval_aggregate(PromqlEval *ev, PromqlNode *n, int64_t ts)
 			grouping = g;
 		}
 	}
-	in = promql_ev_eval(ev, n->expr, ts);
+	if (op != PROMQL_AGG_TOPK && op != PROMQL_AGG_BOTTOMK)
+		in = promql_ev_eval(ev, n->expr, ts);
 	groups = promql_alloc(ev->arena, sizeof(AggGroup) * (in.vec.n + 1));
 	promql_lmap_init(&map, ev->arena, in.vec.n);
 	for (int i = 0; i < in.vec.n; i++)
@@ -1558,7 +1605,12 @@ promql_eval(PromqlArena *arena, const PromqlEngineOpts *opts, PromqlStorage *sto
 		*err = ev.err;
 		return false;
 	}
-	if (step > 0 && start != end)
+	/*
+	 * step > 0 is a range query even when start == end: Prometheus 2.42
+	 * checks the type and answers a matrix then too (its instant path is
+	 * taken only for step 0).
+	 */
+	if (step > 0)
 	{
 		if (type != PROMQL_VAL_SCALAR && type != PROMQL_VAL_VECTOR)
 			promql_ev_error(&ev, "invalid expression type \"%s\" for range query, must be Scalar or instant Vector",
@@ -1571,7 +1623,7 @@ promql_eval(PromqlArena *arena, const PromqlEngineOpts *opts, PromqlStorage *sto
 	pl.fetch = true;
 	plan_node(&pl, expr, start, end);
 
-	if (step <= 0 || start == end)
+	if (step <= 0)
 	{
 		EvValue		v = promql_ev_eval(&ev, expr, start);
 

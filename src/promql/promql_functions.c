@@ -161,21 +161,33 @@ promql_function_at_unsafe(const PromqlFunction *f)
 
 /* ------------------------------------------------------------- helpers */
 
-/* Go's math.Min/Max: NaN wins, unlike fmin/fmax. */
+/*
+ * Go's math.Min/Max. Unlike fmin/fmax a NaN wins, except against the
+ * infinity in the function's direction: Min(-Inf, NaN) is -Inf and
+ * Max(+Inf, NaN) is +Inf (so clamp_max(-Inf, NaN) is -Inf). Of two zeros
+ * Min picks -0 and Max +0.
+ */
 static double
 go_min(double a, double b)
 {
+	if ((isinf(a) && a < 0) || (isinf(b) && b < 0))
+		return -INFINITY;
 	if (isnan(a) || isnan(b))
 		return NAN;
-	return fmin(a, b);
+	if (a == 0 && a == b)
+		return signbit(a) ? a : b;
+	return a < b ? a : b;
 }
-
 static double
 go_max(double a, double b)
 {
+	if ((isinf(a) && a > 0) || (isinf(b) && b > 0))
+		return INFINITY;
 	if (isnan(a) || isnan(b))
 		return NAN;
-	return fmax(a, b);
+	if (a == 0 && a == b)
+		return signbit(a) ? b : a;
+	return a > b ? a : b;
 }
 
 static void
@@ -631,14 +643,20 @@ matrix_func(PromqlEval *ev, int id, const EvSeries *s, const double *sargs,
 	return false;
 }
 
-/* absent()'s labels: the equality matchers of a selector argument. */
+/*
+ * absent()'s labels: the equality matchers of a selector argument. As in
+ * Prometheus 2.42 the matchers are applied in order: the first equality
+ * matcher of a name sets it, any later matcher of that name (and any
+ * non-equality matcher) deletes it, so {a!="x",a="y"} keeps a="y" while
+ * {a="y",a!="x"} and {a="y",a="z"} drop a.
+ */
 static PromqlLabels
 absent_labels(PromqlEval *ev, PromqlNode *arg)
 {
 	PromqlLabels out = {0, NULL};
 	PromqlNode *vs = NULL;
-	const char **empty;
-	int			nempty = 0;
+	const char **has;
+	int			nhas = 0;
 
 	if (arg->type == PROMQL_NODE_VECTOR_SELECTOR)
 		vs = arg;
@@ -646,20 +664,24 @@ absent_labels(PromqlEval *ev, PromqlNode *arg)
 		vs = arg->expr;
 	if (!vs)
 		return out;
-	empty = promql_alloc(ev->arena, sizeof(char *) * (vs->nmatchers + 1));
+	has = promql_alloc(ev->arena, sizeof(char *) * (vs->nmatchers + 1));
 	for (int i = 0; i < vs->nmatchers; i++)
 	{
 		const PromqlMatcher *m = &vs->matchers[i];
+		bool		seen = false;
 
 		if (strcmp(m->name, "__name__") == 0)
 			continue;
-		if (m->type == PROMQL_MATCH_EQ && promql_labels_get(&out, m->name) == NULL)
+		for (int j = 0; j < nhas && !seen; j++)
+			seen = strcmp(has[j], m->name) == 0;
+		if (m->type == PROMQL_MATCH_EQ && !seen)
+		{
 			out = promql_labels_set(ev->arena, &out, m->name, m->value);
+			has[nhas++] = m->name;
+		}
 		else
-			empty[nempty++] = m->name;
+			out = promql_labels_set(ev->arena, &out, m->name, NULL);
 	}
-	for (int i = 0; i < nempty; i++)
-		out = promql_labels_set(ev->arena, &out, empty[i], NULL);
 	return out;
 }
 
@@ -719,55 +741,127 @@ call_matrix(PromqlEval *ev, PromqlNode *call, int64_t ts, int argi)
 	return out;
 }
 
-/* Go's time.Unix(sec, 0).UTC() broken down. */
-static void
-utc_time(double v, struct tm *tm)
+/*
+ * Go's time.Unix(int64(v), 0).UTC() broken down, computed the way Go's time
+ * package does it so that values outside the calendar give Go's answers.
+ * Go converts a float that does not fit an int64 (NaN, +-Inf, huge) to the
+ * minimum int64 on amd64, and its arithmetic on seconds wraps around in
+ * uint64: hour(vector(NaN)) is 15 and year(vector(NaN)) 292277026596 in
+ * Prometheus, not an error or NaN. The calendar math below is Go's absDate
+ * (400/100/4-year cycles counted from year -292277022399).
+ */
+typedef struct GoDate
 {
-	time_t		t;
+	int64_t		year;
+	int			month;			/* 1..12 */
+	int			mday;			/* 1..31 */
+	int			yday;			/* 0..365 */
+	int			wday;			/* 0 = Sunday */
+	int			hour;
+	int			min;
+} GoDate;
 
-	/* Go converts out-of-range floats to the minimum int64 on amd64 */
+#define GO_SECS_PER_DAY		86400ULL
+#define GO_DAYS_400Y		(365ULL * 400 + 97)
+#define GO_DAYS_100Y		(365ULL * 100 + 24)
+#define GO_DAYS_4Y			(365ULL * 4 + 1)
+#define GO_ABSOLUTE_ZERO_YEAR	INT64_C(-292277022399)
+/* unixToInternal + internalToAbsolute of Go's time package */
+#define GO_UNIX_TO_ABSOLUTE	UINT64_C(9223372028715321600)
+
+static bool
+go_is_leap(int64_t y)
+{
+	return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+}
+
+static void
+go_date(double v, GoDate *d)
+{
+	static const int before[13] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365};
+	int64_t		sec;
+	uint64_t	abs,
+				days,
+				n,
+				y;
+	int			day;
+
 	if (!(v >= -9223372036854775808.0 && v < 9223372036854775808.0))
-		t = (time_t) INT64_MIN;
+		sec = INT64_MIN;
 	else
-		t = (time_t) (int64_t) v;
-	memset(tm, 0, sizeof(*tm));
-	if (gmtime_r(&t, tm) == NULL)
-		tm->tm_year = INT32_MIN;	/* flags "no date" */
+		sec = (int64_t) v;
+	abs = (uint64_t) sec + GO_UNIX_TO_ABSOLUTE;
+	d->hour = (int) (abs % GO_SECS_PER_DAY / 3600);
+	d->min = (int) (abs % 3600 / 60);
+	d->wday = (int) ((abs + GO_SECS_PER_DAY) % (7 * GO_SECS_PER_DAY) / GO_SECS_PER_DAY);
+
+	days = abs / GO_SECS_PER_DAY;
+	n = days / GO_DAYS_400Y;
+	y = 400 * n;
+	days -= GO_DAYS_400Y * n;
+	n = days / GO_DAYS_100Y;
+	n -= n >> 2;
+	y += 100 * n;
+	days -= GO_DAYS_100Y * n;
+	n = days / GO_DAYS_4Y;
+	y += 4 * n;
+	days -= GO_DAYS_4Y * n;
+	n = days / 365;
+	n -= n >> 2;
+	y += n;
+	days -= 365 * n;
+	d->year = (int64_t) y + GO_ABSOLUTE_ZERO_YEAR;
+	d->yday = (int) days;
+
+	day = d->yday;
+	if (go_is_leap(d->year))
+	{
+		if (day == 31 + 29 - 1)
+		{
+			d->month = 2;
+			d->mday = 29;
+			return;
+		}
+		if (day > 31 + 29 - 1)
+			day--;
+	}
+	d->month = day / 31;
+	if (day >= before[d->month + 1])
+		d->month++;
+	d->mday = day - before[d->month] + 1;
+	d->month++;
 }
 
 static double
 date_func(int id, double v)
 {
-	struct tm	tm;
+	GoDate		d;
 
-	utc_time(v, &tm);
-	if (tm.tm_year == INT32_MIN)
-		return NAN;
+	go_date(v, &d);
 	switch (id)
 	{
 		case F_DAYS_IN_MONTH:
 			{
 				static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-				int			y = tm.tm_year + 1900;
 
-				if (tm.tm_mon == 1 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+				if (d.month == 2 && go_is_leap(d.year))
 					return 29;
-				return days[tm.tm_mon];
+				return days[d.month - 1];
 			}
 		case F_DAY_OF_MONTH:
-			return tm.tm_mday;
+			return d.mday;
 		case F_DAY_OF_WEEK:
-			return tm.tm_wday;
+			return d.wday;
 		case F_DAY_OF_YEAR:
-			return tm.tm_yday + 1;
+			return d.yday + 1;
 		case F_HOUR:
-			return tm.tm_hour;
+			return d.hour;
 		case F_MINUTE:
-			return tm.tm_min;
+			return d.min;
 		case F_MONTH:
-			return tm.tm_mon + 1;
+			return d.month;
 		case F_YEAR:
-			return tm.tm_year + 1900;
+			return (double) d.year;
 	}
 	return NAN;
 }

@@ -241,6 +241,23 @@ AlloyPromqlEval(AlloyPromqlQuery *q, int64 start_ms, int64 end_ms, int64 step_ms
 	const char *err = NULL;
 
 	memset(res, 0, sizeof(*res));
+
+	/*
+	 * Prometheus rejects a range query of a range vector or a string when it
+	 * builds the query, so the HTTP API answers 400 bad_data, not an
+	 * evaluation error: raise it with a bad-parameter SQLSTATE here, before
+	 * the engine's own (identical) check would.
+	 */
+	if (step_ms > 0)
+	{
+		PromqlValueType type = promql_node_type(q->expr);
+
+		if (type != PROMQL_VAL_SCALAR && type != PROMQL_VAL_VECTOR)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid expression type \"%s\" for range query, must be Scalar or instant Vector",
+							promql_value_type_name(type))));
+	}
 	if (!promql_eval(q->arena, &q->opts, &q->storage, q->expr,
 					 start_ms, end_ms, step_ms, res, &err))
 		AlloyPromqlEvalError(err);

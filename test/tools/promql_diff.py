@@ -669,7 +669,8 @@ def main():
         instants = [s(t0 + 3600000), s(t0), s(tend), s(tend + 180000), s(t0 + 200 * STEP_MS + 120000),
                     s(t0 + 1234567), s(t0 - 60000)]
         ranges = [(s(t0 - 300000), s(tend + 300000), '60'), (s(t0 + 2700000), s(t0 + 3900000), '17'),
-                  (s(tend - 600000), s(tend + 600000), '30'), (s(t0 + 1000000), s(t0 + 4000000), '600')]
+                  (s(tend - 600000), s(tend + 600000), '30'), (s(t0 + 1000000), s(t0 + 4000000), '600'),
+                  (s(t0 + 3600000), s(t0 + 3600000), '60')]
         rnd = random.Random(args.seed)
         gen = Gen(rnd, t0)
         passed = failed = printed = 0

@@ -256,6 +256,18 @@ main(void)
 	CHECK(!ok && strstr(err, "invalid expression type \"range vector\" for range query"), "range query of matrix");
 	ok = run("\"x\"", 0, 60000, 60000, NULL, &res, &err);
 	CHECK(!ok && strstr(err, "invalid expression type \"string\" for range query"), "range query of string");
+	/*
+	 * A range query with start == end is still a range query (step > 0):
+	 * Prometheus 2.42 answers a matrix and checks the expression type.
+	 */
+	ok = run("foo", 600000, 600000, 60000, NULL, &res, &err);
+	CHECK(ok && res.type == PROMQL_VAL_MATRIX && res.matrix.n == 3 && res.matrix.s[0].n == 1,
+		  "range query with start == end gives a matrix");
+	ok = run("1", 600000, 600000, 60000, NULL, &res, &err);
+	CHECK(ok && res.type == PROMQL_VAL_MATRIX && res.matrix.n == 1, "scalar range query with start == end");
+	ok = run("foo[5m]", 600000, 600000, 60000, NULL, &res, &err);
+	CHECK(!ok && strstr(err, "invalid expression type \"range vector\" for range query"),
+		  "range query of matrix with start == end");
 	ok = run("broken", 0, 0, 0, NULL, &res, &err);
 	CHECK(!ok && strcmp(err, "storage is broken") == 0, "storage errors propagate");
 	promql_engine_opts_default(&opts);
@@ -283,6 +295,68 @@ main(void)
 	ok = run("scalar(sum(foo))", 600000, 600000, 0, NULL, &res, &err);
 	CHECK(ok && res.type == PROMQL_VAL_SCALAR && res.scalar == 40 + 140 + 240 && res.t == 600000,
 		  "scalar result");
+
+	/* differences found by test/tools/promql_diff.py */
+	ok = run("absent(nosuch{instance!=\"a\",instance=\"b\",job=\"x\",job!=\"y\"})", 600000, 600000, 0,
+			 NULL, &res, &err);
+	CHECK(ok && res.vector.n == 1 && res.vector.s[0].labels.n == 1 &&
+		  strcmp(promql_labels_get(&res.vector.s[0].labels, "instance"), "b") == 0,
+		  "absent() applies its matchers in order: a later equality sets, a later matcher deletes");
+	ok = run("clamp_max(-foo / 0, NaN)", 600000, 600000, 0, NULL, &res, &err);
+	CHECK(ok && res.vector.n == 3 && isinf(res.vector.s[0].v) && res.vector.s[0].v < 0,
+		  "clamp_max(-Inf, NaN) is -Inf (Go's math.Min)");
+	ok = run("clamp_min(foo / 0, NaN)", 600000, 600000, 0, NULL, &res, &err);
+	CHECK(ok && res.vector.n == 3 && isinf(res.vector.s[0].v) && res.vector.s[0].v > 0,
+		  "clamp_min(+Inf, NaN) is +Inf (Go's math.Max)");
+	ok = run("clamp_min(foo, NaN)", 600000, 600000, 0, NULL, &res, &err);
+	CHECK(ok && res.vector.n == 3 && isnan(res.vector.s[0].v), "clamp_min(x, NaN) is NaN");
+	ok = run("count_values(\"v\", max(foo) * 0 + 1e300)", 600000, 600000, 0, NULL, &res, &err);
+	{
+		const char *v = ok && res.vector.n == 1 ? promql_labels_get(&res.vector.s[0].labels, "v") : NULL;
+
+		CHECK(v && strlen(v) == 301 && v[0] == '1' && strspn(v + 1, "0") == 300,
+			  "count_values spells 1e300 as a 1 and 300 zeros: %s", v ? v : err);
+	}
+	ok = run("count_values(\"v\", max(foo) * 0 + 0.000123)", 600000, 600000, 0, NULL, &res, &err);
+	CHECK(ok && res.vector.n == 1 && strcmp(promql_labels_get(&res.vector.s[0].labels, "v"), "0.000123") == 0,
+		  "count_values spells small values without an exponent");
+	ok = run("topk(0, foo * on() group_left foo)", 600000, 600000, 0, NULL, &res, &err);
+	CHECK(!ok && strstr(err, "many-to-many matching not allowed"),
+		  "topk with k < 1 still evaluates its vector argument");
+	ok = run("bottomk(-1, topk(NaN, foo))", 600000, 600000, 0, NULL, &res, &err);
+	CHECK(!ok && strstr(err, "overflows int64"), "an inner topk(NaN) fails under an outer k < 1");
+	{
+		/* Prometheus 2.42 on amd64: int64(NaN) is the minimum int64, and Go's time wraps */
+		static const struct
+		{
+			const char *q;
+			double		want;
+		}			dates[] = {
+			{"hour(vector(NaN))", 15},
+			{"minute(vector(NaN))", 30},
+			{"year(vector(NaN))", 292277026596.0},
+			{"month(vector(Inf))", 12},
+			{"day_of_month(vector(-Inf))", 4},
+			{"days_in_month(vector(NaN))", 31},
+			{"day_of_week(vector(NaN))", 0},
+			{"day_of_year(vector(NaN))", 339},
+			{"year(vector(1e18))", 31688740476.0},
+			{"days_in_month(vector(-1e17))", 30},
+			{"day_of_week(vector(-1e17))", 4},
+			{"day_of_year(vector(951782400))", 60},
+			{"day_of_month(vector(951782400))", 29},
+			{"month(vector(951868800))", 3},
+			{"day_of_week(vector(0))", 4},
+			{"year(vector(-62135596801))", 0},
+		};
+
+		for (int i = 0; i < (int) (sizeof(dates) / sizeof(dates[0])); i++)
+		{
+			ok = run(dates[i].q, 600000, 600000, 0, NULL, &res, &err);
+			CHECK(ok && res.vector.n == 1 && res.vector.s[0].v == dates[i].want,
+				  "%s is %g as in Go: %g", dates[i].q, dates[i].want, ok && res.vector.n ? res.vector.s[0].v : -1);
+		}
+	}
 
 	/* explain */
 	{
