@@ -294,12 +294,13 @@ class Gen:
             parts.reverse()
         return s + ''.join(parts)
 
-    def matrix(self, d):
+    def matrix(self, d, at=True):
+        mods = self.modifiers() if at else (' offset ' + self.pick(OFFSETS) if self.chance(0.15) else '')
         if d > 0 and self.chance(0.15):
             step = ':' + (self.pick(SMALL_DURATIONS) if self.chance(0.6) else '')
             inner = self.vector(d - 1)
-            return '(%s)[%s%s]%s' % (inner, self.pick(DURATIONS), step, self.modifiers())
-        return '%s[%s]%s' % (self.selector(), self.pick(DURATIONS), self.modifiers())
+            return '(%s)[%s%s]%s' % (inner, self.pick(DURATIONS), step, mods)
+        return '%s[%s]%s' % (self.selector(), self.pick(DURATIONS), mods)
 
     def string(self):
         return self.pick(['"a"', '"new"', '"job"', '"instance"', '"x-y"', '""'])
@@ -382,7 +383,10 @@ class Gen:
         if c == 8:
             return 'quantile_over_time(%s, %s)' % (self.phi(), self.matrix(d - 1))
         if c == 9:
-            return 'predict_linear(%s, %s)' % (self.matrix(d - 1), self.pick(['600', '0', '-60', '3600.5']))
+            # no @ here: 2.42 evaluates an @-pinned range of predict_linear
+            # at each step's own time over whatever chunks the pinned fetch
+            # returned (see docs/testing.md), which alloy does not imitate
+            return 'predict_linear(%s, %s)' % (self.matrix(d - 1, at=False), self.pick(['600', '0', '-60', '3600.5']))
         if c == 10:
             return 'holt_winters(%s, %s, %s)' % (self.matrix(d - 1), self.pick(['0.5', '0.1', '0.9']),
                                                   self.pick(['0.5', '0.3', '1']))
@@ -673,7 +677,7 @@ def main():
                   (s(t0 + 3600000), s(t0 + 3600000), '60')]
         rnd = random.Random(args.seed)
         gen = Gen(rnd, t0)
-        passed = failed = printed = 0
+        passed = failed = printed = ambiguous = 0
         for n in range(args.count):
             expr = gen.expression()
             # a few instant times and range settings for each expression
@@ -684,6 +688,17 @@ def main():
                 pj, purl, perr = get_json(prom, path, params)
                 aj, aurl, aerr = get_json(alloy, path, params)
                 diff = compare(pj, aj)
+                if diff is not None and pj is not None and aj is not None:
+                    # Some answers are not deterministic in Prometheus itself:
+                    # topk/bottomk ties after a step whose output order comes
+                    # from a Go map. Alloy's answer counts if Prometheus gives
+                    # it too when asked again.
+                    for _ in range(8):
+                        pj2, _, _ = get_json(prom, path, params)
+                        if compare(pj2, aj) is None:
+                            diff = None
+                            ambiguous += 1
+                            break
                 if diff is None:
                     passed += 1
                     continue
@@ -701,6 +716,8 @@ def main():
                     sys.stdout.flush()
             if args.verbose:
                 print('# %d %s' % (n, expr))
+        if ambiguous:
+            print('# %d answers matched only one of several answers Prometheus gives' % ambiguous)
         print('%d passed, %d failed' % (passed, failed))
         return 0 if failed == 0 else 1
     finally:
