@@ -624,7 +624,14 @@ duration_tok_ms(Parser *p, const Token *t)
 	double		secs;
 
 	if (t->type == T_DURATION)
-		return parse_duration_tok(p, t);
+	{
+		int64_t		ms = parse_duration_tok(p, t);
+
+		/* 2.42's parseDuration: every duration in a query (range, offset, subquery) is > 0 */
+		if (ms == 0 && p->compat != PROMQL_COMPAT_V3)
+			parse_fail(p, t->pos, "duration must be greater than 0");
+		return ms;
+	}
 	secs = parse_number_text(p, p->q + t->pos, t->len, t->pos);
 	if (!(fabs(secs * 1000.0) < 9.2e18))
 		parse_fail(p, t->pos, "duration out of range");
@@ -1236,8 +1243,15 @@ parse_postfix(Parser *p, PromqlNode *n)
 
 				if (n->type != PROMQL_NODE_VECTOR_SELECTOR)
 					parse_fail(p, n->pos_start, "ranges only allowed for vector selectors");
-				if (n->has_offset || n->at_kind != PROMQL_AT_NONE)
+				/*
+				 * 2.42's grammar only rejects a non-zero offset and a literal
+				 * @ time here: "x offset 0s [5m]" and "x @ start() [5m]"
+				 * parse, the latter as a range pinned to the start.
+				 */
+				if (n->has_offset && n->offset_ms != 0)
 					parse_fail(p, start, "no offset modifiers allowed before range");
+				if (n->at_kind == PROMQL_AT_TIME)
+					parse_fail(p, start, "no @ modifiers allowed before range");
 				m = new_node(p, PROMQL_NODE_MATRIX_SELECTOR, n->pos_start, p->pos);
 				m->expr = n;
 				m->range_ms = duration_tok_ms(p, &d);
@@ -1594,7 +1608,8 @@ check_ast(Parser *p, PromqlNode *n)
 					parse_fail(p, n->rhs->pos_start, "binary expression must contain only scalar and instant vector types");
 				if ((lt != PROMQL_VAL_VECTOR || rt != PROMQL_VAL_VECTOR) && n->has_matching)
 				{
-					if (n->ngrouping > 0 || n->on)
+					/* as in 2.42, only matching labels are an error: "x * on() 2" parses */
+					if (n->ngrouping > 0)
 						parse_fail(p, n->pos_start, "vector matching only allowed between instant vectors");
 					n->has_matching = false;
 				}

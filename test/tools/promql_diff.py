@@ -243,6 +243,7 @@ class Gen:
     def __init__(self, rnd, t0):
         self.r = rnd
         self.t0 = t0
+        self.max_depth = 3
 
     def pick(self, xs):
         return self.r.choice(xs)
@@ -454,7 +455,7 @@ class Gen:
         return self.function(d)
 
     def expression(self):
-        d = self.r.randrange(1, 4)
+        d = self.r.randrange(1, self.max_depth + 1)
         c = self.r.randrange(100)
         if c < 80:
             e = self.vector(d)
@@ -645,6 +646,7 @@ def main():
     ap.add_argument('--t0', type=int, default=None, help='dataset start in ms (default: now - 3h, aligned)')
     ap.add_argument('--keep', action='store_true', help='leave Prometheus and its directory behind')
     ap.add_argument('--max-print', type=int, default=50, help='mismatches printed in full')
+    ap.add_argument('--depth', type=int, default=3, help='maximum expression depth')
     ap.add_argument('--verbose', action='store_true')
     args = ap.parse_args()
 
@@ -677,6 +679,7 @@ def main():
                   (s(t0 + 3600000), s(t0 + 3600000), '60')]
         rnd = random.Random(args.seed)
         gen = Gen(rnd, t0)
+        gen.max_depth = args.depth
         passed = failed = printed = ambiguous = 0
         for n in range(args.count):
             expr = gen.expression()

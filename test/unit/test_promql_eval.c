@@ -325,6 +325,29 @@ main(void)
 		  "topk with k < 1 still evaluates its vector argument");
 	ok = run("bottomk(-1, topk(NaN, foo))", 600000, 600000, 0, NULL, &res, &err);
 	CHECK(!ok && strstr(err, "overflows int64"), "an inner topk(NaN) fails under an outer k < 1");
+	ok = run("foo * on() group_right 2", 600000, 600000, 0, NULL, &res, &err);
+	CHECK(ok && res.vector.n == 3 && res.vector.s[0].v == 80, "on() without labels is allowed against a scalar");
+	ok = run("2 % on() group_left(instance) foo", 600000, 600000, 0, NULL, &res, &err);
+	CHECK(ok && res.vector.n == 3, "on() group_left(x) without matching labels is allowed against a scalar");
+	ok = run("foo == on(instance) 10", 600000, 600000, 0, NULL, &res, &err);
+	CHECK(!ok && strstr(err, "vector matching only allowed between instant vectors"),
+		  "on(labels) against a scalar is an error");
+	ok = run("count_over_time(foo @ start()[5m])", 600000, 600000, 0, NULL, &res, &err);
+	CHECK(ok && res.vector.n == 3 && res.vector.s[0].v == 21, "x @ start()[5m] is a range pinned to the start: %s %d %g", ok ? "" : err, res.vector.n, res.vector.n ? res.vector.s[0].v : -1);
+	{
+		static const char *const zero[] = {"foo offset 0s", "foo[0m]", "max_over_time(foo[5m:0s])",
+		"foo offset -0s", "(foo)[0h:]"};
+
+		for (int i = 0; i < (int) (sizeof(zero) / sizeof(zero[0])); i++)
+		{
+			ok = run(zero[i], 600000, 600000, 0, NULL, &res, &err);
+			CHECK(!ok && strstr(err, "duration must be greater than 0"), "zero duration rejected: %s", zero[i]);
+		}
+	}
+	ok = run("foo offset 1m [5m]", 600000, 600000, 0, NULL, &res, &err);
+	CHECK(!ok && strstr(err, "no offset modifiers allowed before range"), "a real offset before a range is not");
+	ok = run("foo @ 100 [5m]", 600000, 600000, 0, NULL, &res, &err);
+	CHECK(!ok && strstr(err, "no @ modifiers allowed before range"), "a literal @ before a range is not");
 	{
 		/* Prometheus 2.42 on amd64: int64(NaN) is the minimum int64, and Go's time wraps */
 		static const struct
