@@ -658,6 +658,8 @@ absent_labels(PromqlEval *ev, PromqlNode *arg)
 	const char **has;
 	int			nhas = 0;
 
+	/* 2.42 unwraps parentheses around a call's arguments before this */
+	arg = unwrap_paren(arg);
 	if (arg->type == PROMQL_NODE_VECTOR_SELECTOR)
 		vs = arg;
 	else if (arg->type == PROMQL_NODE_MATRIX_SELECTOR)

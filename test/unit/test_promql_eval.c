@@ -302,6 +302,8 @@ main(void)
 	CHECK(ok && res.vector.n == 1 && res.vector.s[0].labels.n == 1 &&
 		  strcmp(promql_labels_get(&res.vector.s[0].labels, "instance"), "b") == 0,
 		  "absent() applies its matchers in order: a later equality sets, a later matcher deletes");
+	ok = run("absent(((nosuch{job=\"x\"})))", 600000, 600000, 0, NULL, &res, &err);
+	CHECK(ok && res.vector.n == 1 && res.vector.s[0].labels.n == 1, "absent() looks through parentheses");
 	ok = run("clamp_max(-foo / 0, NaN)", 600000, 600000, 0, NULL, &res, &err);
 	CHECK(ok && res.vector.n == 3 && isinf(res.vector.s[0].v) && res.vector.s[0].v < 0,
 		  "clamp_max(-Inf, NaN) is -Inf (Go's math.Min)");
