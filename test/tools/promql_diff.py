@@ -729,8 +729,13 @@ def main():
         for n in range(args.count):
             expr = gen.expression()
             # a few instant times and range settings for each expression
-            evals = [('/api/v1/query', {'query': expr, 'time': t}) for t in rnd.sample(instants, 3)]
-            for (st, en, step) in rnd.sample(ranges, 2):
+            # plus one random time and one random range, to ms precision
+            rt = t0 + rnd.randrange(-600000, ROUNDS * STEP_MS + 600000)
+            rs = t0 + rnd.randrange(-600000, ROUNDS * STEP_MS)
+            rstep = rnd.choice([1000, 7000, 15000, 45500, 60000, 300000])
+            rlen = min(rnd.randrange(0, 2400000), rstep * 300)
+            evals = [('/api/v1/query', {'query': expr, 'time': t}) for t in rnd.sample(instants, 2) + [s(rt)]]
+            for (st, en, step) in rnd.sample(ranges, 1) + [(s(rs), s(rs + rlen), '%g' % (rstep / 1000.0))]:
                 evals.append(('/api/v1/query_range', {'query': expr, 'start': st, 'end': en, 'step': step}))
             for path, params in evals:
                 pj, purl, perr = get_json(prom, path, params)
