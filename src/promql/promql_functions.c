@@ -868,6 +868,31 @@ date_func(int id, double v)
 	return NAN;
 }
 
+/*
+ * Go's math.Cosh and Sinh take exp(|x|) / 2 above |x| = 21, so they reach
+ * +Inf as soon as exp(|x|) does (|x| > 709.78), where the C library's stay
+ * finite up to |x| = 710.47: cosh(vector(710)) is +Inf in Prometheus.
+ */
+static double
+go_cosh(double v)
+{
+	double		x = fabs(v);
+
+	if (x > 21)
+		return exp(x) * 0.5;
+	return cosh(v);
+}
+
+static double
+go_sinh(double v)
+{
+	double		x = fabs(v);
+
+	if (x > 21)
+		return copysign(exp(x) * 0.5, v);
+	return sinh(v);
+}
+
 static double
 simple_func(int id, double v)
 {
@@ -902,9 +927,9 @@ simple_func(int id, double v)
 		case F_ATAN:
 			return atan(v);
 		case F_SINH:
-			return sinh(v);
+			return go_sinh(v);
 		case F_COSH:
-			return cosh(v);
+			return go_cosh(v);
 		case F_TANH:
 			return tanh(v);
 		case F_ASINH:

@@ -304,6 +304,11 @@ main(void)
 		  "absent() applies its matchers in order: a later equality sets, a later matcher deletes");
 	ok = run("absent(((nosuch{job=\"x\"})))", 600000, 600000, 0, NULL, &res, &err);
 	CHECK(ok && res.vector.n == 1 && res.vector.s[0].labels.n == 1, "absent() looks through parentheses");
+	ok = run("cosh(vector(710))", 600000, 600000, 0, NULL, &res, &err);
+	CHECK(ok && res.vector.n == 1 && isinf(res.vector.s[0].v) && res.vector.s[0].v > 0,
+		  "cosh/sinh overflow where Go's do");
+	ok = run("sinh(vector(-710))", 600000, 600000, 0, NULL, &res, &err);
+	CHECK(ok && res.vector.n == 1 && isinf(res.vector.s[0].v) && res.vector.s[0].v < 0, "sinh(-710) is -Inf");
 	ok = run("clamp_max(-foo / 0, NaN)", 600000, 600000, 0, NULL, &res, &err);
 	CHECK(ok && res.vector.n == 3 && isinf(res.vector.s[0].v) && res.vector.s[0].v < 0,
 		  "clamp_max(-Inf, NaN) is -Inf (Go's math.Min)");
