@@ -161,6 +161,17 @@ def make_dataset(t0):
             add({'__name__': 'stale_metric', 'job': 'y'}, t, float(-r))
         elif r == 100:
             add({'__name__': 'stale_metric', 'job': 'y'}, t, 'stale')
+        # a histogram with buckets out of order (counts going down, le not
+        # sorted on the wire) and one without +Inf
+        for job, les in (('odd', ('10', '0.1', '+Inf', '1')), ('noinf', ('0.1', '1', '10'))):
+            for j, le in enumerate(les):
+                add({'__name__': 'odd_bucket', 'job': job, 'le': le}, t,
+                    float((r * (j + 1)) % 37 if job == 'odd' else r * (j + 1)))
+        # large values with small changes (summation order shows)
+        add({'__name__': 'big_gauge', 'job': 'x', 'instance': insts[0]}, t, 1e9 + rnd.randrange(0, 1000) / 8.0)
+        add({'__name__': 'big_gauge', 'job': 'x', 'instance': insts[1]}, t, -1e9 + r * 0.1)
+        # a counter with an occasional NaN
+        add({'__name__': 'nan_counter', 'job': 'api'}, t, float('nan') if r % 37 == 5 else float(r * 3))
         # a metric sharing label names with others, job-less
         if r % 4 == 0:
             add({'__name__': 'sparse', 'instance': insts[r % 3], 'path': '/api/a'}, t, float(r % 13))
@@ -199,9 +210,12 @@ METRICS = {
     'stale_metric': ['job'],
     'sparse': ['instance', 'path'],
     'no_such_metric': ['job'],
+    'odd_bucket': ['job', 'le'],
+    'big_gauge': ['job', 'instance'],
+    'nan_counter': ['job'],
 }
 LABEL_VALUES = {
-    'job': ['node', 'api', 'x', 'y', ''],
+    'job': ['node', 'api', 'x', 'y', '', 'odd', 'noinf'],
     'instance': ['10.0.0.1:9100', '10.0.0.2:9100', '10.0.0.3:9100', '10.0.0.4:9100', ''],
     'path': ['/api/a', '/api/b', '/static', ''],
     'method': ['GET', 'POST'],
@@ -432,6 +446,7 @@ class Gen:
                 'req_duration_seconds_bucket', 'req_duration_seconds_bucket offset 1h',
                 'sum without (instance) (req_duration_seconds_bucket)',
                 'req_duration_seconds_bucket{le!="+Inf"}', 'req_duration_seconds_bucket{le=~"0.*|1"}',
+                'odd_bucket', 'rate(odd_bucket[5m])', 'sum by (le) (odd_bucket)', 'odd_bucket{job="noinf"}',
                 self.vector(d - 1)]))
         if c == 16:
             if self.chance(0.5):
