@@ -516,7 +516,15 @@ class Gen:
         if c == 7:
             return 'label_replace(%s, "x", "y", "z", "(")' % e   # bad regex: an evaluation error
         if c == 8:
-            return '{%s}' % self.pick(['job=""', 'job=~".*"', 'job!="x"'])
+            return self.pick(['{job=""}', '{job=~".*"}', '{job!="x"}', '{__name__=""}', '{job=~"x|"}',
+                              'up{job="x"', 'up{job=~"("}', 'up{1job="x"}', 'up{job="x",}', '{}',
+                              'sum by (job) (up) by (x)', 'topk(up, up)', 'quantile("a", up)',
+                              'count_values(1, up)', 'label_join(up, "a")', 'scalar("x")',
+                              '"a" + 1', 'up + "a"', 'time(1)', 'vector(up)', 'abs(1)', 'rate(1)',
+                              'up[5m] + 1', '-"a"', 'sum(up[5m])', 'up @ foo()', 'up offset 5m offset 1m',
+                              'up @ 1 @ 2', 'up @ NaN', 'up @ Inf', 'up @ -1', '1 == 1', '(1 == bool 1) > 0',
+                              'up and 1', 'up == bool on(job) up', 'sum without () (up)', 'up[5m:1m:1m]',
+                              'holt_winters(up[5m], 0.5)', 'round(up, 1, 2)', 'absent()', 'day_of_week(up, up)'])
         return e + ' offset 5'
 
 
