@@ -41,22 +41,14 @@ import urllib.request
 
 import snappy
 
+from remote_read_proto import uvarint
+
 STEP_MS = 15000
 ROUNDS = 480                     # two hours at 15s
 STALE_NAN = 0x7ff0000000000002
 
 
 # ---------------------------------------------------------------- remote write
-
-def uvarint(v):
-    out = bytearray()
-    v &= (1 << 64) - 1
-    while v >= 0x80:
-        out.append((v & 0x7f) | 0x80)
-        v >>= 7
-    out.append(v)
-    return bytes(out)
-
 
 def pb_bytes(num, payload):
     return uvarint((num << 3) | 2) + uvarint(len(payload)) + payload
