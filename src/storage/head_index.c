@@ -654,6 +654,38 @@ AlloyHeadIndexCatchUp(AlloyHeadIndex *e, Relation rel, const AlloyMetaData *meta
 }
 
 /*
+ * Bring entry e up to rel's head (meta was just read): start over when the
+ * head is another one or shorter than what was indexed, read what was
+ * appended, and start over once more if what was read last is gone. False
+ * when e cannot serve (too big for the limit, or the second try failed).
+ * *added: the batches this call indexed.
+ */
+static bool
+AlloyHeadIndexBringUp(AlloyHeadIndex *e, Relation rel, const AlloyMetaData *meta,
+					  uint32 *added)
+{
+	uint32		before;
+
+	*added = 0;
+	if (!e->valid || e->head_first != meta->head_first ||
+		e->npages > meta->head_npages)
+		AlloyHeadIndexReset(e, meta->head_first);
+	before = e->nbatches;
+	if (!AlloyHeadIndexCatchUp(e, rel, meta))
+	{
+		if (e->oversize)
+			return false;
+		/* what was read last is gone: start over once */
+		AlloyHeadIndexReset(e, meta->head_first);
+		before = 0;
+		if (!AlloyHeadIndexCatchUp(e, rel, meta))
+			return false;
+	}
+	*added = e->nbatches - before;
+	return true;
+}
+
+/*
  * The head batches of rel that may hold samples of the series only[0..nonly)
  * in [mint, maxt], in head order, caught up to the head's current end; or
  * NULL when rel's head is not indexed (the limit is 0 or too small), and the
@@ -670,6 +702,7 @@ AlloyHeadIndexLookup(Relation rel, const AlloyMetaData *meta,
 	uint32		nmarked = 0;
 	uint32		bi;
 	uint32		n = 0;
+	uint32		added;
 	int			i;
 
 	*nrefs = 0;
@@ -731,18 +764,8 @@ AlloyHeadIndexLookup(Relation rel, const AlloyMetaData *meta,
 			return NULL;
 		AlloyHeadIndexReset(e, meta->head_first);
 	}
-	if (!e->valid || e->head_first != meta->head_first ||
-		e->npages > meta->head_npages)
-		AlloyHeadIndexReset(e, meta->head_first);
-	if (!AlloyHeadIndexCatchUp(e, rel, meta))
-	{
-		if (e->oversize)
-			return NULL;
-		/* what was read last is gone: start over once */
-		AlloyHeadIndexReset(e, meta->head_first);
-		if (!AlloyHeadIndexCatchUp(e, rel, meta))
-			return NULL;
-	}
+	if (!AlloyHeadIndexBringUp(e, rel, meta, &added))
+		return NULL;
 
 	/*
 	 * The batches of the wanted series, in head order, without repeats: a
@@ -818,7 +841,7 @@ AlloyHeadIndexRefresh(void)
 		Relation	rel;
 		AlloyPageSource src;
 		AlloyMetaData meta;
-		uint32		before;
+		uint32		n;
 
 		if (e->oversize || alloy_head_index_max_entries <= 0)
 			continue;
@@ -836,19 +859,8 @@ AlloyHeadIndexRefresh(void)
 			AlloySourceFromRel(&src, rel);
 			if (AlloyReadMeta(&src, &meta) && BlockNumberIsValid(meta.head_first))
 			{
-				if (!e->valid || e->head_first != meta.head_first ||
-					e->npages > meta.head_npages)
-					AlloyHeadIndexReset(e, meta.head_first);
-				before = e->nbatches;
-				if (!AlloyHeadIndexCatchUp(e, rel, &meta) && !e->oversize)
-				{
-					/* what was read last is gone: start over */
-					AlloyHeadIndexReset(e, meta.head_first);
-					before = 0;
-					(void) AlloyHeadIndexCatchUp(e, rel, &meta);
-				}
-				if (e->nbatches > before)
-					added += e->nbatches - before;
+				(void) AlloyHeadIndexBringUp(e, rel, &meta, &n);
+				added += n;
 			}
 		}
 		relation_close(rel, AccessShareLock);
