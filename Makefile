@@ -7,21 +7,15 @@ EXTENSION = alloy
 EXTVERSION = 0.1.0
 MODULE_big = alloy
 
-STORAGE_OBJS =
-CATALOG_OBJS =
-INGEST_OBJS =
-HTTP_OBJS =
-PROMQL_OBJS =
+# Folders from the bottom layer up (docs/design.md has the picture).
+ALLOY_FOLDERS = base codec wire runtime store series promql query ingest httpd api
+
+ALLOY_OBJS =
 REGRESS = extension settings grafana_sql
 
-include src/storage/objs.mk
-include src/catalog/objs.mk
-include src/ingest/objs.mk
-include src/http/objs.mk
-include src/promql/objs.mk
+include $(foreach f,$(ALLOY_FOLDERS),src/$(f)/objs.mk)
 
-OBJS = src/alloy.o \
-	$(STORAGE_OBJS) $(CATALOG_OBJS) $(INGEST_OBJS) $(HTTP_OBJS) $(PROMQL_OBJS)
+OBJS = src/alloy.o $(ALLOY_OBJS)
 
 # The install script is assembled from one fragment per subsystem (sql/install/NN_*.sql)
 # in file-name order; upgrade scripts (alloy--A--B.sql) ship as they are.

@@ -24,10 +24,10 @@
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
-#include "catalog/catalog.h"
-#include "ingest/exemplars.h"
+#include "series/series.h"
+#include "ingest/ingest.h"
 #include "ingest/ingest_int.h"
-#include "storage/samples.h"
+#include "store/store.h"
 
 PG_FUNCTION_INFO_V1(alloy_exemplars_drop_before);
 

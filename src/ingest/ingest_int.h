@@ -4,7 +4,7 @@
 #ifndef ALLOY_INGEST_INT_H
 #define ALLOY_INGEST_INT_H
 
-#include "ingest/rw_decode.h"
+#include "wire/wire.h"
 
 /* ingest_limits.c */
 extern int	alloy_tenant_max_samples_per_second;

@@ -27,12 +27,12 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
-#include "alloy.h"
-#include "catalog/catalog.h"
-#include "http/http.h"
-#include "http/metrics.h"
+#include "runtime/runtime.h"
+#include "series/series.h"
+#include "httpd/httpd.h"
+#include "ingest/ingest.h"
 #include "ingest/ingest_int.h"
-#include "storage/samples.h"
+#include "store/store.h"
 
 static int	m_requests_v1;
 static int	m_requests_v2;

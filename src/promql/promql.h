@@ -1,23 +1,22 @@
+#ifndef ALLOY_PROMQL_PROMQL_H
+#define ALLOY_PROMQL_PROMQL_H
 /*
  * promql.h: public interface of alloy's PromQL engine (plain C).
  *
  * The engine parses a PromQL 2.42 expression into an AST, plans the time
  * range every selector needs, fetches series through the callbacks of
  * promql_storage.h and evaluates with Prometheus 2.42 semantics.  It makes
- * no PostgreSQL calls: memory comes from a PromqlArena, errors are returned
+ * no PostgreSQL calls: memory comes from a AlloyArena, errors are returned
  * as strings, cancellation is a caller hook.  That is what lets the unit
  * tests, the conformance harness and the fuzzer build it standalone, and the
  * server (promql_sql.c, HTTP handlers) wrap it.
  */
-#ifndef PROMQL_H
-#define PROMQL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "promql/promql_arena.h"
-#include "promql/promql_regex.h"
+#include "base/base.h"
 
 /* Prometheus's stale marker: a NaN with exactly these bits. */
 #define PROMQL_STALE_NAN_BITS	UINT64_C(0x7ff0000000000002)
@@ -57,7 +56,7 @@ typedef struct PromqlMatcher
 	PromqlMatchType type;
 	const char *name;
 	const char *value;
-	PromqlRegex *rx;			/* compiled for RE/NRE */
+	AlloyRegex *rx;			/* compiled for RE/NRE */
 } PromqlMatcher;
 
 /* Does a label value (NULL or "" for a missing label) satisfy m? */
@@ -204,7 +203,7 @@ extern const char *promql_value_type_name(PromqlValueType t);
  * Parse a query.  Returns NULL on error with *err set to Prometheus's
  * message ("parse error at char N: ..." or "1:N: parse error: ...").
  */
-extern PromqlNode *promql_parse(PromqlArena *arena, const char *query, size_t len,
+extern PromqlNode *promql_parse(AlloyArena *arena, const char *query, size_t len,
 								const char **err);
 
 /*
@@ -215,14 +214,14 @@ extern PromqlNode *promql_parse(PromqlArena *arena, const char *query, size_t le
 #define PROMQL_COMPAT_V2	2
 #define PROMQL_COMPAT_V3	3
 
-extern PromqlNode *promql_parse_compat(PromqlArena *arena, const char *query, size_t len,
+extern PromqlNode *promql_parse_compat(AlloyArena *arena, const char *query, size_t len,
 									   int compat, const char **err);
 
 /* Parse a duration such as 1h30m (Prometheus's model.ParseDuration). */
 extern bool promql_parse_duration(const char *s, size_t len, int64_t *ms);
 
 /* Prometheus's textual form of an expression (for explain and tests). */
-extern char *promql_node_string(PromqlArena *arena, const PromqlNode *n);
+extern char *promql_node_string(AlloyArena *arena, const PromqlNode *n);
 
 /* ---- results ---- */
 
@@ -286,7 +285,7 @@ extern void promql_engine_opts_default(PromqlEngineOpts *opts);
  * (step > 0).  Range query results are always a matrix (Prometheus turns
  * scalars into a series with no labels).  Returns false with *err set.
  */
-extern bool promql_eval(PromqlArena *arena, const PromqlEngineOpts *opts,
+extern bool promql_eval(AlloyArena *arena, const PromqlEngineOpts *opts,
 						struct PromqlStorage *storage, PromqlNode *expr,
 						int64_t start_ms, int64_t end_ms, int64_t step_ms,
 						PromqlResult *result, const char **err);
@@ -295,7 +294,7 @@ extern bool promql_eval(PromqlArena *arena, const PromqlEngineOpts *opts,
  * The plan: every selector with the time range it reads (after offset, @,
  * lookback, range and subquery windows) and, once fetched, the series count.
  */
-extern char *promql_explain(PromqlArena *arena, const PromqlEngineOpts *opts,
+extern char *promql_explain(AlloyArena *arena, const PromqlEngineOpts *opts,
 							struct PromqlStorage *storage, PromqlNode *expr,
 							int64_t start_ms, int64_t end_ms, int64_t step_ms,
 							const char **err);
@@ -303,8 +302,50 @@ extern char *promql_explain(PromqlArena *arena, const PromqlEngineOpts *opts,
 /* Label helpers shared by the engine and its callers. */
 extern const char *promql_labels_get(const PromqlLabels *ls, const char *name);
 extern int	promql_labels_cmp(const PromqlLabels *a, const PromqlLabels *b);
-extern char *promql_labels_string(PromqlArena *arena, const PromqlLabels *ls);
+extern char *promql_labels_string(AlloyArena *arena, const PromqlLabels *ls);
 extern void promql_labels_sort(PromqlLabel *v, int n);
 extern bool promql_valid_label_name(const char *s);
 
-#endif							/* PROMQL_H */
+/*
+ * promql_storage.h: how the PromQL evaluator reads series.
+ *
+ * The engine never knows where samples live.  The planner computes for every
+ * selector the exact [mint, maxt] it needs and calls select() once per
+ * selector; the callee returns the matching series with their samples in
+ * that window (both ends included), timestamps ascending, stale markers kept
+ * bit-exact.  The in-memory store of the tests and alloy's table AM both
+ * implement this, so both run the same engine.
+ */
+
+#include "promql/promql.h"
+
+typedef struct PromqlSeries
+{
+	PromqlLabels labels;		/* sorted, __name__ included */
+	size_t		n;
+	const int64_t *t;			/* milliseconds, ascending, unique */
+	const double *v;
+} PromqlSeries;
+
+typedef struct PromqlSeriesSet
+{
+	size_t		n;
+	PromqlSeries *series;
+} PromqlSeriesSet;
+
+typedef struct PromqlStorage
+{
+	void	   *ctx;
+
+	/*
+	 * Fill *out with every series matching all matchers (allocate from
+	 * arena).  Return false and write errbuf on failure.  mint > maxt means
+	 * no samples are needed but series still are (not used today).
+	 */
+	bool		(*select) (void *ctx, AlloyArena *arena,
+						   const PromqlMatcher *matchers, int nmatchers,
+						   int64_t mint, int64_t maxt,
+						   PromqlSeriesSet *out, char *errbuf, size_t errlen);
+} PromqlStorage;
+
+#endif							/* ALLOY_PROMQL_PROMQL_H */

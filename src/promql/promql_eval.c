@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "promql/promql_internal.h"
+#include "promql/promql_int.h"
 
 /* ------------------------------------------------------------- utilities */
 
@@ -37,7 +37,7 @@ promql_ev_error(PromqlEval *ev, const char *fmt,...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	ev->err = promql_strdup(ev->arena, buf);
+	ev->err = alloy_arena_strdup(ev->arena, buf);
 	longjmp(ev->jb, 1);
 }
 
@@ -63,7 +63,7 @@ promql_vec_push(PromqlEval *ev, PromqlVector *v, PromqlLabels labels, int64_t t,
 	{
 		int			nc = v->cap ? v->cap * 2 : 8;
 
-		v->s = promql_realloc(ev->arena, v->s, sizeof(PromqlSample) * v->cap, sizeof(PromqlSample) * nc);
+		v->s = alloy_arena_realloc(ev->arena, v->s, sizeof(PromqlSample) * v->cap, sizeof(PromqlSample) * nc);
 		v->cap = nc;
 	}
 	v->s[v->n].labels = labels;
@@ -94,9 +94,9 @@ promql_matcher_matches(const PromqlMatcher *m, const char *value)
 		case PROMQL_MATCH_NEQ:
 			return strcmp(value, m->value) != 0;
 		case PROMQL_MATCH_RE:
-			return promql_regex_match(m->rx, value, strlen(value));
+			return alloy_regex_match(m->rx, value, strlen(value));
 		case PROMQL_MATCH_NRE:
-			return !promql_regex_match(m->rx, value, strlen(value));
+			return !alloy_regex_match(m->rx, value, strlen(value));
 	}
 	return false;
 }
@@ -164,7 +164,7 @@ static size_t *
 selector_hints(PromqlEval *ev, PromqlNode *vs, size_t nseries, int nhints)
 {
 	if (vs->eval_cache == NULL)
-		vs->eval_cache = promql_alloc0(ev->qarena, sizeof(size_t) * (nseries * nhints + 1));
+		vs->eval_cache = alloy_arena_alloc0(ev->qarena, sizeof(size_t) * (nseries * nhints + 1));
 	return vs->eval_cache;
 }
 
@@ -275,7 +275,7 @@ static void
 plan_append(Planner *pl, const char *s)
 {
 	size_t		n = strlen(s);
-	char	   *e = promql_alloc(pl->ev->arena, pl->explain_len + n + 1);
+	char	   *e = alloy_arena_alloc(pl->ev->arena, pl->explain_len + n + 1);
 
 	if (pl->explain_len)
 		memcpy(e, pl->explain, pl->explain_len);
@@ -315,8 +315,8 @@ drop_stale(PromqlEval *ev, PromqlSeries *s)
 			k++;
 	if (k == s->n)
 		return;
-	t = promql_alloc(ev->arena, sizeof(int64_t) * (s->n + 1));
-	v = promql_alloc(ev->arena, sizeof(double) * (s->n + 1));
+	t = alloy_arena_alloc(ev->arena, sizeof(int64_t) * (s->n + 1));
+	v = alloy_arena_alloc(ev->arena, sizeof(double) * (s->n + 1));
 	k = 0;
 	for (size_t i = 0; i < s->n; i++)
 		if (!is_stale(s->v[i]))
@@ -343,7 +343,7 @@ plan_selector(Planner *pl, PromqlNode *vs, int64_t lo, int64_t hi, int64_t range
 	vs->plan_maxt = promql_ts_sub(hi, vs->offset_ms);
 	if (pl->fetch)
 	{
-		PromqlSeriesSet *set = promql_alloc0(ev->arena, sizeof(PromqlSeriesSet));
+		PromqlSeriesSet *set = alloy_arena_alloc0(ev->arena, sizeof(PromqlSeriesSet));
 
 		if (!ev->storage->select(ev->storage->ctx, ev->arena, vs->matchers, vs->nmatchers,
 								 vs->plan_mint, vs->plan_maxt, set, errbuf, sizeof(errbuf)))
@@ -355,11 +355,11 @@ plan_selector(Planner *pl, PromqlNode *vs, int64_t lo, int64_t hi, int64_t range
 	}
 	if (pl->explain_len || !pl->fetch || pl->explain)
 	{
-		char	   *line = promql_sprintf(ev->arena, "selector %s%s: time range [%lld, %lld]%s\n",
+		char	   *line = alloy_arena_sprintf(ev->arena, "selector %s%s: time range [%lld, %lld]%s\n",
 										  promql_node_string(ev->arena, vs),
-										  matrix ? promql_sprintf(ev->arena, " range %lldms", (long long) range) : "",
+										  matrix ? alloy_arena_sprintf(ev->arena, " range %lldms", (long long) range) : "",
 										  (long long) vs->plan_mint, (long long) vs->plan_maxt,
-										  vs->series ? promql_sprintf(ev->arena, ", %zu series", vs->series->n) : "");
+										  vs->series ? alloy_arena_sprintf(ev->arena, ", %zu series", vs->series->n) : "");
 
 		plan_append(pl, line);
 	}
@@ -476,7 +476,7 @@ eval_matrix_selector(PromqlEval *ev, PromqlNode *n, int64_t ts)
 
 	memset(&r, 0, sizeof(r));
 	r.type = PROMQL_VAL_MATRIX;
-	r.mat.s = promql_alloc(ev->arena, sizeof(EvSeries) * (set->n + 1));
+	r.mat.s = alloy_arena_alloc(ev->arena, sizeof(EvSeries) * (set->n + 1));
 	for (size_t i = 0; i < set->n; i++)
 	{
 		PromqlSeries *s = &set->series[i];
@@ -532,24 +532,24 @@ labels_to_query_arena(PromqlEval *ev, const PromqlLabels *ls)
 
 	if (ev->arena == ev->qarena)
 		return *ls;
-	if (!promql_arena_owns(ev->arena, ls->v))
+	if (!alloy_arena_owns(ev->arena, ls->v))
 	{
 		int			i;
 
 		for (i = 0; i < ls->n; i++)
-			if (promql_arena_owns(ev->arena, ls->v[i].name) ||
-				promql_arena_owns(ev->arena, ls->v[i].value))
+			if (alloy_arena_owns(ev->arena, ls->v[i].name) ||
+				alloy_arena_owns(ev->arena, ls->v[i].value))
 				break;
 		if (i == ls->n)
 			return *ls;
 	}
-	v = promql_alloc(ev->qarena, sizeof(PromqlLabel) * (ls->n + 1));
+	v = alloy_arena_alloc(ev->qarena, sizeof(PromqlLabel) * (ls->n + 1));
 	for (int i = 0; i < ls->n; i++)
 	{
-		v[i].name = promql_arena_owns(ev->arena, ls->v[i].name) ?
-			promql_strdup(ev->qarena, ls->v[i].name) : ls->v[i].name;
-		v[i].value = promql_arena_owns(ev->arena, ls->v[i].value) ?
-			promql_strdup(ev->qarena, ls->v[i].value) : ls->v[i].value;
+		v[i].name = alloy_arena_owns(ev->arena, ls->v[i].name) ?
+			alloy_arena_strdup(ev->qarena, ls->v[i].name) : ls->v[i].name;
+		v[i].value = alloy_arena_owns(ev->arena, ls->v[i].value) ?
+			alloy_arena_strdup(ev->qarena, ls->v[i].value) : ls->v[i].value;
 	}
 	out.n = ls->n;
 	out.v = v;
@@ -582,7 +582,7 @@ subcache_add_step(PromqlEval *ev, PromqlNode *n, SubCache *c, int64_t t)
 			{
 				int			nc = c->capss ? c->capss * 2 : 8;
 
-				c->ss = promql_realloc(ev->qarena, c->ss, sizeof(SubSeries) * c->capss,
+				c->ss = alloy_arena_realloc(ev->qarena, c->ss, sizeof(SubSeries) * c->capss,
 									   sizeof(SubSeries) * nc);
 				c->capss = nc;
 			}
@@ -596,8 +596,8 @@ subcache_add_step(PromqlEval *ev, PromqlNode *n, SubCache *c, int64_t t)
 		{
 			int			nc = o->cap ? o->cap * 2 : 16;
 
-			o->t = promql_realloc(ev->qarena, o->t, sizeof(int64_t) * o->cap, sizeof(int64_t) * nc);
-			o->v = promql_realloc(ev->qarena, o->v, sizeof(double) * o->cap, sizeof(double) * nc);
+			o->t = alloy_arena_realloc(ev->qarena, o->t, sizeof(int64_t) * o->cap, sizeof(int64_t) * nc);
+			o->v = alloy_arena_realloc(ev->qarena, o->v, sizeof(double) * o->cap, sizeof(double) * nc);
 			o->cap = nc;
 		}
 		o->t[o->n] = t;
@@ -625,7 +625,7 @@ eval_subquery(PromqlEval *ev, PromqlNode *n, int64_t ts)
 		first = INT64_MAX;		/* only a window ending at the end of time */
 	if (c == NULL)
 	{
-		c = promql_alloc(ev->qarena, sizeof(SubCache));
+		c = alloy_arena_alloc(ev->qarena, sizeof(SubCache));
 		subcache_reset(ev, c);
 		n->eval_cache = c;
 	}
@@ -652,7 +652,7 @@ eval_subquery(PromqlEval *ev, PromqlNode *n, int64_t ts)
 
 	memset(&r, 0, sizeof(r));
 	r.type = PROMQL_VAL_MATRIX;
-	r.mat.s = promql_alloc(ev->arena, sizeof(EvSeries) * (c->nss + 1));
+	r.mat.s = alloy_arena_alloc(ev->arena, sizeof(EvSeries) * (c->nss + 1));
 	for (int i = 0; i < c->nss; i++)
 	{
 		SubSeries  *s = &c->ss[i];
@@ -847,7 +847,7 @@ vector_binop(PromqlEval *ev, PromqlNode *n, PromqlVector *lhs, PromqlVector *rhs
 		r = lhs;
 	}
 	promql_lmap_init(&right, ev->arena, r->n);
-	rsig = promql_alloc(ev->arena, sizeof(PromqlLabels) * r->n);
+	rsig = alloy_arena_alloc(ev->arena, sizeof(PromqlLabels) * r->n);
 	for (int i = 0; i < r->n; i++)
 	{
 		uint64_t	h;
@@ -865,7 +865,7 @@ vector_binop(PromqlEval *ev, PromqlNode *n, PromqlVector *lhs, PromqlVector *rhs
 	}
 	promql_lmap_init(&matched, ev->arena, l->n);
 	if (n->card != PROMQL_CARD_ONE_TO_ONE)
-		inserted = promql_alloc(ev->arena, sizeof(PromqlLMap) * (r->n + 1));
+		inserted = alloy_arena_alloc(ev->arena, sizeof(PromqlLMap) * (r->n + 1));
 	for (int i = 0; i < l->n; i++)
 	{
 		PromqlLabels sig = signature(ev, n, &l->s[i].labels);
@@ -1144,7 +1144,7 @@ promql_quantile(double q, double *vals, int n)
  * the exact binary value's expansion).
  */
 static char *
-format_go_float(PromqlArena *a, double v)
+format_go_float(AlloyArena *a, double v)
 {
 	char		buf[64];
 	char		digits[32];
@@ -1156,9 +1156,9 @@ format_go_float(PromqlArena *a, double v)
 	int			prec;
 
 	if (isnan(v))
-		return promql_strdup(a, "NaN");
+		return alloy_arena_strdup(a, "NaN");
 	if (isinf(v))
-		return promql_strdup(a, v > 0 ? "+Inf" : "-Inf");
+		return alloy_arena_strdup(a, v > 0 ? "+Inf" : "-Inf");
 	for (prec = 0; prec < 17; prec++)
 	{
 		snprintf(buf, sizeof(buf), "%.*e", prec, v);
@@ -1173,7 +1173,7 @@ format_go_float(PromqlArena *a, double v)
 			digits[nd++] = *c;
 	while (nd > 1 && digits[nd - 1] == '0')
 		nd--;
-	out = o = promql_alloc(a, nd + abs(exp10) + 8);
+	out = o = alloy_arena_alloc(a, nd + abs(exp10) + 8);
 	if (buf[0] == '-')
 		*o++ = '-';
 	if (exp10 < 0)
@@ -1241,7 +1241,7 @@ eval_aggregate(PromqlEval *ev, PromqlNode *n, int64_t ts)
 			promql_ev_error(ev, "invalid label name \"%s\"", value_label);
 		if (!n->without)
 		{
-			const char **g = promql_alloc(ev->arena, sizeof(char *) * (ngrouping + 1));
+			const char **g = alloy_arena_alloc(ev->arena, sizeof(char *) * (ngrouping + 1));
 
 			if (ngrouping > 0)
 				memcpy(g, grouping, sizeof(char *) * ngrouping);
@@ -1251,7 +1251,7 @@ eval_aggregate(PromqlEval *ev, PromqlNode *n, int64_t ts)
 	}
 	if (op != PROMQL_AGG_TOPK && op != PROMQL_AGG_BOTTOMK)
 		in = promql_ev_eval(ev, n->expr, ts);
-	groups = promql_alloc(ev->arena, sizeof(AggGroup) * (in.vec.n + 1));
+	groups = alloy_arena_alloc(ev->arena, sizeof(AggGroup) * (in.vec.n + 1));
 	promql_lmap_init(&map, ev->arena, in.vec.n);
 	for (int i = 0; i < in.vec.n; i++)
 	{
@@ -1293,7 +1293,7 @@ eval_aggregate(PromqlEval *ev, PromqlNode *n, int64_t ts)
 				case PROMQL_AGG_BOTTOMK:
 				case PROMQL_AGG_QUANTILE:
 					g->capheap = 8;
-					g->heap = promql_alloc(ev->arena, sizeof(PromqlSample) * g->capheap);
+					g->heap = alloy_arena_alloc(ev->arena, sizeof(PromqlSample) * g->capheap);
 					g->heap[0] = *s;
 					g->nheap = 1;
 					break;
@@ -1395,7 +1395,7 @@ eval_aggregate(PromqlEval *ev, PromqlNode *n, int64_t ts)
 					}
 					if (g->nheap == g->capheap)
 					{
-						g->heap = promql_realloc(ev->arena, g->heap, sizeof(PromqlSample) * g->capheap,
+						g->heap = alloy_arena_realloc(ev->arena, g->heap, sizeof(PromqlSample) * g->capheap,
 												 sizeof(PromqlSample) * g->capheap * 2);
 						g->capheap *= 2;
 					}
@@ -1406,7 +1406,7 @@ eval_aggregate(PromqlEval *ev, PromqlNode *n, int64_t ts)
 			case PROMQL_AGG_QUANTILE:
 				if (g->nheap == g->capheap)
 				{
-					g->heap = promql_realloc(ev->arena, g->heap, sizeof(PromqlSample) * g->capheap,
+					g->heap = alloy_arena_realloc(ev->arena, g->heap, sizeof(PromqlSample) * g->capheap,
 											 sizeof(PromqlSample) * g->capheap * 2);
 					g->capheap *= 2;
 				}
@@ -1453,7 +1453,7 @@ eval_aggregate(PromqlEval *ev, PromqlNode *n, int64_t ts)
 				continue;
 			case PROMQL_AGG_QUANTILE:
 				{
-					double	   *vals = promql_alloc(ev->arena, sizeof(double) * g->nheap);
+					double	   *vals = alloy_arena_alloc(ev->arena, sizeof(double) * g->nheap);
 
 					for (int i = 0; i < g->nheap; i++)
 						vals[i] = g->heap[i].v;
@@ -1539,7 +1539,7 @@ promql_engine_opts_default(PromqlEngineOpts *opts)
 }
 
 static void
-ev_init(PromqlEval *ev, PromqlArena *arena, const PromqlEngineOpts *opts,
+ev_init(PromqlEval *ev, AlloyArena *arena, const PromqlEngineOpts *opts,
 		PromqlStorage *storage, int64_t start, int64_t end, int64_t step)
 {
 	memset(ev, 0, sizeof(*ev));
@@ -1561,14 +1561,14 @@ typedef struct OutSeries
 } OutSeries;
 
 static void
-series_push(PromqlArena *a, PromqlSeriesOut *s, int64_t t, double v)
+series_push(AlloyArena *a, PromqlSeriesOut *s, int64_t t, double v)
 {
 	if (s->n == s->cap)
 	{
 		int			nc = s->cap ? s->cap * 2 : 16;
 
-		s->t = promql_realloc(a, s->t, sizeof(int64_t) * s->cap, sizeof(int64_t) * nc);
-		s->v = promql_realloc(a, s->v, sizeof(double) * s->cap, sizeof(double) * nc);
+		s->t = alloy_arena_realloc(a, s->t, sizeof(int64_t) * s->cap, sizeof(int64_t) * nc);
+		s->v = alloy_arena_realloc(a, s->v, sizeof(double) * s->cap, sizeof(double) * nc);
 		s->cap = nc;
 	}
 	s->t[s->n] = t;
@@ -1584,7 +1584,7 @@ cmp_series_out(const void *a, const void *b)
 }
 
 bool
-promql_eval(PromqlArena *arena, const PromqlEngineOpts *opts, PromqlStorage *storage,
+promql_eval(AlloyArena *arena, const PromqlEngineOpts *opts, PromqlStorage *storage,
 			PromqlNode *expr, int64_t start, int64_t end, int64_t step,
 			PromqlResult *result, const char **err)
 {
@@ -1592,16 +1592,16 @@ promql_eval(PromqlArena *arena, const PromqlEngineOpts *opts, PromqlStorage *sto
 	Planner		pl;
 	PromqlValueType type = promql_node_type(expr);
 
-	PromqlArena *steparena;
+	AlloyArena *steparena;
 
 	memset(result, 0, sizeof(*result));
 	*err = NULL;
 	ev_init(&ev, arena, opts, storage, start, end, step);
 	/* created before setjmp so the error path can release it */
-	steparena = promql_arena_create(&arena->hooks);
+	steparena = alloy_arena_create(&arena->hooks);
 	if (setjmp(ev.jb) != 0)
 	{
-		promql_arena_destroy(steparena);
+		alloy_arena_destroy(steparena);
 		*err = ev.err;
 		return false;
 	}
@@ -1644,7 +1644,7 @@ promql_eval(PromqlArena *arena, const PromqlEngineOpts *opts, PromqlStorage *sto
 				break;
 			case PROMQL_VAL_MATRIX:
 				result->matrix.n = result->matrix.cap = v.mat.n;
-				result->matrix.s = promql_alloc0(arena, sizeof(PromqlSeriesOut) * (v.mat.n + 1));
+				result->matrix.s = alloy_arena_alloc0(arena, sizeof(PromqlSeriesOut) * (v.mat.n + 1));
 				for (int i = 0; i < v.mat.n; i++)
 				{
 					PromqlSeriesOut *o = &result->matrix.s[i];
@@ -1659,7 +1659,7 @@ promql_eval(PromqlArena *arena, const PromqlEngineOpts *opts, PromqlStorage *sto
 			default:
 				break;
 		}
-		promql_arena_destroy(steparena);
+		alloy_arena_destroy(steparena);
 		return true;
 	}
 	else
@@ -1675,7 +1675,7 @@ promql_eval(PromqlArena *arena, const PromqlEngineOpts *opts, PromqlStorage *sto
 			EvValue		v;
 
 			/* a step's intermediate values die with it; results are copied out */
-			promql_arena_reset(steparena);
+			alloy_arena_reset(steparena);
 			ev.arena = steparena;
 			ev.samples = held;
 			v = promql_ev_eval(&ev, expr, ts);
@@ -1701,7 +1701,7 @@ promql_eval(PromqlArena *arena, const PromqlEngineOpts *opts, PromqlStorage *sto
 					{
 						int			nc = m->cap ? m->cap * 2 : 16;
 
-						m->s = promql_realloc(arena, m->s, sizeof(PromqlSeriesOut) * m->cap,
+						m->s = alloy_arena_realloc(arena, m->s, sizeof(PromqlSeriesOut) * m->cap,
 											  sizeof(PromqlSeriesOut) * nc);
 						m->cap = nc;
 					}
@@ -1721,13 +1721,13 @@ promql_eval(PromqlArena *arena, const PromqlEngineOpts *opts, PromqlStorage *sto
 		ev.arena = arena;
 		if (m->n > 1)
 			qsort(m->s, m->n, sizeof(PromqlSeriesOut), cmp_series_out);
-		promql_arena_destroy(steparena);
+		alloy_arena_destroy(steparena);
 		return true;
 	}
 }
 
 char *
-promql_explain(PromqlArena *arena, const PromqlEngineOpts *opts, PromqlStorage *storage,
+promql_explain(AlloyArena *arena, const PromqlEngineOpts *opts, PromqlStorage *storage,
 			   PromqlNode *expr, int64_t start, int64_t end, int64_t step, const char **err)
 {
 	PromqlEval	ev;
@@ -1743,8 +1743,8 @@ promql_explain(PromqlArena *arena, const PromqlEngineOpts *opts, PromqlStorage *
 	memset(&pl, 0, sizeof(pl));
 	pl.ev = &ev;
 	pl.fetch = storage != NULL;
-	pl.explain = promql_strdup(arena, "");
-	plan_append(&pl, promql_sprintf(arena, "query %s\neval [%lld, %lld] step %lldms, lookback %lldms\n",
+	pl.explain = alloy_arena_strdup(arena, "");
+	plan_append(&pl, alloy_arena_sprintf(arena, "query %s\neval [%lld, %lld] step %lldms, lookback %lldms\n",
 									promql_node_string(arena, expr), (long long) start,
 									(long long) end, (long long) step, (long long) ev.lookback));
 	plan_node(&pl, expr, start, end);

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "promql/promql_internal.h"
+#include "promql/promql_int.h"
 
 enum
 {
@@ -484,7 +484,7 @@ matrix_func(PromqlEval *ev, int id, const EvSeries *s, const double *sargs,
 			}
 		case F_MAD_OVER_TIME:
 			{
-				double	   *vals = promql_alloc(ev->arena, sizeof(double) * n);
+				double	   *vals = alloy_arena_alloc(ev->arena, sizeof(double) * n);
 				double		median;
 
 				for (int i = 0; i < n; i++)
@@ -564,7 +564,7 @@ matrix_func(PromqlEval *ev, int id, const EvSeries *s, const double *sargs,
 			}
 		case F_QUANTILE_OVER_TIME:
 			{
-				double	   *vals = promql_alloc(ev->arena, sizeof(double) * n);
+				double	   *vals = alloy_arena_alloc(ev->arena, sizeof(double) * n);
 
 				memcpy(vals, s->v, sizeof(double) * n);
 				*out = promql_quantile(sargs[0], vals, n);
@@ -666,7 +666,7 @@ absent_labels(PromqlEval *ev, PromqlNode *arg)
 		vs = arg->expr;
 	if (!vs)
 		return out;
-	has = promql_alloc(ev->arena, sizeof(char *) * (vs->nmatchers + 1));
+	has = alloy_arena_alloc(ev->arena, sizeof(char *) * (vs->nmatchers + 1));
 	for (int i = 0; i < vs->nmatchers; i++)
 	{
 		const PromqlMatcher *m = &vs->matchers[i];
@@ -950,11 +950,11 @@ simple_func(int id, double v)
 
 /* Go's Regexp.Expand: $1, ${1}, $name, ${name}, $$. */
 static char *
-expand_template(PromqlEval *ev, const PromqlRegex *rx, const char *tmpl, const char *src,
+expand_template(PromqlEval *ev, const AlloyRegex *rx, const char *tmpl, const char *src,
 				const size_t *ovec, int npairs)
 {
 	size_t		cap = strlen(tmpl) + strlen(src) * 4 + 16;
-	char	   *out = promql_alloc(ev->arena, cap);
+	char	   *out = alloy_arena_alloc(ev->arena, cap);
 	size_t		o = 0;
 
 	for (const char *p = tmpl; *p;)
@@ -968,7 +968,7 @@ expand_template(PromqlEval *ev, const PromqlRegex *rx, const char *tmpl, const c
 		{
 			if (o + 1 >= cap)
 			{
-				out = promql_realloc(ev->arena, out, cap, cap * 2);
+				out = alloy_arena_realloc(ev->arena, out, cap, cap * 2);
 				cap *= 2;
 			}
 			out[o++] = *p++;
@@ -1015,7 +1015,7 @@ expand_template(PromqlEval *ev, const PromqlRegex *rx, const char *tmpl, const c
 			if (numeric)
 				g = (int) num;
 			else
-				g = promql_regex_group_number(rx, name, nlen);
+				g = alloy_regex_group_number(rx, name, nlen);
 		}
 		if (g >= 0 && g < npairs && ovec[2 * g] != (size_t) -1)
 		{
@@ -1023,7 +1023,7 @@ expand_template(PromqlEval *ev, const PromqlRegex *rx, const char *tmpl, const c
 
 			while (o + len + 1 >= cap)
 			{
-				out = promql_realloc(ev->arena, out, cap, cap * 2);
+				out = alloy_arena_realloc(ev->arena, out, cap, cap * 2);
 				cap *= 2;
 			}
 			memcpy(out + o, src + ovec[2 * g], len);
@@ -1154,7 +1154,7 @@ call_histogram_quantile(PromqlEval *ev, PromqlNode *call, int64_t ts)
 	EvValue		in = promql_ev_eval(ev, call->args[1], ts);
 	EvValue		out = vector_value();
 	PromqlLMap	map;
-	HistGroup  *g = promql_alloc(ev->arena, sizeof(HistGroup) * (in.vec.n + 1));
+	HistGroup  *g = alloy_arena_alloc(ev->arena, sizeof(HistGroup) * (in.vec.n + 1));
 	int			ng = 0;
 	static const char *const le[] = {"le"};
 	static const char *const excluded[] = {"__name__", "le"};
@@ -1185,7 +1185,7 @@ call_histogram_quantile(PromqlEval *ev, PromqlNode *call, int64_t ts)
 		{
 			int			nc = g[k].cap ? g[k].cap * 2 : 8;
 
-			g[k].b = promql_realloc(ev->arena, g[k].b, sizeof(Bucket) * g[k].cap, sizeof(Bucket) * nc);
+			g[k].b = alloy_arena_realloc(ev->arena, g[k].b, sizeof(Bucket) * g[k].cap, sizeof(Bucket) * nc);
 			g[k].cap = nc;
 		}
 		g[k].b[g[k].n].upper = upper;
@@ -1389,7 +1389,7 @@ promql_call(PromqlEval *ev, PromqlNode *call, int64_t ts)
 			{
 				int			nl = call->nargs - 1;
 
-				sort_labels = promql_alloc(ev->arena, sizeof(char *) * (nl + 1));
+				sort_labels = alloy_arena_alloc(ev->arena, sizeof(char *) * (nl + 1));
 				for (int i = 0; i < nl; i++)
 					sort_labels[i] = promql_ev_eval(ev, call->args[1 + i], ts).str;
 				sort_nlabels = nl;
@@ -1454,8 +1454,8 @@ promql_call(PromqlEval *ev, PromqlNode *call, int64_t ts)
 				const char *src = promql_ev_eval(ev, call->args[3], ts).str;
 				const char *re = promql_ev_eval(ev, call->args[4], ts).str;
 				char		errbuf[256];
-				PromqlAllocHooks rxhooks = promql_arena_hooks(ev->arena);
-				PromqlRegex *rx = promql_regex_compile(re, strlen(re), &rxhooks, errbuf, sizeof(errbuf));
+				AlloyAllocHooks rxhooks = alloy_arena_hooks(ev->arena);
+				AlloyRegex *rx = alloy_regex_compile(re, strlen(re), &rxhooks, errbuf, sizeof(errbuf));
 				size_t		ovec[2 * 32];
 
 				if (!rx)
@@ -1471,7 +1471,7 @@ promql_call(PromqlEval *ev, PromqlNode *call, int64_t ts)
 
 					if (!sv)
 						sv = "";
-					np = promql_regex_captures(rx, sv, strlen(sv), ovec, 32);
+					np = alloy_regex_captures(rx, sv, strlen(sv), ovec, 32);
 					if (np >= 0)
 						m = promql_labels_set(ev->arena, &m, dst,
 											  expand_template(ev, rx, repl, sv, ovec, np));
@@ -1484,7 +1484,7 @@ promql_call(PromqlEval *ev, PromqlNode *call, int64_t ts)
 				const char *dst = promql_ev_eval(ev, call->args[1], ts).str;
 				const char *sep = promql_ev_eval(ev, call->args[2], ts).str;
 				int			nsrc = call->nargs - 3;
-				const char **srcs = promql_alloc(ev->arena, sizeof(char *) * (nsrc + 1));
+				const char **srcs = alloy_arena_alloc(ev->arena, sizeof(char *) * (nsrc + 1));
 
 				for (int i = 0; i < nsrc; i++)
 				{
@@ -1507,7 +1507,7 @@ promql_call(PromqlEval *ev, PromqlNode *call, int64_t ts)
 
 						len += (v ? strlen(v) : 0) + strlen(sep);
 					}
-					joined = p = promql_alloc(ev->arena, len);
+					joined = p = alloy_arena_alloc(ev->arena, len);
 					*p = '\0';
 					for (int j = 0; j < nsrc; j++)
 					{

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "promql/promql_labels.h"
+#include "promql/promql_int.h"
 
 const char *
 promql_labels_get(const PromqlLabels *ls, const char *name)
@@ -89,7 +89,7 @@ promql_labels_sort(PromqlLabel *v, int n)
 }
 
 char *
-promql_labels_string(PromqlArena *arena, const PromqlLabels *ls)
+promql_labels_string(AlloyArena *arena, const PromqlLabels *ls)
 {
 	size_t		len = 3;
 	char	   *s,
@@ -97,7 +97,7 @@ promql_labels_string(PromqlArena *arena, const PromqlLabels *ls)
 
 	for (int i = 0; i < ls->n; i++)
 		len += strlen(ls->v[i].name) + 2 * strlen(ls->v[i].value) + 6;
-	s = p = promql_alloc(arena, len);
+	s = p = alloy_arena_alloc(arena, len);
 	*p++ = '{';
 	for (int i = 0; i < ls->n; i++)
 	{
@@ -165,11 +165,11 @@ in_list(const char *name, const char *const *names, int n)
 }
 
 PromqlLabels
-promql_labels_filter(PromqlArena *arena, const PromqlLabels *ls, const char *const *names,
+promql_labels_filter(AlloyArena *arena, const PromqlLabels *ls, const char *const *names,
 					 int n, bool keep, bool drop_name)
 {
 	PromqlLabels out;
-	PromqlLabel *v = promql_alloc(arena, sizeof(PromqlLabel) * (ls->n + 1));
+	PromqlLabel *v = alloy_arena_alloc(arena, sizeof(PromqlLabel) * (ls->n + 1));
 	int			k = 0;
 
 	for (int i = 0; i < ls->n; i++)
@@ -187,7 +187,7 @@ promql_labels_filter(PromqlArena *arena, const PromqlLabels *ls, const char *con
 }
 
 PromqlLabels
-promql_labels_drop_name(PromqlArena *arena, const PromqlLabels *ls)
+promql_labels_drop_name(AlloyArena *arena, const PromqlLabels *ls)
 {
 	int			lo = 0,
 				hi = ls->n - 1;
@@ -212,7 +212,7 @@ promql_labels_drop_name(PromqlArena *arena, const PromqlLabels *ls)
 				{
 					ls->n - 1, ls->v + 1
 				};
-			v = promql_alloc(arena, sizeof(PromqlLabel) * ls->n);
+			v = alloy_arena_alloc(arena, sizeof(PromqlLabel) * ls->n);
 			memcpy(v, ls->v, sizeof(PromqlLabel) * mid);
 			memcpy(v + mid, ls->v + mid + 1, sizeof(PromqlLabel) * (ls->n - mid - 1));
 			out.n = ls->n - 1;
@@ -228,10 +228,10 @@ promql_labels_drop_name(PromqlArena *arena, const PromqlLabels *ls)
 }
 
 PromqlLabels
-promql_labels_set(PromqlArena *arena, const PromqlLabels *ls, const char *name, const char *value)
+promql_labels_set(AlloyArena *arena, const PromqlLabels *ls, const char *name, const char *value)
 {
 	PromqlLabels out;
-	PromqlLabel *v = promql_alloc(arena, sizeof(PromqlLabel) * (ls->n + 1));
+	PromqlLabel *v = alloy_arena_alloc(arena, sizeof(PromqlLabel) * (ls->n + 1));
 	int			k = 0;
 	bool		done = false;
 
@@ -273,7 +273,7 @@ promql_labels_set(PromqlArena *arena, const PromqlLabels *ls, const char *name, 
 /* ---- map ---- */
 
 void
-promql_lmap_init(PromqlLMap *m, PromqlArena *arena, int expected)
+promql_lmap_init(PromqlLMap *m, AlloyArena *arena, int expected)
 {
 	int			cap = 16;
 
@@ -282,9 +282,9 @@ promql_lmap_init(PromqlLMap *m, PromqlArena *arena, int expected)
 	m->arena = arena;
 	m->cap = cap;
 	m->n = 0;
-	m->hashes = promql_alloc(arena, sizeof(uint64_t) * cap);
-	m->keys = promql_alloc(arena, sizeof(PromqlLabels) * cap);
-	m->vals = promql_alloc(arena, sizeof(int) * cap);
+	m->hashes = alloy_arena_alloc(arena, sizeof(uint64_t) * cap);
+	m->keys = alloy_arena_alloc(arena, sizeof(PromqlLabels) * cap);
+	m->vals = alloy_arena_alloc(arena, sizeof(int) * cap);
 	for (int i = 0; i < cap; i++)
 		m->vals[i] = -1;
 	m->hint = NULL;
@@ -373,7 +373,7 @@ lmap_remember(PromqlLMap *m, int pos, int slot)
 
 		while (n <= pos)
 			n *= 2;
-		m->hint = promql_realloc(m->arena, m->hint, sizeof(int) * m->nhint, sizeof(int) * n);
+		m->hint = alloy_arena_realloc(m->arena, m->hint, sizeof(int) * m->nhint, sizeof(int) * n);
 		for (int i = m->nhint; i < n; i++)
 			m->hint[i] = -1;
 		m->nhint = n;

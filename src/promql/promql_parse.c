@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "promql/promql_internal.h"
+#include "promql/promql_int.h"
 
 typedef enum TokType
 {
@@ -69,7 +69,7 @@ typedef struct Token
 
 typedef struct Parser
 {
-	PromqlArena *arena;
+	AlloyArena *arena;
 	const char *q;
 	int			len;
 	int			pos;			/* lexer position */
@@ -103,7 +103,7 @@ parse_fail(Parser *p, int pos, const char *fmt,...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	p->err = promql_sprintf(p->arena, "parse error at char %d: %s", pos + 1, buf);
+	p->err = alloy_arena_sprintf(p->arena, "parse error at char %d: %s", pos + 1, buf);
 	longjmp(p->jb, 1);
 }
 
@@ -418,7 +418,7 @@ lex_next(Parser *p)
 				t.type = T_NEQ_REGEX;
 			else
 				parse_fail(p, t.pos, "unexpected character after '!': %s",
-						   p->pos < p->len ? promql_sprintf(p->arena, "'%c'", p->q[p->pos]) : "EOF");
+						   p->pos < p->len ? alloy_arena_sprintf(p->arena, "'%c'", p->q[p->pos]) : "EOF");
 			break;
 		case '<':
 			t.type = accept_set(p, "=") ? T_LTE : T_LSS;
@@ -463,7 +463,7 @@ tok_is_word(Parser *p, const Token *t, const char *w)
 static const char *
 tok_text(Parser *p, const Token *t)
 {
-	return promql_strndup(p->arena, p->q + t->pos, t->len);
+	return alloy_arena_strndup(p->arena, p->q + t->pos, t->len);
 }
 
 static const char *
@@ -474,15 +474,15 @@ tok_desc(Parser *p, const Token *t)
 		case T_EOF:
 			return "end of input";
 		case T_IDENT:
-			return promql_sprintf(p->arena, "identifier \"%.*s\"", t->len, p->q + t->pos);
+			return alloy_arena_sprintf(p->arena, "identifier \"%.*s\"", t->len, p->q + t->pos);
 		case T_NUMBER:
-			return promql_sprintf(p->arena, "number \"%.*s\"", t->len, p->q + t->pos);
+			return alloy_arena_sprintf(p->arena, "number \"%.*s\"", t->len, p->q + t->pos);
 		case T_DURATION:
-			return promql_sprintf(p->arena, "duration \"%.*s\"", t->len, p->q + t->pos);
+			return alloy_arena_sprintf(p->arena, "duration \"%.*s\"", t->len, p->q + t->pos);
 		case T_STRING:
-			return promql_sprintf(p->arena, "string %.*s", t->len, p->q + t->pos);
+			return alloy_arena_sprintf(p->arena, "string %.*s", t->len, p->q + t->pos);
 		default:
-			return promql_sprintf(p->arena, "\"%.*s\"", t->len, p->q + t->pos);
+			return alloy_arena_sprintf(p->arena, "\"%.*s\"", t->len, p->q + t->pos);
 	}
 }
 
@@ -644,12 +644,12 @@ unquote(Parser *p, const Token *t)
 {
 	const char *s = p->q + t->pos + 1;
 	int			n = t->len - 2;
-	char	   *out = promql_alloc(p->arena, n * 2 + 8);
+	char	   *out = alloy_arena_alloc(p->arena, n * 2 + 8);
 	int			o = 0;
 	char		quote = p->q[t->pos];
 
 	if (quote == '`')
-		return promql_strndup(p->arena, s, n);
+		return alloy_arena_strndup(p->arena, s, n);
 	for (int i = 0; i < n; i++)
 	{
 		unsigned long cp;
@@ -760,7 +760,7 @@ static PromqlNode *parse_expr(Parser *p, int minprec);
 static PromqlNode *
 new_node(Parser *p, PromqlNodeType type, int start, int end)
 {
-	PromqlNode *n = promql_alloc0(p->arena, sizeof(PromqlNode));
+	PromqlNode *n = alloy_arena_alloc0(p->arena, sizeof(PromqlNode));
 
 	n->type = type;
 	n->pos_start = start;
@@ -916,7 +916,7 @@ parse_label_list(Parser *p, int *n, const char *ctx)
 		if (*n == cap)
 		{
 			cap = cap ? cap * 2 : 4;
-			v = promql_realloc(p->arena, v, sizeof(char *) * (*n), sizeof(char *) * cap);
+			v = alloy_arena_realloc(p->arena, v, sizeof(char *) * (*n), sizeof(char *) * cap);
 		}
 		v[(*n)++] = tok_text(p, &t);
 		t = next(p);
@@ -934,7 +934,7 @@ add_matcher(Parser *p, PromqlNode *n, PromqlMatchType type, const char *name,
 {
 	PromqlMatcher *m;
 
-	n->matchers = promql_realloc(p->arena, n->matchers, sizeof(PromqlMatcher) * n->nmatchers,
+	n->matchers = alloy_arena_realloc(p->arena, n->matchers, sizeof(PromqlMatcher) * n->nmatchers,
 								 sizeof(PromqlMatcher) * (n->nmatchers + 1));
 	m = &n->matchers[n->nmatchers++];
 	memset(m, 0, sizeof(*m));
@@ -944,10 +944,10 @@ add_matcher(Parser *p, PromqlNode *n, PromqlMatchType type, const char *name,
 	if (type == PROMQL_MATCH_RE || type == PROMQL_MATCH_NRE)
 	{
 		char		errbuf[256];
-		PromqlAllocHooks rxhooks = promql_arena_hooks(p->arena);
+		AlloyAllocHooks rxhooks = alloy_arena_hooks(p->arena);
 
-		m->rx = promql_regex_compile_flags(value, strlen(value), &rxhooks,
-										   p->compat == PROMQL_COMPAT_V3 ? PROMQL_REGEX_DOTALL : 0,
+		m->rx = alloy_regex_compile_flags(value, strlen(value), &rxhooks,
+										   p->compat == PROMQL_COMPAT_V3 ? ALLOY_REGEX_DOTALL : 0,
 										   errbuf, sizeof(errbuf));
 		if (!m->rx)
 			parse_fail(p, pos, "%s", errbuf);
@@ -1031,7 +1031,7 @@ parse_vector_selector(Parser *p, const Token *name)
 		add_matcher(p, n, PROMQL_MATCH_EQ, "__name__", n->metric, n->pos_start);
 		for (int i = 0; i < k; i++)
 		{
-			n->matchers = promql_realloc(p->arena, n->matchers, sizeof(PromqlMatcher) * n->nmatchers,
+			n->matchers = alloy_arena_realloc(p->arena, n->matchers, sizeof(PromqlMatcher) * n->nmatchers,
 										 sizeof(PromqlMatcher) * (n->nmatchers + 1));
 			n->matchers[n->nmatchers++] = old[i];
 		}
@@ -1069,7 +1069,7 @@ parse_call_args(Parser *p, int *nargs, const char *ctx)
 		if (*nargs == cap)
 		{
 			cap = cap ? cap * 2 : 4;
-			args = promql_realloc(p->arena, args, sizeof(PromqlNode *) * (*nargs),
+			args = alloy_arena_realloc(p->arena, args, sizeof(PromqlNode *) * (*nargs),
 								  sizeof(PromqlNode *) * cap);
 		}
 		args[(*nargs)++] = parse_expr(p, 1);
@@ -1547,7 +1547,7 @@ check_ast(Parser *p, PromqlNode *n)
 		case PROMQL_NODE_CALL:
 			{
 				const PromqlFunction *f = n->func;
-				const char *ctx = promql_sprintf(p->arena, "call to function \"%s\"", f->name);
+				const char *ctx = alloy_arena_sprintf(p->arena, "call to function \"%s\"", f->name);
 
 				if (f->variadic == 0)
 				{
@@ -1630,13 +1630,13 @@ check_ast(Parser *p, PromqlNode *n)
 }
 
 PromqlNode *
-promql_parse(PromqlArena *arena, const char *query, size_t len, const char **err)
+promql_parse(AlloyArena *arena, const char *query, size_t len, const char **err)
 {
 	return promql_parse_compat(arena, query, len, PROMQL_COMPAT_V2, err);
 }
 
 PromqlNode *
-promql_parse_compat(PromqlArena *arena, const char *query, size_t len, int compat,
+promql_parse_compat(AlloyArena *arena, const char *query, size_t len, int compat,
 					const char **err)
 {
 	Parser		p;
@@ -1688,7 +1688,7 @@ promql_op_name(PromqlOp op)
 
 typedef struct StrBuf
 {
-	PromqlArena *arena;
+	AlloyArena *arena;
 	char	   *s;
 	size_t		len,
 				cap;
@@ -1705,7 +1705,7 @@ sb_add(StrBuf *b, const char *s)
 
 		while (nc < b->len + n + 1)
 			nc *= 2;
-		b->s = promql_realloc(b->arena, b->s, b->cap, nc);
+		b->s = alloy_arena_realloc(b->arena, b->s, b->cap, nc);
 		b->cap = nc;
 	}
 	memcpy(b->s + b->len, s, n + 1);
@@ -1713,7 +1713,7 @@ sb_add(StrBuf *b, const char *s)
 }
 
 static char *
-fmt_duration(PromqlArena *a, int64_t ms)
+fmt_duration(AlloyArena *a, int64_t ms)
 {
 	static const struct
 	{
@@ -1727,7 +1727,7 @@ fmt_duration(PromqlArena *a, int64_t ms)
 	size_t		o = 0;
 
 	if (ms == 0)
-		return promql_strdup(a, "0s");
+		return alloy_arena_strdup(a, "0s");
 	if (ms < 0)
 	{
 		buf[o++] = '-';
@@ -1739,11 +1739,11 @@ fmt_duration(PromqlArena *a, int64_t ms)
 			o += snprintf(buf + o, sizeof(buf) - o, "%lld%s", (long long) (ms / units[i].ms), units[i].u);
 			ms %= units[i].ms;
 		}
-	return promql_strdup(a, buf);
+	return alloy_arena_strdup(a, buf);
 }
 
 static char *
-quote_str(PromqlArena *a, const char *s)
+quote_str(AlloyArena *a, const char *s)
 {
 	StrBuf		b = {a, NULL, 0, 0};
 
@@ -1783,13 +1783,13 @@ static void
 print_modifiers(StrBuf *b, const PromqlNode *n)
 {
 	if (n->at_kind == PROMQL_AT_TIME)
-		sb_add(b, promql_sprintf(b->arena, " @ %.3f", n->at_ms / 1000.0));
+		sb_add(b, alloy_arena_sprintf(b->arena, " @ %.3f", n->at_ms / 1000.0));
 	else if (n->at_kind == PROMQL_AT_START)
 		sb_add(b, " @ start()");
 	else if (n->at_kind == PROMQL_AT_END)
 		sb_add(b, " @ end()");
 	if (n->has_offset && n->offset_ms != 0)
-		sb_add(b, promql_sprintf(b->arena, " offset %s", fmt_duration(b->arena, n->offset_ms)));
+		sb_add(b, alloy_arena_sprintf(b->arena, " offset %s", fmt_duration(b->arena, n->offset_ms)));
 }
 
 static void
@@ -1829,7 +1829,7 @@ print_node(StrBuf *b, const PromqlNode *n)
 			else if (isinf(n->number))
 				sb_add(b, n->number > 0 ? "+Inf" : "-Inf");
 			else
-				sb_add(b, promql_sprintf(b->arena, "%.17g", n->number));
+				sb_add(b, alloy_arena_sprintf(b->arena, "%.17g", n->number));
 			break;
 		case PROMQL_NODE_STRING:
 			sb_add(b, quote_str(b->arena, n->str));
@@ -1840,12 +1840,12 @@ print_node(StrBuf *b, const PromqlNode *n)
 			break;
 		case PROMQL_NODE_MATRIX_SELECTOR:
 			print_selector(b, n->expr);
-			sb_add(b, promql_sprintf(b->arena, "[%s]", fmt_duration(b->arena, n->range_ms)));
+			sb_add(b, alloy_arena_sprintf(b->arena, "[%s]", fmt_duration(b->arena, n->range_ms)));
 			print_modifiers(b, n->expr);
 			break;
 		case PROMQL_NODE_SUBQUERY:
 			print_node(b, n->expr);
-			sb_add(b, promql_sprintf(b->arena, "[%s:%s]", fmt_duration(b->arena, n->range_ms),
+			sb_add(b, alloy_arena_sprintf(b->arena, "[%s:%s]", fmt_duration(b->arena, n->range_ms),
 									 n->step_ms ? fmt_duration(b->arena, n->step_ms) : ""));
 			print_modifiers(b, n);
 			break;
@@ -1909,7 +1909,7 @@ print_node(StrBuf *b, const PromqlNode *n)
 }
 
 char *
-promql_node_string(PromqlArena *arena, const PromqlNode *n)
+promql_node_string(AlloyArena *arena, const PromqlNode *n)
 {
 	StrBuf		b = {arena, NULL, 0, 0};
 

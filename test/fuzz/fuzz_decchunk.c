@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "storage/decchunk.h"
+#include "codec/codec.h"
 
 static const uint64_t fuzz_specials[8] = {
 	0x7ff0000000000002ULL, 0x7ff8000000000001ULL, 0x7ff0000000000000ULL,

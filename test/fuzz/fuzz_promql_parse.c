@@ -21,7 +21,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* both dialects: 2.42 and Prometheus 3 (numbers as durations, ...) */
 	for (int compat = PROMQL_COMPAT_V2; compat <= PROMQL_COMPAT_V3; compat++)
 	{
-		PromqlArena *arena = promql_arena_create(&promql_malloc_hooks);
+		AlloyArena *arena = alloy_arena_create(&alloy_malloc_hooks);
 		const char *err = NULL;
 		PromqlNode *n = promql_parse_compat(arena, (const char *) data, size, compat, &err);
 
@@ -33,7 +33,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		else if (err == NULL)
 			abort();			/* a failed parse must say why */
-		promql_arena_destroy(arena);
+		alloy_arena_destroy(arena);
 	}
 	return 0;
 }

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ingest/rw_decode.h"
+#include "wire/wire.h"
 #include "rw_compare.h"
 
 #define FUZZ_MAX_BYTES (1024 * 1024)

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "storage/xorchunk.h"
+#include "codec/codec.h"
 
 #define FUZZ_MAXN 512
 

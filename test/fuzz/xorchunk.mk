@@ -1,7 +1,7 @@
-# libFuzzer target of the XOR chunk codec (src/storage/xorchunk.c): decoding
+# libFuzzer target of the XOR chunk codec (src/codec/xorchunk.c): decoding
 # arbitrary bytes, and encode/decode round trips of samples made from the input.
 FUZZERS += fuzz_xorchunk
 
-$(BUILD)/fuzz_xorchunk: fuzz_xorchunk.c $(TOP)/src/storage/xorchunk.c \
-		$(TOP)/src/storage/xorchunk.h | $(BUILD)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz_xorchunk.c $(TOP)/src/storage/xorchunk.c
+$(BUILD)/fuzz_xorchunk: fuzz_xorchunk.c $(TOP)/src/codec/xorchunk.c \
+		$(TOP)/src/codec/codec.h | $(BUILD)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz_xorchunk.c $(TOP)/src/codec/xorchunk.c

@@ -31,8 +31,8 @@
 #include <sys/stat.h>
 
 #include "promql/promql.h"
-#include "promql/promql_internal.h"
-#include "promql/promql_storage.h"
+#include "promql/promql_int.h"
+#include "promql/promql.h"
 
 #define EPSILON 0.000001
 #define MIN_NORMAL 2.2250738585072014e-308
@@ -159,7 +159,7 @@ store_add(MemSeries *s, int64_t t, double v)
 }
 
 static bool
-mem_select(void *ctx, PromqlArena *arena, const PromqlMatcher *matchers, int nmatchers,
+mem_select(void *ctx, AlloyArena *arena, const PromqlMatcher *matchers, int nmatchers,
 		   int64_t mint, int64_t maxt, PromqlSeriesSet *out, char *errbuf, size_t errlen)
 {
 	MemStore   *st = ctx;
@@ -167,7 +167,7 @@ mem_select(void *ctx, PromqlArena *arena, const PromqlMatcher *matchers, int nma
 	(void) errbuf;
 	(void) errlen;
 	out->n = 0;
-	out->series = promql_alloc(arena, sizeof(PromqlSeries) * (st->n + 1));
+	out->series = alloy_arena_alloc(arena, sizeof(PromqlSeries) * (st->n + 1));
 	for (size_t i = 0; i < st->n; i++)
 	{
 		MemSeries  *s = &st->series[i];
@@ -542,7 +542,7 @@ fmt_val(double v)
 
 /* compareResult of promql/test.go */
 static bool
-compare_vector(PromqlArena *arena, Expected *e, const PromqlSample *s, int n, bool ordered)
+compare_vector(AlloyArena *arena, Expected *e, const PromqlSample *s, int n, bool ordered)
 {
 	for (int i = 0; i < e->n; i++)
 		e->seen[i] = false;
@@ -586,7 +586,7 @@ compare_vector(PromqlArena *arena, Expected *e, const PromqlSample *s, int n, bo
 }
 
 static bool
-compare_result(PromqlArena *arena, Expected *e, const PromqlResult *r, bool ordered)
+compare_result(AlloyArena *arena, Expected *e, const PromqlResult *r, bool ordered)
 {
 	switch (r->type)
 	{
@@ -742,7 +742,7 @@ static bool
 run_one(MemStore *st, const char *expr, bool pin_at, int64_t pin_ts, int64_t ts,
 		bool fail, bool ordered, Expected *e)
 {
-	PromqlArena *arena = promql_arena_create(&promql_malloc_hooks);
+	AlloyArena *arena = alloy_arena_create(&alloy_malloc_hooks);
 	PromqlStorage storage = {st, mem_select};
 	PromqlEngineOpts opts;
 	PromqlResult res,
@@ -807,7 +807,7 @@ run_one(MemStore *st, const char *expr, bool pin_at, int64_t pin_ts, int64_t ts,
 		goto out;
 	}
 	{
-		PromqlSample *v = promql_alloc(arena, sizeof(PromqlSample) * (rres.matrix.n + 1));
+		PromqlSample *v = alloy_arena_alloc(arena, sizeof(PromqlSample) * (rres.matrix.n + 1));
 		int			nv = 0;
 
 		for (int i = 0; i < rres.matrix.n; i++)
@@ -842,7 +842,7 @@ run_one(MemStore *st, const char *expr, bool pin_at, int64_t pin_ts, int64_t ts,
 	}
 	ok = true;
 out:
-	promql_arena_destroy(arena);
+	alloy_arena_destroy(arena);
 	return ok;
 }
 
@@ -856,7 +856,7 @@ static bool cross_check;
 static bool
 run_cross_check(MemStore *st, const char *expr, int64_t ts)
 {
-	PromqlArena *arena = promql_arena_create(&promql_malloc_hooks);
+	AlloyArena *arena = alloy_arena_create(&alloy_malloc_hooks);
 	PromqlStorage storage = {st, mem_select};
 	PromqlEngineOpts opts;
 	PromqlResult rres;
@@ -870,7 +870,7 @@ run_cross_check(MemStore *st, const char *expr, int64_t ts)
 	if (!n || promql_node_type(n) == PROMQL_VAL_STRING || promql_node_type(n) == PROMQL_VAL_MATRIX ||
 		!promql_eval(arena, &opts, &storage, n, ts - 600000, ts + 600000, 60000, &rres, &err))
 	{
-		promql_arena_destroy(arena);
+		alloy_arena_destroy(arena);
 		return true;
 	}
 	for (int64_t t = ts - 600000; t <= ts + 600000 && ok; t += 60000)
@@ -916,14 +916,14 @@ run_cross_check(MemStore *st, const char *expr, int64_t ts)
 			ok = false;
 		}
 	}
-	promql_arena_destroy(arena);
+	alloy_arena_destroy(arena);
 	return ok;
 }
 
 static bool
 run_eval(MemStore *st, const char *expr, int64_t ts, bool fail, bool ordered, Expected *e)
 {
-	PromqlArena *arena;
+	AlloyArena *arena;
 	PromqlNode *n;
 	const char *err;
 	bool		unsafe;
@@ -933,10 +933,10 @@ run_eval(MemStore *st, const char *expr, int64_t ts, bool fail, bool ordered, Ex
 	if (cross_check && !fail && !run_cross_check(st, expr, ts))
 		return false;
 	/* atModifierTestCases */
-	arena = promql_arena_create(&promql_malloc_hooks);
+	arena = alloy_arena_create(&alloy_malloc_hooks);
 	n = promql_parse_compat(arena, expr, strlen(expr), compat, &err);
 	unsafe = n ? find_unsafe(n) : true;
-	promql_arena_destroy(arena);
+	alloy_arena_destroy(arena);
 	if (!unsafe)
 	{
 		int64_t		times[5];
@@ -1000,14 +1000,14 @@ typedef struct EvalCmd
 	Expected	e;
 	SeqValue  **seqs;			/* per expected series, its values from start by step */
 	int		   *nseqs;
-	PromqlArena *arena;
+	AlloyArena *arena;
 } EvalCmd;
 
 static void
 free_eval(EvalCmd *c)
 {
 	if (c->arena)
-		promql_arena_destroy(c->arena);
+		alloy_arena_destroy(c->arena);
 	c->arena = NULL;
 }
 
@@ -1030,12 +1030,12 @@ parse_eval(char **lines, int nlines, int i, EvalCmd *c, const char **why)
 	char	   *words[8];
 
 	memset(c, 0, sizeof(*c));
-	c->arena = promql_arena_create(&promql_malloc_hooks);
-	c->e.labels = promql_alloc(c->arena, sizeof(PromqlLabels) * 1024);
-	c->e.vals = promql_alloc(c->arena, sizeof(double) * 1024);
-	c->e.seen = promql_alloc(c->arena, sizeof(bool) * 1024);
-	c->seqs = promql_alloc(c->arena, sizeof(SeqValue *) * 1024);
-	c->nseqs = promql_alloc(c->arena, sizeof(int) * 1024);
+	c->arena = alloy_arena_create(&alloy_malloc_hooks);
+	c->e.labels = alloy_arena_alloc(c->arena, sizeof(PromqlLabels) * 1024);
+	c->e.vals = alloy_arena_alloc(c->arena, sizeof(double) * 1024);
+	c->e.seen = alloy_arena_alloc(c->arena, sizeof(bool) * 1024);
+	c->seqs = alloy_arena_alloc(c->arena, sizeof(SeqValue *) * 1024);
+	c->nseqs = alloy_arena_alloc(c->arena, sizeof(int) * 1024);
 	if (*p == '_')
 	{
 		int			k = 0;
@@ -1070,7 +1070,7 @@ parse_eval(char **lines, int nlines, int i, EvalCmd *c, const char **why)
 			*p = save;
 			p = trim(p);
 		}
-		c->expr = promql_strdup(c->arena, p);
+		c->expr = alloy_arena_strdup(c->arena, p);
 	}
 	else if (strncmp(p, "range", 5) == 0)
 	{
@@ -1092,16 +1092,16 @@ parse_eval(char **lines, int nlines, int i, EvalCmd *c, const char **why)
 			!parse_dur(words[3], &c->end) || !parse_dur(words[5], &c->step))
 		{
 			*why = "unparsable eval range";
-			c->expr = promql_strdup(c->arena, "");
+			c->expr = alloy_arena_strdup(c->arena, "");
 		}
 		else
-			c->expr = promql_strdup(c->arena, p);
+			c->expr = alloy_arena_strdup(c->arena, p);
 		c->range = c->range_query = true;
 	}
 	else
 	{
 		*why = "unknown eval form";
-		c->expr = promql_strdup(c->arena, p);
+		c->expr = alloy_arena_strdup(c->arena, p);
 	}
 
 	while (i + 1 < nlines && lines[i + 1][0])
@@ -1139,9 +1139,9 @@ parse_eval(char **lines, int nlines, int i, EvalCmd *c, const char **why)
 
 				c->e.is_string = true;
 				if (n >= 2 && (q[0] == '"' || q[0] == '`'))
-					c->e.string_value = promql_strndup(c->arena, q + 1, n - 2);
+					c->e.string_value = alloy_arena_strndup(c->arena, q + 1, n - 2);
 				else
-					c->e.string_value = promql_strdup(c->arena, q);
+					c->e.string_value = alloy_arena_strdup(c->arena, q);
 			}
 			else if (strncmp(w, "fail", 4) == 0)
 				c->fail = true;
@@ -1170,18 +1170,18 @@ parse_eval(char **lines, int nlines, int i, EvalCmd *c, const char **why)
 			continue;
 		}
 		{
-			PromqlLabel *lv = promql_alloc(c->arena, sizeof(PromqlLabel) * (sd.nlabels + 1));
+			PromqlLabel *lv = alloy_arena_alloc(c->arena, sizeof(PromqlLabel) * (sd.nlabels + 1));
 			int			k = c->e.n++;
 
 			for (int j = 0; j < sd.nlabels; j++)
 			{
-				lv[j].name = promql_strdup(c->arena, sd.labels[j].name);
-				lv[j].value = promql_strdup(c->arena, sd.labels[j].value);
+				lv[j].name = alloy_arena_strdup(c->arena, sd.labels[j].name);
+				lv[j].value = alloy_arena_strdup(c->arena, sd.labels[j].value);
 			}
 			c->e.labels[k].n = sd.nlabels;
 			c->e.labels[k].v = lv;
 			c->e.vals[k] = sd.nvals > 0 ? sd.vals[0].v : NAN;
-			c->seqs[k] = promql_alloc(c->arena, sizeof(SeqValue) * (sd.nvals + 1));
+			c->seqs[k] = alloy_arena_alloc(c->arena, sizeof(SeqValue) * (sd.nvals + 1));
 			memcpy(c->seqs[k], sd.vals, sizeof(SeqValue) * sd.nvals);
 			c->nseqs[k] = sd.nvals;
 		}
@@ -1192,7 +1192,7 @@ parse_eval(char **lines, int nlines, int i, EvalCmd *c, const char **why)
 
 /* Compare a matrix with expected sequences at start + k*step. */
 static bool
-compare_matrix(PromqlArena *arena, EvalCmd *c, const PromqlMatrix *m)
+compare_matrix(AlloyArena *arena, EvalCmd *c, const PromqlMatrix *m)
 {
 	Expected   *e = &c->e;
 
@@ -1223,7 +1223,7 @@ compare_matrix(PromqlArena *arena, EvalCmd *c, const PromqlMatrix *m)
 			{
 				msg("expected a point at %lld for %s, got %s", (long long) t,
 					promql_labels_string(arena, &s->labels),
-					p < s->n ? promql_sprintf(arena, "one at %lld", (long long) s->t[p]) : "none");
+					p < s->n ? alloy_arena_sprintf(arena, "one at %lld", (long long) s->t[p]) : "none");
 				return false;
 			}
 			if (!almost_equal(c->seqs[k][q].v, s->v[p]))
@@ -1260,7 +1260,7 @@ compare_matrix(PromqlArena *arena, EvalCmd *c, const PromqlMatrix *m)
 static bool
 run_range_eval(MemStore *st, EvalCmd *c)
 {
-	PromqlArena *arena = promql_arena_create(&promql_malloc_hooks);
+	AlloyArena *arena = alloy_arena_create(&alloy_malloc_hooks);
 	PromqlStorage storage = {st, mem_select};
 	PromqlEngineOpts opts;
 	PromqlResult res;
@@ -1298,7 +1298,7 @@ run_range_eval(MemStore *st, EvalCmd *c)
 	}
 	ok = compare_matrix(arena, c, &res.matrix);
 out:
-	promql_arena_destroy(arena);
+	alloy_arena_destroy(arena);
 	return ok;
 }
 

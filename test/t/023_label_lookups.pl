@@ -1,5 +1,5 @@
 # Label values and names with match[] from the in-memory label index
-# (src/catalog/catalog_labelidx.c): both strategies (postings intersection
+# (src/series/series_labelidx.c): both strategies (postings intersection
 # and series scan) must give the answer that /api/v1/series implies, for
 # positive and negative matchers, empty results and separate tenants; series
 # created after the index was built must show up, aborted ones never.

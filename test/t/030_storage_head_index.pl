@@ -1,4 +1,4 @@
-# The per-backend head index (src/storage/head_index.c) must never change an
+# The per-backend head index (src/store/head_index.c) must never change an
 # answer: in one long-lived session, PromQL (which reads the head through the
 # index) is compared sample for sample, value bits included, with
 # alloy.storage_read (which walks the whole head), in the same statement and

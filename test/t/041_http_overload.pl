@@ -1,4 +1,4 @@
-# Overload protection of the query API (src/http/http_admission.c).
+# Overload protection of the query API (src/httpd/http_admission.c).
 #
 # With alloy.http_max_concurrent_queries = 1, a query blocked on a lock (a
 # psql session holds alloy.labels, which every selector reads) keeps the only

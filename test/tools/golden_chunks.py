@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """golden_chunks.py: make XOR-chunk golden vectors with a real Prometheus.
 
-alloy's codec (src/storage/xorchunk.c) must produce byte-identical chunks to
+alloy's codec (src/codec/xorchunk.c) must produce byte-identical chunks to
 Prometheus 2.42, so remote read can stream stored chunks unchanged. This
 script proves it with data from Prometheus itself: it starts a throw-away
 Prometheus (remote-write receiver on, loopback only, as an unprivileged

@@ -11,7 +11,7 @@
  *    over C keep-alive connections in parallel threads and reports samples/s,
  *    so the timing measures the receiver, not the client.
  *
- * Plain sockets and HTTP/1.1; protobuf-c (generated from our .proto files in src/ingest/)
+ * Plain sockets and HTTP/1.1; protobuf-c (generated from our .proto files in src/wire/)
  * and libsnappy. Each series is sent by exactly one connection, in time
  * order, so receivers that reject out-of-order samples see none.
  */
@@ -35,8 +35,8 @@
 
 #include <snappy-c.h>
 
-#include "ingest/remote.pb-c.h"
-#include "ingest/write_v2.pb-c.h"
+#include "wire/remote.pb-c.h"
+#include "wire/write_v2.pb-c.h"
 
 #define STALE_NAN_BITS UINT64_C(0x7ff0000000000002)
 

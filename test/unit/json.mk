@@ -1,4 +1,4 @@
-# Unit test of the HTTP API's JSON spelling (src/http/json.c), built against
+# Unit test of the HTTP API's JSON spelling (src/runtime/json.c), built against
 # the frontend libpgcommon (StringInfo, Ryu). `build/test_json --bench [N]`
 # measures the encoder alone; the default run only checks spellings.
 UNIT_TESTS += test_json
@@ -7,6 +7,6 @@ PG_CONFIG ?= pg_config
 JSON_PGINC := $(shell $(PG_CONFIG) --includedir-server)
 JSON_PGLIB := $(shell $(PG_CONFIG) --pkglibdir)
 
-$(BUILD)/test_json: test_json.c $(TOP)/src/http/json.c $(TOP)/src/http/json.h unit.h | $(BUILD)
-	$(CC) $(CFLAGS) -DFRONTEND -isystem $(JSON_PGINC) -o $@ test_json.c $(TOP)/src/http/json.c \
+$(BUILD)/test_json: test_json.c $(TOP)/src/runtime/json.c $(TOP)/src/runtime/runtime.h unit.h | $(BUILD)
+	$(CC) $(CFLAGS) -DFRONTEND -isystem $(JSON_PGINC) -o $@ test_json.c $(TOP)/src/runtime/json.c \
 		-L$(JSON_PGLIB) -lpgcommon -lpgport $(LDLIBS)

@@ -1,9 +1,10 @@
 # PromQL engine: regex, parser and evaluator unit tests, plus the conformance
 # harness over Prometheus's own test scripts when they are present.
 PROMQL_SRC = $(TOP)/src/promql
-PROMQL_ENGINE = $(addprefix $(PROMQL_SRC)/,promql_arena.c promql_regex.c promql_labels.c \
+PROMQL_ENGINE = $(TOP)/src/base/arena.c $(TOP)/src/base/regex.c \
+	$(addprefix $(PROMQL_SRC)/,promql_labels.c \
 	promql_parse.c promql_eval.c promql_functions.c)
-PROMQL_HDRS = $(wildcard $(PROMQL_SRC)/*.h)
+PROMQL_HDRS = $(wildcard $(PROMQL_SRC)/*.h) $(TOP)/src/base/base.h
 PROMQL_TESTS_V242 ?= $(TOP)/../shared/promql-tests/v2.42
 
 UNIT_TESTS += test_promql_regex test_promql_parse test_promql_eval

@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-#include "ingest/rw_decode.h"
+#include "wire/wire.h"
 
 /*
  * Whether two decoded requests are identical in content (labels, hashes,

@@ -1,6 +1,6 @@
 /*
  * test_decchunk.c: unit tests and benchmark of the decimal chunk codec
- * (src/storage/decchunk.c).
+ * (src/codec/decchunk.c).
  *
  * The codec must give back every float64 bit for bit whatever it is fed, so
  * most checks are round trips over generated series: decimals of every
@@ -22,8 +22,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "storage/decchunk.h"
-#include "storage/xorchunk.h"
+#include "codec/codec.h"
+#include "codec/codec.h"
 #include "unit.h"
 #include "rng.h"
 

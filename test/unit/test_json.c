@@ -1,5 +1,5 @@
 /*
- * test_json.c: the HTTP API's JSON spelling (src/http/json.c).
+ * test_json.c: the HTTP API's JSON spelling (src/runtime/json.c).
  *
  * Prometheus clients compare answers byte for byte more often than one would
  * hope (caches, tests, the oracle in test/t/020), so every fast path of the
@@ -18,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "http/json.h"
+#include "runtime/runtime.h"
 #include "unit.h"
 
 static const char *

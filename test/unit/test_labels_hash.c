@@ -1,5 +1,5 @@
 /*
- * test_labels_hash.c: unit tests of src/catalog/labels_hash.h.
+ * test_labels_hash.c: unit tests of src/base/base.h.
  *
  * The ingest decoder and the catalog must compute the same hash for the same
  * label set, today and after any refactoring: the golden values below pin the
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog/labels_hash.h"
+#include "base/base.h"
 #include "unit.h"
 
 static AlloyLabel

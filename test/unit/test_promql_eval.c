@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "promql/promql.h"
-#include "promql/promql_storage.h"
+#include "promql/promql.h"
 #include "unit.h"
 
 #define NSERIES 3
@@ -25,7 +25,7 @@ static int64_t last_mint,
 			last_maxt;
 
 static bool
-mem_select(void *ctx, PromqlArena *arena, const PromqlMatcher *m, int nm,
+mem_select(void *ctx, AlloyArena *arena, const PromqlMatcher *m, int nm,
 		   int64_t mint, int64_t maxt, PromqlSeriesSet *out, char *errbuf, size_t errlen)
 {
 	(void) ctx;
@@ -39,7 +39,7 @@ mem_select(void *ctx, PromqlArena *arena, const PromqlMatcher *m, int nm,
 			return false;
 		}
 	out->n = 0;
-	out->series = promql_alloc(arena, sizeof(PromqlSeries) * NSERIES);
+	out->series = alloy_arena_alloc(arena, sizeof(PromqlSeries) * NSERIES);
 	for (int i = 0; i < NSERIES; i++)
 	{
 		PromqlLabels ls = {2, L[i]};
@@ -66,7 +66,7 @@ mem_select(void *ctx, PromqlArena *arena, const PromqlMatcher *m, int nm,
 }
 
 static PromqlStorage storage = {NULL, mem_select};
-static PromqlArena *arena;
+static AlloyArena *arena;
 static int	interrupts;
 
 static void
@@ -161,7 +161,7 @@ main(void)
 	bool		ok;
 
 	memcpy(&stale, &stale_bits, sizeof(stale));
-	arena = promql_arena_create(&promql_malloc_hooks);
+	arena = alloy_arena_create(&alloy_malloc_hooks);
 	/* three series of foo, one sample every 15s, values i*100 + j */
 	for (int j = 0; j < NPOINTS; j++)
 		T[j] = (int64_t) j * 15000;
@@ -401,6 +401,6 @@ main(void)
 			  "explain shows selectors and windows: %s", plan ? plan : err);
 	}
 
-	promql_arena_destroy(arena);
+	alloy_arena_destroy(arena);
 	return unit_finish();
 }

@@ -14,7 +14,7 @@
 #include "promql/promql.h"
 #include "unit.h"
 
-static PromqlArena *arena;
+static AlloyArena *arena;
 
 static PromqlNode *
 parse(const char *q)
@@ -97,7 +97,7 @@ main(void)
 {
 	PromqlNode *n;
 
-	arena = promql_arena_create(&promql_malloc_hooks);
+	arena = alloy_arena_create(&alloy_malloc_hooks);
 
 	/* numbers */
 	CHECK(num("42") == 42, "integer");
@@ -372,6 +372,6 @@ main(void)
 	CHECK(round_trip("-(1 + 2) ^ 3"), "rt unary");
 	CHECK(round_trip("label_replace(up, \"a\", \"$1\", \"b\", \"(.*)\\\\n\")"), "rt strings");
 
-	promql_arena_destroy(arena);
+	alloy_arena_destroy(arena);
 	return unit_finish();
 }

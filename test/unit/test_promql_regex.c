@@ -1,23 +1,23 @@
 /*
  * test_promql_regex.c: RE2-compatible anchored matching and the literal fast
- * paths of src/promql/promql_regex.c.
+ * paths of src/base/regex.c.
  */
 #include <string.h>
 
-#include "promql/promql_regex.h"
+#include "base/base.h"
 #include "unit.h"
 
 static int
 m(const char *re, const char *s)
 {
 	char		err[256];
-	PromqlRegex *rx = promql_regex_compile(re, strlen(re), &promql_malloc_hooks, err, sizeof(err));
+	AlloyRegex *rx = alloy_regex_compile(re, strlen(re), &alloy_malloc_hooks, err, sizeof(err));
 	int			r;
 
 	if (!rx)
 		return -1;
-	r = promql_regex_match(rx, s, strlen(s)) ? 1 : 0;
-	promql_regex_free(rx);
+	r = alloy_regex_match(rx, s, strlen(s)) ? 1 : 0;
+	alloy_regex_free(rx);
 	return r;
 }
 
@@ -25,11 +25,11 @@ static int
 compiles(const char *re)
 {
 	char		err[256];
-	PromqlRegex *rx = promql_regex_compile(re, strlen(re), &promql_malloc_hooks, err, sizeof(err));
+	AlloyRegex *rx = alloy_regex_compile(re, strlen(re), &alloy_malloc_hooks, err, sizeof(err));
 
 	if (!rx)
 		return 0;
-	promql_regex_free(rx);
+	alloy_regex_free(rx);
 	return 1;
 }
 
@@ -39,7 +39,7 @@ main(void)
 	const char *const *lits;
 	const size_t *lens;
 	char		err[256];
-	PromqlRegex *rx;
+	AlloyRegex *rx;
 
 	CHECK(m("foo", "foo") == 1, "literal");
 	CHECK(m("foo", "foobar") == 0, "anchored end");
@@ -59,11 +59,11 @@ main(void)
 		const char *pre;
 		const char *re = "10\\.0\\..*";
 
-		rx = promql_regex_compile(re, strlen(re), &promql_malloc_hooks, err, sizeof(err));
-		pre = rx ? promql_regex_prefix(rx, &plen) : "";
+		rx = alloy_regex_compile(re, strlen(re), &alloy_malloc_hooks, err, sizeof(err));
+		pre = rx ? alloy_regex_prefix(rx, &plen) : "";
 		CHECK(rx && plen == 5 && memcmp(pre, "10.0.", 5) == 0, "escaped prefix is known: %.*s", (int) plen, pre);
 		if (rx)
-			promql_regex_free(rx);
+			alloy_regex_free(rx);
 	}
 	CHECK(m("(?s)foo.*", "foo\nbar") == 1, "s flag");
 	CHECK(m("f.o$", "foo") == 1, "dollar");
@@ -96,24 +96,24 @@ main(void)
 	CHECK(compiles("a{,5}"), "brace literal");
 	CHECK(!compiles("\\"), "trailing backslash");
 
-	rx = promql_regex_compile("foo|ba\\.r", 9, &promql_malloc_hooks, err, sizeof(err));
+	rx = alloy_regex_compile("foo|ba\\.r", 9, &alloy_malloc_hooks, err, sizeof(err));
 	CHECK(rx != NULL, "compile literals");
 	if (rx)
 	{
-		int			n = promql_regex_literals(rx, &lits, &lens);
+		int			n = alloy_regex_literals(rx, &lits, &lens);
 
 		CHECK(n == 2 && strcmp(lits[1], "ba.r") == 0 && lens[1] == 4, "literal set");
-		CHECK(!promql_regex_matches_empty(rx), "literals do not match empty");
-		promql_regex_free(rx);
+		CHECK(!alloy_regex_matches_empty(rx), "literals do not match empty");
+		alloy_regex_free(rx);
 	}
-	rx = promql_regex_compile(".*", 2, &promql_malloc_hooks, err, sizeof(err));
-	CHECK(rx && promql_regex_matches_empty(rx), ".* matches empty");
+	rx = alloy_regex_compile(".*", 2, &alloy_malloc_hooks, err, sizeof(err));
+	CHECK(rx && alloy_regex_matches_empty(rx), ".* matches empty");
 	if (rx)
-		promql_regex_free(rx);
-	rx = promql_regex_compile("a(b)", 4, &promql_malloc_hooks, err, sizeof(err));
-	CHECK(rx && !promql_regex_matches_empty(rx) && promql_regex_literals(rx, &lits, &lens) == -1,
+		alloy_regex_free(rx);
+	rx = alloy_regex_compile("a(b)", 4, &alloy_malloc_hooks, err, sizeof(err));
+	CHECK(rx && !alloy_regex_matches_empty(rx) && alloy_regex_literals(rx, &lits, &lens) == -1,
 		  "general regex");
 	if (rx)
-		promql_regex_free(rx);
+		alloy_regex_free(rx);
 	return unit_finish();
 }

@@ -15,9 +15,9 @@
 
 #include <snappy-c.h>
 
-#include "ingest/rw_decode.h"
-#include "ingest/remote.pb-c.h"
-#include "ingest/write_v2.pb-c.h"
+#include "wire/wire.h"
+#include "wire/remote.pb-c.h"
+#include "wire/write_v2.pb-c.h"
 #include "rw_compare.h"
 #include "unit.h"
 

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "storage/xorchunk.h"
+#include "codec/codec.h"
 #include "unit.h"
 #include "rng.h"
 #include "xorchunk_golden.h"

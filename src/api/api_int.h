@@ -1,0 +1,34 @@
+/*
+ * api.h: shared pieces of the Prometheus HTTP API handlers (src/http/api_*.c).
+ */
+#ifndef ALLOY_API_API_INT_H
+#define ALLOY_API_API_INT_H
+
+#include "httpd/httpd.h"
+
+/* The widest times Prometheus accepts (its minTime/maxTime), in ms. */
+#define ALLOY_API_MIN_TIME INT64CONST(-9223309901257974)
+#define ALLOY_API_MAX_TIME INT64CONST(9223309901257974)
+
+extern bool AlloyApiParseTime(const char *s, int64 *ms);
+extern bool AlloyApiParseDuration(const char *s, int64 *ms);
+extern void AlloyApiBadParam(AlloyHttpResponse *resp, const char *param, const char *msg);
+/* Read a time parameter (dflt when absent); on a bad value answer 400 and return false. */
+extern bool AlloyApiTimeParam(AlloyHttpRequest *req, AlloyHttpResponse *resp,
+							  const char *name, int64 dflt, int64 *ms);
+
+extern int	alloy_query_timeout;	/* ms, 0 = none */
+
+/*
+ * A PromQL parse error in Prometheus 2.42's words ("LINE:COL: parse error:
+ * ..." instead of the parser's "parse error at char N: ..."); other messages
+ * unchanged.
+ */
+extern const char *AlloyApiParseError(const char *query, const char *msg);
+
+extern void AlloyApiQueryRoutes(void);
+extern void AlloyApiSeriesRoutes(void);
+extern void AlloyApiReadRoutes(void);
+extern void AlloyApiExemplarsRoutes(void);
+
+#endif							/* ALLOY_API_API_INT_H */

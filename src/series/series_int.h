@@ -1,0 +1,159 @@
+/*
+ * catalog_int.h: what the files of src/catalog share and nobody else sees.
+ *
+ * catalog.c		settings, shared memory hooks, relation lookup, xact callbacks
+ * catalog_cache.c	the (tenant, label-set hash) -> series id cache
+ * catalog_tables.c	tenants, interned labels and series rows (index scans, inserts)
+ * catalog_select.c	label matchers -> series (GIN postings), label values
+ * catalog_labelidx.c	backend-local in-memory postings for label lookups
+ * catalog_labels.c	label names and values without matchers (label index)
+ * catalog_sql.c	SQL-callable functions (alloy.write, lookups, stats)
+ */
+#ifndef ALLOY_SERIES_SERIES_INT_H
+#define ALLOY_SERIES_SERIES_INT_H
+
+#include "postgres.h"
+
+#include "storage/lwlock.h"
+#include "utils/rel.h"
+#include "utils/snapshot.h"
+
+#include "series/series.h"
+
+/* alloy.series_cache_size: entries in the shared cache (PGC_POSTMASTER). */
+extern int	alloy_series_cache_size;
+/* alloy.tenant_max_series: series per tenant, 0 = unlimited (PGC_SIGHUP). */
+extern int	alloy_tenant_max_series;
+/* alloy.label_index_max_series: in-memory label index size, 0 = off (PGC_SIGHUP). */
+extern int	alloy_label_index_max_series;
+
+/* Cache entries per set: a lookup reads one set, within one cache line pair. */
+#define ALLOY_CACHE_WAYS		8
+/* Lock partitions of the shared cache (sets are spread over them). */
+#define ALLOY_CACHE_PARTITIONS	128
+/* The backend-local cache used without shared_preload_libraries. */
+#define ALLOY_LOCAL_CACHE_MAX	65536
+
+/* Attribute numbers of the catalog tables (sql/install/10_catalog.sql). */
+#define Anum_alloy_tenants_tenant_id	1
+#define Anum_alloy_tenants_name			2
+#define Anum_alloy_tenants_created		3
+#define Natts_alloy_tenants				3
+
+#define Anum_alloy_labels_label_id		1
+#define Anum_alloy_labels_tenant_id		2
+#define Anum_alloy_labels_name			3
+#define Anum_alloy_labels_value			4
+#define Natts_alloy_labels				4
+
+#define Anum_alloy_series_series_id		1
+#define Anum_alloy_series_tenant_id		2
+#define Anum_alloy_series_hash			3
+#define Anum_alloy_series_hash2			4
+#define Anum_alloy_series_label_ids		5
+#define Anum_alloy_series_created		6
+#define Natts_alloy_series				6
+
+/* OIDs of the catalog's relations in this database, looked up by name once. */
+typedef struct AlloyCatalogRels
+{
+	Oid			namespace;
+	Oid			tenants;
+	Oid			tenants_pkey;
+	Oid			tenants_name_key;
+	Oid			tenants_seq;
+	Oid			labels;
+	Oid			labels_pkey;
+	Oid			labels_key;		/* (tenant_id, name, value) */
+	Oid			labels_seq;
+	Oid			series;
+	Oid			series_pkey;
+	Oid			series_key;		/* (tenant_id, hash, label_ids) */
+	Oid			series_gin;		/* gin (label_ids) */
+	Oid			series_seq;
+} AlloyCatalogRels;
+
+/* catalog.c */
+extern const AlloyCatalogRels *AlloyCatalogGetRels(void);
+extern void AlloyCatalogRegisterCallbacks(void);
+
+/* catalog_cache.c: the key of a cache entry. */
+typedef struct AlloyCacheKey
+{
+	uint64		hash;			/* AlloyLabelsHash */
+	uint64		hash2;			/* the same with ALLOY_LABELS_HASH_SEED2 */
+	Oid			dbid;
+	Oid			relid;			/* alloy.series_catalog: a new extension is a new epoch */
+	int32		tenant_id;
+} AlloyCacheKey;
+
+extern Size AlloyCacheShmemSize(void);
+extern void AlloyCacheShmemInit(void);
+extern void AlloyCacheLWLocksAssign(LWLockPadded *locks);
+extern int64 AlloyCacheLookup(const AlloyCacheKey *key);
+extern void AlloyCacheInsert(const AlloyCacheKey *key, int64 series_id);
+
+/* AlloyCacheStats and AlloyCacheGetStats are public: see catalog.h */
+
+/* catalog_tables.c: series created by this transaction, cached at commit. */
+extern int64 AlloyPendingLookup(const AlloyCacheKey *key);
+extern void AlloyPendingAdd(const AlloyCacheKey *key, int64 series_id);
+extern void AlloyPendingAtCommit(void);
+extern void AlloyPendingAtAbort(void);
+extern void AlloyPendingAtSubCommit(SubTransactionId mySubid, SubTransactionId parentSubid);
+extern void AlloyPendingAtSubAbort(SubTransactionId mySubid);
+extern void AlloyTenantCacheReset(void);
+
+/* catalog_tables.c: label and series rows. */
+extern int32 AlloyLabelIdLookup(Relation labels, Relation labels_key, Snapshot snapshot,
+								int32 tenant_id, const char *name, int name_len,
+								const char *value, int value_len);
+
+/* catalog_select.c */
+extern int	AlloyCompareLabelSets(const AlloyLabel *a, int na,
+								  const AlloyLabel *b, int nb);
+
+/*
+ * catalog_labelidx.c: label_ids of a series row without a palloc'd copy.
+ * Short arrays (up to 126 bytes: small label sets) are copied into buf.
+ */
+typedef union AlloyLabelIdsBuf
+{
+	int32		align;
+	char		data[160];
+} AlloyLabelIdsBuf;
+
+extern const int32 *AlloyLabelIdsOf(Datum label_ids, AlloyLabelIdsBuf *buf, int *n);
+
+/* catalog_labelidx.c: a tenant's in-memory postings (see the file header). */
+typedef struct AlloyLabelIndex AlloyLabelIndex;
+
+/* One interned value of a label name: its id and the value (NUL-terminated). */
+typedef struct AlloyLabelValueRow
+{
+	int32		label_id;
+	int			value_len;
+	char	   *value;
+} AlloyLabelValueRow;
+
+/*
+ * Every value of label `name` in a tenant, read from the labels table's
+ * (tenant, name, value) index, so sorted bytewise by value. catalog_labels.c
+ */
+extern AlloyLabelValueRow *AlloyLabelValueRows(int32 tenant_id, const char *name, int name_len,
+											   Snapshot snapshot, int *nrows);
+
+extern AlloyLabelIndex *AlloyLabelIndexGet(int32 tenant_id, Snapshot snapshot);
+extern int32 AlloyLabelIndexSeriesCount(const AlloyLabelIndex *idx);
+extern const int32 *AlloyLabelIndexPostings(const AlloyLabelIndex *idx, int32 label_id,
+											int *n);
+extern const int32 *AlloyLabelIndexSeriesLabels(const AlloyLabelIndex *idx, int32 s,
+												int *n);
+extern int32 AlloyLabelIndexNameOf(AlloyLabelIndex *idx, int32 label_id, Relation labels,
+								   Snapshot snapshot);
+extern const AlloyLabel *AlloyLabelIndexName(const AlloyLabelIndex *idx, int32 name);
+
+/* catalog_labels.c: a tenant's label names (value NULL), sorted bytewise. */
+extern AlloyLabel *AlloyLabelNamesOfTenant(int32 tenant_id, Snapshot snapshot, int *nnames);
+
+#endif							/* ALLOY_SERIES_SERIES_INT_H */
