@@ -108,32 +108,12 @@ typedef struct AlloyReadQuery
 
 /* ---------- protobuf writing ---------- */
 
-static inline int
-AlloyPbVarintLen(uint64 v)
-{
-	int			n = 1;
-
-	while (v >= 0x80)
-	{
-		v >>= 7;
-		n++;
-	}
-	return n;
-}
-
 static void
 AlloyPbVarint(StringInfo out, uint64 v)
 {
-	char		buf[10];
-	int			n = 0;
+	uint8		buf[ALLOY_UVARINT_MAX_BYTES];
 
-	while (v >= 0x80)
-	{
-		buf[n++] = (char) ((v & 0x7f) | 0x80);
-		v >>= 7;
-	}
-	buf[n++] = (char) v;
-	appendBinaryStringInfo(out, buf, n);
+	appendBinaryStringInfo(out, (char *) buf, alloy_put_uvarint(buf, v));
 }
 
 /* Field keys of the messages here all fit one byte (field numbers < 16). */
@@ -155,7 +135,7 @@ AlloyPbBytes(StringInfo out, int field, const char *data, Size len)
 static inline int
 AlloyPbInt64Size(int64 v)
 {
-	return v == 0 ? 0 : 1 + AlloyPbVarintLen((uint64) v);
+	return v == 0 ? 0 : 1 + alloy_uvarint_len((uint64) v);
 }
 
 static void
@@ -171,7 +151,7 @@ AlloyPbInt64(StringInfo out, int field, int64 v)
 static inline Size
 AlloyPbLenFieldSize(Size len)
 {
-	return 1 + AlloyPbVarintLen(len) + len;
+	return 1 + alloy_uvarint_len(len) + len;
 }
 
 /* Size of one prometheus.Label message (without its own key and length). */
@@ -595,9 +575,8 @@ AlloyReadFramesFill(void *arg, StringInfo out)
 static void
 AlloyReadFrame(AlloyReadFrames *out, const StringInfo msg)
 {
-	char		hdr[16];
-	int			hlen = 0;
-	uint64		v = (uint64) msg->len;
+	uint8		hdr[ALLOY_UVARINT_MAX_BYTES + 4];
+	int			hlen;
 	pg_crc32c	crc;
 	char		be[4];
 
@@ -608,14 +587,9 @@ AlloyReadFrame(AlloyReadFrames *out, const StringInfo msg)
 	be[1] = (char) (crc >> 16);
 	be[2] = (char) (crc >> 8);
 	be[3] = (char) crc;
-	while (v >= 0x80)
-	{
-		hdr[hlen++] = (char) ((v & 0x7f) | 0x80);
-		v >>= 7;
-	}
-	hdr[hlen++] = (char) v;
+	hlen = alloy_put_uvarint(hdr, (uint64) msg->len);
 	memcpy(hdr + hlen, be, 4);
-	AlloyReadFramesAppend(out, hdr, hlen + 4);
+	AlloyReadFramesAppend(out, (char *) hdr, hlen + 4);
 	AlloyReadFramesAppend(out, msg->data, msg->len);
 }
 

@@ -401,7 +401,7 @@ AlloyLabelValuesHandler(AlloyHttpRequest *req, AlloyHttpResponse *resp)
 	}
 	name = pnstrdup(rest, slash - rest);
 	/* Prometheus checks the name with the label-name rule */
-	if (!promql_valid_label_name(name))
+	if (!alloy_valid_label_name(name, strlen(name)))
 	{
 		AlloyHttpJsonError(resp, 400, "bad_data",
 						   psprintf("invalid label name: \"%s\"", name));

@@ -1,15 +1,27 @@
+/*
+ * base.h: alloy's common layer, plain C with no PostgreSQL calls, so the
+ * server, the unit tests, the conformance harness and the libFuzzer targets
+ * all build it: label sets (hash and validation), the RE2-compatible regex
+ * wrapper, the arena allocator, varints and compensated sums.
+ *
+ * Nothing here includes another alloy header; every layer may use it.
+ */
 #ifndef ALLOY_BASE_BASE_H
 #define ALLOY_BASE_BASE_H
 
-/* ---- from src/catalog/labels_hash.h ---- */
+#include <math.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
 /*
- * labels_hash.h: the 64-bit hash of a label set that keys the series cache.
+ * Labels: the 64-bit hash of a label set that keys the series cache.
  *
  * The ingest decoder (plain C, outside the server) hashes every decoded label
  * set once, and the catalog uses the same value to find the series id in the
  * shared-memory cache, so both sides must agree bit for bit.  That is why
- * this header is self-contained: static inline functions, no PostgreSQL
- * headers, usable from unit tests and libFuzzer targets.
+ * it is static inline here, usable from unit tests and libFuzzer targets.
  *
  * Definition (the contract): the hash is taken over the byte stream
  *
@@ -29,10 +41,6 @@
  * needs a 128-bit match and a 64-bit collision can never return the wrong
  * series.
  */
-
-#include <stddef.h>
-#include <stdint.h>
-#include <string.h>
 
 #define ALLOY_LABELS_HASH_SEED	UINT64_C(0)
 #define ALLOY_LABELS_HASH_SEED2 UINT64_C(0x9e3779b97f4a7c15)
@@ -264,21 +272,106 @@ alloy_labels_hash_pairs(const char *const *names, const int *name_lens,
 	return alloy_labels_hash_final(&st);
 }
 
-/* ---- from src/promql/promql_arena.h ---- */
 /*
- * promql_arena.h: per-query arena allocator of the PromQL engine.
- *
- * The engine is plain C so that unit tests and fuzzers can build it without
- * the server.  Every allocation made while parsing or evaluating one query
- * comes from one arena whose blocks are obtained through caller-supplied
+ * Label validation (labels.c), Prometheus's rules: label names
+ * [a-zA-Z_][a-zA-Z0-9_]*, metric names [a-zA-Z_:][a-zA-Z0-9_:]*, and UTF-8
+ * as Go's utf8.Valid accepts it (no overlong forms, no surrogates, nothing
+ * above U+10FFFF). The one place these rules are written down.
+ */
+extern bool alloy_valid_utf8(const char *s, size_t len);
+
+/*
+ * Inline, since remote write checks every name of every request: bit 1 of a
+ * byte's class = may start a label name, 2 = may continue one, 4/8 = the same
+ * for metric names (which also allow ':').
+ */
+extern const unsigned char alloy_name_class[256];
+
+static inline bool
+alloy_name_matches_class(const char *str, size_t len, unsigned char first, unsigned char rest)
+{
+	const unsigned char *s = (const unsigned char *) str;
+
+	if (len == 0 || !(alloy_name_class[s[0]] & first))
+		return false;
+	for (size_t i = 1; i < len; i++)
+		if (!(alloy_name_class[s[i]] & rest))
+			return false;
+	return true;
+}
+
+static inline bool
+alloy_valid_label_name(const char *s, size_t len)
+{
+	return alloy_name_matches_class(s, len, 1, 2);
+}
+
+static inline bool
+alloy_valid_metric_name(const char *s, size_t len)
+{
+	return alloy_name_matches_class(s, len, 4, 8);
+}
+
+/*
+ * Varints: protobuf's and Prometheus's base-128 unsigned integers, least
+ * significant group first.
+ */
+#define ALLOY_UVARINT_MAX_BYTES 10
+
+static inline int
+alloy_uvarint_len(uint64_t x)
+{
+	int			n = 1;
+
+	while (x >= 0x80)
+	{
+		x >>= 7;
+		n++;
+	}
+	return n;
+}
+
+/* Write x at p (room for ALLOY_UVARINT_MAX_BYTES); returns the bytes written. */
+static inline int
+alloy_put_uvarint(uint8_t *p, uint64_t x)
+{
+	int			n = 0;
+
+	while (x >= 0x80)
+	{
+		p[n++] = (uint8_t) ((x & 0x7f) | 0x80);
+		x >>= 7;
+	}
+	p[n++] = (uint8_t) x;
+	return n;
+}
+
+/*
+ * Kahan-Neumaier compensated summation, Prometheus 3's variant: add inc to
+ * *sum, keeping the lost low-order part in *c; the compensation resets once
+ * the sum is infinite. The result is *sum + *c.
+ */
+static inline void
+alloy_kahan_inc(double inc, double *sum, double *c)
+{
+	double		t = *sum + inc;
+
+	if (isinf(t))
+		*c = 0;
+	else if (fabs(*sum) >= fabs(inc))
+		*c += (*sum - t) + inc;
+	else
+		*c += (inc - t) + *sum;
+	*sum = t;
+}
+
+/*
+ * Arena: a bump allocator for work with one lifetime (a PromQL query, a
+ * decoded request).  Every allocation comes from one arena whose blocks are obtained through caller-supplied
  * hooks: inside PostgreSQL those are palloc/pfree in a per-query memory
  * context, so an error that longjmps out of the evaluator loses nothing (the
  * context is reset); tests pass malloc/free and call alloy_arena_destroy.
  */
-
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
 
 /* Where the arena's blocks come from.  alloc must not return NULL silently:
  * it either returns memory or reports out-of-memory its own way (ereport). */
@@ -327,9 +420,9 @@ extern char *alloy_arena_strdup(AlloyArena *arena, const char *s);
 extern char *alloy_arena_sprintf(AlloyArena *arena, const char *fmt,...)
 			__attribute__((format(printf, 2, 3)));
 
-/* ---- from src/promql/promql_regex.h ---- */
 /*
- * promql_regex.h: PromQL (RE2 syntax) regular expressions for label matchers.
+ * Regex: Prometheus (RE2 syntax) regular expressions for label matchers,
+ * shared by the PromQL engine, the series catalog and remote read.
  *
  * Prometheus anchors every matcher regex at both ends and uses Go's RE2
  * syntax.  We compile with PCRE2 after rejecting what RE2 rejects
@@ -341,11 +434,6 @@ extern char *alloy_arena_sprintf(AlloyArena *arena, const char *fmt,...)
  * All memory, including PCRE2's, comes from the caller's hooks, so inside the
  * server an error escaping mid-query leaks nothing.
  */
-
-#include <stdbool.h>
-#include <stddef.h>
-
-#include "base/base.h"
 
 typedef struct AlloyRegex AlloyRegex;
 

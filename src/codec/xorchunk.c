@@ -26,6 +26,7 @@
  * end once per sample, and lets peeks past the end read zeros instead of
  * memory, so a truncated chunk can never make it read out of bounds.
  */
+#include "base/base.h"
 #include "codec/codec.h"
 
 #include <string.h>
@@ -86,20 +87,6 @@ xor_bits_double(uint64_t b)
 
 	memcpy(&v, &b, sizeof(v));
 	return v;
-}
-
-/* Bytes of a base-128 varint holding x. */
-static inline int
-xor_uvarint_len(uint64_t x)
-{
-	int			n = 1;
-
-	while (x >= 0x80)
-	{
-		x >>= 7;
-		n++;
-	}
-	return n;
 }
 
 /* Go's binary.PutVarint maps signed to unsigned by zig-zag. */
@@ -278,7 +265,7 @@ xor_append(XorAppender *app, int64_t t, double v)
 	/* Size the sample first so that a failure leaves the chunk untouched. */
 	if (app->count == 0)
 	{
-		bits = 8 * (size_t) xor_uvarint_len(xor_zigzag(t)) + 64;
+		bits = 8 * (size_t) alloy_uvarint_len(xor_zigzag(t)) + 64;
 		payload = 64;
 	}
 	else
@@ -287,7 +274,7 @@ xor_append(XorAppender *app, int64_t t, double v)
 			return XOR_EORDER;
 		delta = (uint64_t) t - (uint64_t) app->t;
 		if (app->count == 1)
-			bits = 8 * (size_t) xor_uvarint_len(delta);
+			bits = 8 * (size_t) alloy_uvarint_len(delta);
 		else
 		{
 			dod = (int64_t) (delta - (uint64_t) app->tdelta);

@@ -304,7 +304,6 @@ extern const char *promql_labels_get(const PromqlLabels *ls, const char *name);
 extern int	promql_labels_cmp(const PromqlLabels *a, const PromqlLabels *b);
 extern char *promql_labels_string(AlloyArena *arena, const PromqlLabels *ls);
 extern void promql_labels_sort(PromqlLabel *v, int n);
-extern bool promql_valid_label_name(const char *s);
 
 /*
  * promql_storage.h: how the PromQL evaluator reads series.

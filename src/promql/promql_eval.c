@@ -1003,21 +1003,6 @@ typedef struct AggGroup
 	int			capheap;
 } AggGroup;
 
-/* Prometheus 3's Kahan-Neumaier step: the compensation resets once the sum is infinite. */
-static void
-kahan_inc3(double inc, double *sum, double *c)
-{
-	double		t = *sum + inc;
-
-	if (isinf(t))
-		*c = 0;
-	else if (fabs(*sum) >= fabs(inc))
-		*c += (*sum - t) + inc;
-	else
-		*c += (inc - t) + *sum;
-	*sum = t;
-}
-
 /* Go's vectorByValueHeap / vectorByReverseValueHeap Less. */
 static bool
 heap_less(bool reverse, double a, double b)
@@ -1237,7 +1222,7 @@ eval_aggregate(PromqlEval *ev, PromqlNode *n, int64_t ts)
 	else if (op == PROMQL_AGG_COUNT_VALUES)
 	{
 		value_label = promql_ev_eval(ev, n->param, ts).str;
-		if (!promql_valid_label_name(value_label))
+		if (!alloy_valid_label_name(value_label, strlen(value_label)))
 			promql_ev_error(ev, "invalid label name \"%s\"", value_label);
 		if (!n->without)
 		{
@@ -1310,7 +1295,7 @@ eval_aggregate(PromqlEval *ev, PromqlNode *n, int64_t ts)
 		{
 			case PROMQL_AGG_SUM:
 				if (ev->v3)
-					kahan_inc3(s->v, &g->value, &g->kahan_c);
+					alloy_kahan_inc(s->v, &g->value, &g->kahan_c);
 				else
 					g->value += s->v;
 				break;
@@ -1325,7 +1310,7 @@ eval_aggregate(PromqlEval *ev, PromqlNode *n, int64_t ts)
 						double		ns = g->value,
 									nc = g->kahan_c;
 
-						kahan_inc3(s->v, &ns, &nc);
+						alloy_kahan_inc(s->v, &ns, &nc);
 						if (!isinf(ns))
 						{
 							g->value = ns;
@@ -1339,7 +1324,7 @@ eval_aggregate(PromqlEval *ev, PromqlNode *n, int64_t ts)
 					q = (double) (g->count - 1) / g->count;
 					g->mean *= q;
 					g->kahan_c *= q;
-					kahan_inc3(s->v / g->count, &g->mean, &g->kahan_c);
+					alloy_kahan_inc(s->v / g->count, &g->mean, &g->kahan_c);
 					break;
 				}
 				g->count++;

@@ -202,21 +202,6 @@ kahan_inc(double inc, double *sum, double *c)
 	*sum = t;
 }
 
-/* Prometheus 3's variant: the compensation resets once the sum is infinite. */
-static void
-kahan_inc3(double inc, double *sum, double *c)
-{
-	double		t = *sum + inc;
-
-	if (isinf(t))
-		*c = 0;
-	else if (fabs(*sum) >= fabs(inc))
-		*c += (*sum - t) + inc;
-	else
-		*c += (inc - t) + *sum;
-	*sum = t;
-}
-
 static PromqlNode *
 unwrap_paren(PromqlNode *n)
 {
@@ -413,7 +398,7 @@ matrix_func(PromqlEval *ev, int id, const EvSeries *s, const double *sargs,
 						double		ns = sum,
 									nc = c;
 
-						kahan_inc3(s->v[i], &ns, &nc);
+						alloy_kahan_inc(s->v[i], &ns, &nc);
 						if (!isinf(ns))
 						{
 							sum = ns;
@@ -427,7 +412,7 @@ matrix_func(PromqlEval *ev, int id, const EvSeries *s, const double *sargs,
 					q = (count - 1) / count;
 					mean = q * mean;
 					c = q * c;
-					kahan_inc3(s->v[i] / count, &mean, &c);
+					alloy_kahan_inc(s->v[i] / count, &mean, &c);
 				}
 				*out = incremental ? mean + c : sum / count + c / count;
 				return true;
@@ -1460,7 +1445,7 @@ promql_call(PromqlEval *ev, PromqlNode *call, int64_t ts)
 
 				if (!rx)
 					promql_ev_error(ev, "invalid regular expression in label_replace(): %s", re);
-				if (!promql_valid_label_name(dst))
+				if (!alloy_valid_label_name(dst, strlen(dst)))
 					promql_ev_error(ev, "invalid destination label name in label_replace(): %s", dst);
 				for (int i = 0; i < a.vec.n; i++)
 				{
@@ -1489,10 +1474,10 @@ promql_call(PromqlEval *ev, PromqlNode *call, int64_t ts)
 				for (int i = 0; i < nsrc; i++)
 				{
 					srcs[i] = promql_ev_eval(ev, call->args[3 + i], ts).str;
-					if (!promql_valid_label_name(srcs[i]))
+					if (!alloy_valid_label_name(srcs[i], strlen(srcs[i])))
 						promql_ev_error(ev, "invalid source label name in label_join(): %s", srcs[i]);
 				}
-				if (!promql_valid_label_name(dst))
+				if (!alloy_valid_label_name(dst, strlen(dst)))
 					promql_ev_error(ev, "invalid destination label name in label_join(): %s", dst);
 				for (int i = 0; i < a.vec.n; i++)
 				{

@@ -68,19 +68,6 @@ label_cmp(const void *a, const void *b)
 	return strcmp(((const PromqlLabel *) a)->name, ((const PromqlLabel *) b)->name);
 }
 
-/* Prometheus's label-name rule: [a-zA-Z_][a-zA-Z0-9_]* */
-bool
-promql_valid_label_name(const char *s)
-{
-	if (!*s)
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' ||
-			  (p != s && *p >= '0' && *p <= '9')))
-			return false;
-	return true;
-}
-
 void
 promql_labels_sort(PromqlLabel *v, int n)
 {

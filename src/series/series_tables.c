@@ -345,38 +345,6 @@ AlloyCompareLabelSets(const AlloyLabel *a, int na, const AlloyLabel *b, int nb)
 	return na < nb ? -1 : na > nb;
 }
 
-static bool
-alloy_valid_label_name(const char *s, int len)
-{
-	if (len <= 0)
-		return false;
-	for (int i = 0; i < len; i++)
-	{
-		char		c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-			  (i > 0 && c >= '0' && c <= '9')))
-			return false;
-	}
-	return true;
-}
-
-static bool
-alloy_valid_metric_name(const char *s, int len)
-{
-	if (len <= 0)
-		return false;
-	for (int i = 0; i < len; i++)
-	{
-		char		c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
-			  (i > 0 && c >= '0' && c <= '9')))
-			return false;
-	}
-	return true;
-}
-
 /*
  * Sort by name, drop empty values (Prometheus: an empty value is the label's
  * absence), then check names, the metric name, duplicates and sizes.

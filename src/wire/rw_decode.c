@@ -248,113 +248,6 @@ excerpt(const char *s, size_t len, char *buf, size_t bufsize)
 
 /* ---------- validation ---------- */
 
-/*
- * UTF-8 validity with the same rules as Go's utf8.Valid, which Prometheus
- * applies: no overlong forms, no surrogates, nothing above U+10FFFF. ASCII
- * runs, the common case, are skipped eight bytes at a time.
- */
-int
-rw_valid_utf8(const char *str, size_t len)
-{
-	const unsigned char *s = (const unsigned char *) str;
-	const unsigned char *end = s + len;
-
-	while (s < end)
-	{
-		unsigned char c;
-
-		while (end - s >= 8)
-		{
-			uint64_t	w;
-
-			memcpy(&w, s, 8);
-			if (w & UINT64_C(0x8080808080808080))
-				break;
-			s += 8;
-		}
-		if (s >= end)
-			break;
-		c = *s;
-		if (c < 0x80)
-		{
-			s++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-		{
-			if (end - s < 2 || (s[1] & 0xc0) != 0x80)
-				return 0;
-			s += 2;
-		}
-		else if (c >= 0xe0 && c <= 0xef)
-		{
-			if (end - s < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-				return 0;
-			if (c == 0xe0 && s[1] < 0xa0)
-				return 0;		/* overlong */
-			if (c == 0xed && s[1] >= 0xa0)
-				return 0;		/* surrogate */
-			s += 3;
-		}
-		else if (c >= 0xf0 && c <= 0xf4)
-		{
-			if (end - s < 4 || (s[1] & 0xc0) != 0x80 ||
-				(s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
-				return 0;
-			if (c == 0xf0 && s[1] < 0x90)
-				return 0;		/* overlong */
-			if (c == 0xf4 && s[1] >= 0x90)
-				return 0;		/* above U+10FFFF */
-			s += 4;
-		}
-		else
-			return 0;
-	}
-	return 1;
-}
-
-/*
- * Character classes of Prometheus names, as a constant table (no runtime
- * initialisation, so concurrent callers are safe): bit 1 = may start a label
- * name, 2 = may continue one, 4/8 = the same for metric names (which also
- * allow ':').
- */
-static const unsigned char name_class[256] = {
-	['a' ... 'z'] = 1 | 2 | 4 | 8,
-	['A' ... 'Z'] = 1 | 2 | 4 | 8,
-	['_'] = 1 | 2 | 4 | 8,
-	['0' ... '9'] = 2 | 8,
-	[':'] = 4 | 8,
-};
-
-static inline int
-match_class(const char *str, size_t len, unsigned char first, unsigned char rest)
-{
-	const unsigned char *s = (const unsigned char *) str;
-	size_t		i;
-
-	if (len == 0 || !(name_class[s[0]] & first))
-		return 0;
-	for (i = 1; i < len; i++)
-		if (!(name_class[s[i]] & rest))
-			return 0;
-	return 1;
-}
-
-/* Prometheus label names: [a-zA-Z_][a-zA-Z0-9_]* */
-int
-rw_valid_label_name(const char *s, size_t len)
-{
-	return match_class(s, len, 1, 2);
-}
-
-/* Prometheus metric names: [a-zA-Z_:][a-zA-Z0-9_:]* */
-int
-rw_valid_metric_name(const char *s, size_t len)
-{
-	return match_class(s, len, 4, 8);
-}
-
 /* ---------- label sets ---------- */
 
 static inline int
@@ -523,13 +416,13 @@ check_label(const char *name, size_t nlen, const char *value, size_t vlen,
 		set_error(err, 400, "series %d has a label with an empty name", index);
 		return -1;
 	}
-	if (!rw_valid_label_name(name, nlen))
+	if (!alloy_valid_label_name(name, nlen))
 	{
 		set_error(err, 400, "series %d has invalid label name \"%s\"", index,
 				  excerpt(name, nlen, buf, sizeof(buf)));
 		return -1;
 	}
-	if (!rw_valid_utf8(value, vlen))
+	if (!alloy_valid_utf8(value, vlen))
 	{
 		set_error(err, 400, "series %d label \"%s\" has a value that is not valid utf-8",
 				  index, excerpt(name, nlen, buf, sizeof(buf)));
@@ -538,7 +431,7 @@ check_label(const char *name, size_t nlen, const char *value, size_t vlen,
 	if (nlen == RW_METRIC_NAME_LABEL_LEN &&
 		memcmp(name, RW_METRIC_NAME_LABEL, RW_METRIC_NAME_LABEL_LEN) == 0)
 	{
-		if (!rw_valid_metric_name(value, vlen))
+		if (!alloy_valid_metric_name(value, vlen))
 		{
 			set_error(err, 400, "series %d has invalid metric name \"%s\"", index,
 					  excerpt(value, vlen, buf, sizeof(buf)));
@@ -589,8 +482,8 @@ rw_exemplar_labels(RwLabel *l, int n)
 
 	for (i = 0; i < n; i++)
 	{
-		if (!rw_valid_label_name(l[i].name, l[i].name_len) ||
-			!rw_valid_utf8(l[i].value, l[i].value_len))
+		if (!alloy_valid_label_name(l[i].name, l[i].name_len) ||
+			!alloy_valid_utf8(l[i].value, l[i].value_len))
 			return -1;
 		if (l[i].value_len > 0)
 			l[k++] = l[i];
@@ -751,9 +644,9 @@ decode_v1(RwArena *ar, RwRequest *req, const uint8_t *buf, size_t len, RwError *
 		const Prometheus__MetricMetadata *m = wr->metadata[i];
 		RwMetadata *md = &req->metadata[i];
 
-		if (!rw_valid_utf8(bin_ptr(&m->metric_family_name), m->metric_family_name.len) ||
-			!rw_valid_utf8(bin_ptr(&m->help), m->help.len) ||
-			!rw_valid_utf8(bin_ptr(&m->unit), m->unit.len))
+		if (!alloy_valid_utf8(bin_ptr(&m->metric_family_name), m->metric_family_name.len) ||
+			!alloy_valid_utf8(bin_ptr(&m->help), m->help.len) ||
+			!alloy_valid_utf8(bin_ptr(&m->unit), m->unit.len))
 		{
 			set_error(err, 400, "metadata %zu for \"%s\" is not valid utf-8", i,
 					  excerpt(bin_ptr(&m->metric_family_name), m->metric_family_name.len,
@@ -792,7 +685,7 @@ typedef struct V2Symbols
  */
 static inline bool
 sym_check(V2Symbols *st, uint32_t r, unsigned char checked_bit, unsigned char ok_bit,
-		  int (*check) (const char *, size_t))
+		  bool (*check) (const char *, size_t))
 {
 	unsigned char f = st->flags[r];
 
@@ -809,19 +702,19 @@ sym_check(V2Symbols *st, uint32_t r, unsigned char checked_bit, unsigned char ok
 static inline bool
 sym_utf8(V2Symbols *st, uint32_t r)
 {
-	return sym_check(st, r, SYM_UTF8_CHECKED, SYM_UTF8_OK, rw_valid_utf8);
+	return sym_check(st, r, SYM_UTF8_CHECKED, SYM_UTF8_OK, alloy_valid_utf8);
 }
 
 static inline bool
 sym_label_name(V2Symbols *st, uint32_t r)
 {
-	return sym_check(st, r, SYM_NAME_CHECKED, SYM_NAME_OK, rw_valid_label_name);
+	return sym_check(st, r, SYM_NAME_CHECKED, SYM_NAME_OK, alloy_valid_label_name);
 }
 
 static inline bool
 sym_metric_name(V2Symbols *st, uint32_t r)
 {
-	return sym_check(st, r, SYM_METRIC_CHECKED, SYM_METRIC_OK, rw_valid_metric_name);
+	return sym_check(st, r, SYM_METRIC_CHECKED, SYM_METRIC_OK, alloy_valid_metric_name);
 }
 
 /*
@@ -1681,8 +1574,8 @@ fast_v1(RwArena *ar, RwRequest *req, const uint8_t *buf, size_t len, RwError *er
 				else
 					MUST(pb_skip(&ts, wt));
 			}
-			if (!rw_valid_utf8(md->family, md->family_len) ||
-				!rw_valid_utf8(md->help, md->help_len) || !rw_valid_utf8(md->unit, md->unit_len))
+			if (!alloy_valid_utf8(md->family, md->family_len) ||
+				!alloy_valid_utf8(md->help, md->help_len) || !alloy_valid_utf8(md->unit, md->unit_len))
 			{
 				set_error(err, 400, "metadata %d for \"%s\" is not valid utf-8", req->nmetadata,
 						  excerpt(md->family, md->family_len, b1, sizeof(b1)));

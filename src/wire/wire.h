@@ -203,11 +203,6 @@ extern void rw_request_free(RwRequest *req);
  */
 extern uint64_t rw_labels_hash(const RwLabel *labels, int nlabels);
 
-/* Validation helpers, shared with tests and other plain-C callers. */
-extern int	rw_valid_utf8(const char *s, size_t len);
-extern int	rw_valid_label_name(const char *s, size_t len);
-extern int	rw_valid_metric_name(const char *s, size_t len);
-
 /*
  * Check and normalise one exemplar's label pairs in place (names as sent,
  * values possibly empty): returns the number kept, sorted by name, or -1 when

@@ -53,8 +53,8 @@ check_invariants(const RwRequest *r)
 		{
 			const RwLabel *l = &s->labels[j];
 
-			if (!rw_valid_label_name(l->name, l->name_len) ||
-				!rw_valid_utf8(l->value, l->value_len))
+			if (!alloy_valid_label_name(l->name, l->name_len) ||
+				!alloy_valid_utf8(l->value, l->value_len))
 				abort();
 			if (j > 0)
 			{
@@ -66,7 +66,7 @@ check_invariants(const RwRequest *r)
 					abort();	/* not strictly increasing */
 			}
 		}
-		if (s->metric != NULL && !rw_valid_metric_name(s->metric, s->metric_len))
+		if (s->metric != NULL && !alloy_valid_metric_name(s->metric, s->metric_len))
 			abort();
 		if (s->hash != rw_labels_hash(s->labels, s->nlabels))
 			abort();
@@ -86,8 +86,8 @@ check_invariants(const RwRequest *r)
 			{
 				const RwLabel *l = &e->labels[k];
 
-				if (!rw_valid_label_name(l->name, l->name_len) || l->value_len == 0 ||
-					!rw_valid_utf8(l->value, l->value_len))
+				if (!alloy_valid_label_name(l->name, l->name_len) || l->value_len == 0 ||
+					!alloy_valid_utf8(l->value, l->value_len))
 					abort();
 				if (k > 0 && (e->labels[k - 1].name_len == l->name_len &&
 							  memcmp(e->labels[k - 1].name, l->name, l->name_len) == 0))
@@ -108,8 +108,8 @@ check_invariants(const RwRequest *r)
 	{
 		const RwMetadata *m = &r->metadata[i];
 
-		if (!rw_valid_utf8(m->family, m->family_len) ||
-			!rw_valid_utf8(m->help, m->help_len) || !rw_valid_utf8(m->unit, m->unit_len))
+		if (!alloy_valid_utf8(m->family, m->family_len) ||
+			!alloy_valid_utf8(m->help, m->help_len) || !alloy_valid_utf8(m->unit, m->unit_len))
 			abort();
 	}
 }

@@ -1,5 +1,5 @@
 # The PromQL parser reads queries from any HTTP client.
-PROMQL_FUZZ_SRCS = $(TOP)/src/base/arena.c $(TOP)/src/base/regex.c \
+PROMQL_FUZZ_SRCS = $(TOP)/src/base/arena.c $(TOP)/src/base/labels.c $(TOP)/src/base/regex.c \
 	$(addprefix $(TOP)/src/promql/,promql_labels.c \
 	promql_parse.c promql_eval.c promql_functions.c)
 

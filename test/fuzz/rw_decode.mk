@@ -15,5 +15,5 @@ $(RWF_PB_C) $(RWF_PB_H) &: $(RWF_PROTOS)
 $(BUILD)/fuzz_rw_decode: fuzz_rw_decode.c $(TOP)/test/unit/rw_compare.h $(TOP)/src/wire/rw_decode.c \
 		$(TOP)/src/wire/wire.h $(TOP)/src/base/base.h \
 		$(RWF_PB_C) $(RWF_PB_H) | $(BUILD)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz_rw_decode.c $(TOP)/src/wire/rw_decode.c $(RWF_PB_C) \
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz_rw_decode.c $(TOP)/src/wire/rw_decode.c $(TOP)/src/base/labels.c $(RWF_PB_C) \
 		-lprotobuf-c -lsnappy

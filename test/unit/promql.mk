@@ -1,7 +1,7 @@
 # PromQL engine: regex, parser and evaluator unit tests, plus the conformance
 # harness over Prometheus's own test scripts when they are present.
 PROMQL_SRC = $(TOP)/src/promql
-PROMQL_ENGINE = $(TOP)/src/base/arena.c $(TOP)/src/base/regex.c \
+PROMQL_ENGINE = $(TOP)/src/base/arena.c $(TOP)/src/base/labels.c $(TOP)/src/base/regex.c \
 	$(addprefix $(PROMQL_SRC)/,promql_labels.c \
 	promql_parse.c promql_eval.c promql_functions.c)
 PROMQL_HDRS = $(wildcard $(PROMQL_SRC)/*.h) $(TOP)/src/base/base.h

@@ -13,7 +13,7 @@ RWD_PB_H = $(RWD_PROTOS:.proto=.pb-c.h)
 $(RWD_PB_C) $(RWD_PB_H) &: $(RWD_PROTOS)
 	protoc-c --proto_path=$(TOP)/src/wire --c_out=$(TOP)/src/wire $(notdir $(RWD_PROTOS))
 
-$(BUILD)/test_rw_decode: test_rw_decode.c rw_compare.h $(TOP)/src/wire/rw_decode.c \
+$(BUILD)/test_rw_decode: test_rw_decode.c rw_compare.h $(TOP)/src/wire/rw_decode.c $(TOP)/src/base/labels.c \
 		$(TOP)/src/wire/wire.h $(TOP)/src/base/base.h $(RWD_PB_C) $(RWD_PB_H) | $(BUILD)
-	$(CC) $(CFLAGS) -o $@ test_rw_decode.c $(TOP)/src/wire/rw_decode.c $(RWD_PB_C) \
+	$(CC) $(CFLAGS) -o $@ test_rw_decode.c $(TOP)/src/wire/rw_decode.c $(TOP)/src/base/labels.c $(RWD_PB_C) \
 		$(LDLIBS) -lprotobuf-c -lsnappy

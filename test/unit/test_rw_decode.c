@@ -726,19 +726,19 @@ test_helpers(void)
 	RwLabel		c[1] = {{"__name__", 8, "upjob", 5}};
 	RwLabel		d[2] = {{"__name__", 8, "upj", 3}, {"ob", 2, "x", 1}};
 
-	CHECK(rw_valid_utf8("", 0), "empty is utf-8");
-	CHECK(rw_valid_utf8("plain ascii text, longer than eight", 35), "ascii");
-	CHECK(rw_valid_utf8("\xc3\xa9\xe6\x97\xa5\xf0\x9f\x98\x80", 9), "2,3,4-byte sequences");
-	CHECK(rw_valid_utf8("\xf4\x8f\xbf\xbf", 4), "U+10FFFF");
-	CHECK(!rw_valid_utf8("\xf4\x90\x80\x80", 4), "above U+10FFFF");
-	CHECK(!rw_valid_utf8("\xe0\x80\xaf", 3), "overlong 3-byte");
-	CHECK(!rw_valid_utf8("\xf0\x80\x80\xaf", 4), "overlong 4-byte");
-	CHECK(!rw_valid_utf8("\x80", 1), "lone continuation");
-	CHECK(!rw_valid_utf8("abcdefgh\xc3", 9), "truncated after ascii run");
-	CHECK(rw_valid_label_name("_", 1) && rw_valid_label_name("a_B9", 4), "label names");
-	CHECK(!rw_valid_label_name("", 0) && !rw_valid_label_name("9a", 2) &&
-		  !rw_valid_label_name("a.b", 3), "bad label names");
-	CHECK(rw_valid_metric_name(":a:b_1", 6) && !rw_valid_metric_name("1a", 2), "metric names");
+	CHECK(alloy_valid_utf8("", 0), "empty is utf-8");
+	CHECK(alloy_valid_utf8("plain ascii text, longer than eight", 35), "ascii");
+	CHECK(alloy_valid_utf8("\xc3\xa9\xe6\x97\xa5\xf0\x9f\x98\x80", 9), "2,3,4-byte sequences");
+	CHECK(alloy_valid_utf8("\xf4\x8f\xbf\xbf", 4), "U+10FFFF");
+	CHECK(!alloy_valid_utf8("\xf4\x90\x80\x80", 4), "above U+10FFFF");
+	CHECK(!alloy_valid_utf8("\xe0\x80\xaf", 3), "overlong 3-byte");
+	CHECK(!alloy_valid_utf8("\xf0\x80\x80\xaf", 4), "overlong 4-byte");
+	CHECK(!alloy_valid_utf8("\x80", 1), "lone continuation");
+	CHECK(!alloy_valid_utf8("abcdefgh\xc3", 9), "truncated after ascii run");
+	CHECK(alloy_valid_label_name("_", 1) && alloy_valid_label_name("a_B9", 4), "label names");
+	CHECK(!alloy_valid_label_name("", 0) && !alloy_valid_label_name("9a", 2) &&
+		  !alloy_valid_label_name("a.b", 3), "bad label names");
+	CHECK(alloy_valid_metric_name(":a:b_1", 6) && !alloy_valid_metric_name("1a", 2), "metric names");
 
 	/* hash: stable (pinned), order of fields matters, no concatenation aliasing */
 	CHECK(rw_labels_hash(a, 2) == rw_labels_hash(a, 2), "hash deterministic");
