@@ -1,5 +1,5 @@
 /*
- * catalog_tables.c: tenants, interned labels and series rows, read and
+ * series_tables.c: tenants, interned labels and series rows, read and
  * written through their indexes without SPI (the ingest hot path must not
  * plan queries), in the style of Citus columnar's metadata tables.
  *
@@ -26,7 +26,8 @@
  * series never take it. See docs/catalog.md.
  *
  * New series are kept in a per-transaction map and published to the cache
- * by the commit callback only; subtransaction aborts remove theirs.
+ * by the commit callback only; subtransaction aborts remove theirs. That map
+ * and the backend's caches of tenants and labels live in series_local.c.
  */
 #include "postgres.h"
 
@@ -64,211 +65,6 @@
 
 /* Longest name + value of one label (the btree key of alloy.labels must fit). */
 #define ALLOY_MAX_LABEL_BYTES		2048
-
-typedef struct AlloyPendingEntry
-{
-	AlloyCacheKey key;
-	int64		series_id;
-	SubTransactionId subid;
-} AlloyPendingEntry;
-
-static HTAB *pending_series = NULL;
-
-typedef struct AlloyTenantCacheEntry
-{
-	char		name[NAMEDATALEN * 3];	/* > ALLOY_TENANT_NAME_MAX */
-	int32		tenant_id;
-} AlloyTenantCacheEntry;
-
-static HTAB *tenant_cache = NULL;
-
-/*
- * Committed labels of this backend: (tenant, name, value) -> label id, so
- * creating a series whose labels mostly exist does not probe alloy.labels
- * for each. Keyed by a 64-bit hash with the strings kept for verification;
- * emptied when it reaches ALLOY_LABEL_CACHE_MAX entries or the catalog
- * changes (labels are never deleted, so entries never go stale otherwise).
- */
-typedef struct AlloyLabelCacheEntry
-{
-	uint64		key;
-	int32		tenant_id;
-	int32		label_id;
-	char	   *name;			/* name NUL value NUL, in label_cache_cxt */
-	int			name_len;
-	int			value_len;
-} AlloyLabelCacheEntry;
-
-#define ALLOY_LABEL_CACHE_MAX 100000
-
-static HTAB *label_cache = NULL;
-static MemoryContext label_cache_cxt = NULL;
-
-StaticAssertDecl(NAMEDATALEN * 3 > ALLOY_TENANT_NAME_MAX, "tenant cache key too short");
-
-/* ---------- the pending map ---------- */
-
-int64
-AlloyPendingLookup(const AlloyCacheKey *key)
-{
-	AlloyPendingEntry *e;
-
-	if (pending_series == NULL)
-		return ALLOY_INVALID_SERIES_ID;
-	e = hash_search(pending_series, key, HASH_FIND, NULL);
-	return e ? e->series_id : ALLOY_INVALID_SERIES_ID;
-}
-
-void
-AlloyPendingAdd(const AlloyCacheKey *key, int64 series_id)
-{
-	AlloyPendingEntry *e;
-	bool		found;
-
-	if (pending_series == NULL)
-	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(AlloyCacheKey);
-		ctl.entrysize = sizeof(AlloyPendingEntry);
-		ctl.hcxt = TopTransactionContext;
-		pending_series = hash_create("alloy pending series", 1024, &ctl,
-									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
-	e = hash_search(pending_series, key, HASH_ENTER, &found);
-	e->series_id = series_id;
-	e->subid = GetCurrentSubTransactionId();
-}
-
-/* Commit: the rows are visible to everybody now; publish them. */
-void
-AlloyPendingAtCommit(void)
-{
-	HASH_SEQ_STATUS status;
-	AlloyPendingEntry *e;
-
-	if (pending_series == NULL)
-		return;
-	hash_seq_init(&status, pending_series);
-	while ((e = hash_seq_search(&status)) != NULL)
-		AlloyCacheInsert(&e->key, e->series_id);
-	pending_series = NULL;		/* freed with TopTransactionContext */
-}
-
-void
-AlloyPendingAtAbort(void)
-{
-	pending_series = NULL;
-}
-
-void
-AlloyPendingAtSubCommit(SubTransactionId mySubid, SubTransactionId parentSubid)
-{
-	HASH_SEQ_STATUS status;
-	AlloyPendingEntry *e;
-
-	if (pending_series == NULL)
-		return;
-	hash_seq_init(&status, pending_series);
-	while ((e = hash_seq_search(&status)) != NULL)
-		if (e->subid == mySubid)
-			e->subid = parentSubid;
-}
-
-/* A subtransaction's rows are gone: so are its entries (and its children's). */
-void
-AlloyPendingAtSubAbort(SubTransactionId mySubid)
-{
-	HASH_SEQ_STATUS status;
-	AlloyPendingEntry *e;
-
-	if (pending_series == NULL)
-		return;
-	hash_seq_init(&status, pending_series);
-	while ((e = hash_seq_search(&status)) != NULL)
-		if (e->subid >= mySubid)
-			hash_search(pending_series, &e->key, HASH_REMOVE, NULL);
-}
-
-void
-AlloyTenantCacheReset(void)
-{
-	if (tenant_cache != NULL)
-	{
-		hash_destroy(tenant_cache);
-		tenant_cache = NULL;
-	}
-	if (label_cache_cxt != NULL)
-	{
-		MemoryContextDelete(label_cache_cxt);
-		label_cache_cxt = NULL;
-		label_cache = NULL;
-	}
-}
-
-static uint64
-alloy_label_cache_key(int32 tenant_id, const AlloyLabel *l)
-{
-	AlloyLabelsHashState st;
-
-	alloy_labels_hash_init(&st, (uint64) (uint32) tenant_id);
-	alloy_labels_hash_add(&st, l->name, l->name_len, l->value, l->value_len);
-	return alloy_labels_hash_final(&st);
-}
-
-static int32
-alloy_label_cache_get(int32 tenant_id, const AlloyLabel *l, uint64 key)
-{
-	AlloyLabelCacheEntry *e;
-
-	if (label_cache == NULL)
-		return 0;
-	e = hash_search(label_cache, &key, HASH_FIND, NULL);
-	if (e == NULL || e->tenant_id != tenant_id ||
-		e->name_len != l->name_len || e->value_len != l->value_len ||
-		memcmp(e->name, l->name, l->name_len) != 0 ||
-		memcmp(e->name + l->name_len + 1, l->value, l->value_len) != 0)
-		return 0;
-	return e->label_id;
-}
-
-static void
-alloy_label_cache_put(int32 tenant_id, const AlloyLabel *l, uint64 key, int32 label_id)
-{
-	AlloyLabelCacheEntry *e;
-	bool		found;
-
-	if (label_cache != NULL && hash_get_num_entries(label_cache) >= ALLOY_LABEL_CACHE_MAX)
-	{
-		MemoryContextDelete(label_cache_cxt);
-		label_cache_cxt = NULL;
-		label_cache = NULL;
-	}
-	if (label_cache == NULL)
-	{
-		HASHCTL		ctl;
-
-		label_cache_cxt = AllocSetContextCreate(TopMemoryContext, "alloy label cache",
-												ALLOCSET_DEFAULT_SIZES);
-		ctl.keysize = sizeof(uint64);
-		ctl.entrysize = sizeof(AlloyLabelCacheEntry);
-		ctl.hcxt = label_cache_cxt;
-		label_cache = hash_create("alloy labels", 4096, &ctl,
-								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
-	e = hash_search(label_cache, &key, HASH_ENTER, &found);
-	if (found)
-		return;					/* a 64-bit collision: keep the first */
-	e->tenant_id = tenant_id;
-	e->label_id = label_id;
-	e->name_len = l->name_len;
-	e->value_len = l->value_len;
-	e->name = MemoryContextAlloc(label_cache_cxt, l->name_len + l->value_len + 2);
-	memcpy(e->name, l->name, l->name_len);
-	e->name[l->name_len] = '\0';
-	memcpy(e->name + l->name_len + 1, l->value, l->value_len);
-	e->name[l->name_len + 1 + l->value_len] = '\0';
-}
 
 /* ---------- helpers ---------- */
 
@@ -459,7 +255,6 @@ int32
 AlloyTenantLookup(const char *name, bool create)
 {
 	const AlloyCatalogRels *rels;
-	AlloyTenantCacheEntry *ce;
 	Relation	rel;
 	int32		id;
 	bool		own = false;
@@ -471,19 +266,9 @@ AlloyTenantLookup(const char *name, bool create)
 	alloy_validate_tenant_name(name, len);
 
 	rels = AlloyCatalogGetRels();
-	if (tenant_cache == NULL)
-	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(((AlloyTenantCacheEntry *) 0)->name);
-		ctl.entrysize = sizeof(AlloyTenantCacheEntry);
-		ctl.hcxt = TopMemoryContext;
-		tenant_cache = hash_create("alloy tenants", 64, &ctl,
-								   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-	}
-	ce = hash_search(tenant_cache, name, HASH_FIND, NULL);
-	if (ce != NULL)
-		return ce->tenant_id;
+	id = AlloyTenantCacheGet(name);
+	if (id != ALLOY_INVALID_TENANT_ID)
+		return id;
 
 	rel = table_open(rels->tenants, create ? RowExclusiveLock : AccessShareLock);
 	id = alloy_tenant_find(rel, rels, name, &own);
@@ -511,10 +296,7 @@ AlloyTenantLookup(const char *name, bool create)
 
 	/* only committed tenants are remembered; they are never deleted */
 	if (id != ALLOY_INVALID_TENANT_ID && !own)
-	{
-		ce = hash_search(tenant_cache, name, HASH_ENTER, NULL);
-		ce->tenant_id = id;
-	}
+		AlloyTenantCachePut(name, id);
 	return id;
 }
 
@@ -674,17 +456,17 @@ alloy_series_insert(Relation srel, const AlloyCatalogRels *rels, const AlloyCach
 	lidx = index_open(rels->labels_key, AccessShareLock);
 	for (int i = 0; i < nlabels; i++)
 	{
-		uint64		ck = alloy_label_cache_key(key->tenant_id, &labels[i]);
+		uint64		ck = AlloyLabelCacheKey(key->tenant_id, &labels[i]);
 		bool		own = false;
 
-		ids[i] = alloy_label_cache_get(key->tenant_id, &labels[i], ck);
+		ids[i] = AlloyLabelCacheGet(key->tenant_id, &labels[i], ck);
 		if (ids[i] != 0)
 			continue;
 		ids[i] = alloy_label_find(lrel, lidx, key->tenant_id, &labels[i], &own);
 		if (ids[i] == 0)
 			ids[i] = alloy_label_insert(lrel, rels, key->tenant_id, &labels[i]);
 		else if (!own)
-			alloy_label_cache_put(key->tenant_id, &labels[i], ck, ids[i]);
+			AlloyLabelCachePut(key->tenant_id, &labels[i], ck, ids[i]);
 	}
 	index_close(lidx, AccessShareLock);
 	table_close(lrel, NoLock);
