@@ -121,12 +121,12 @@ extern int32 AlloyLabelIdLookup(Relation labels, Relation labels_key, Snapshot s
 								int32 tenant_id, const char *name, int name_len,
 								const char *value, int value_len);
 
-/* catalog_select.c */
+/* series_tables.c: Prometheus order of label sets. */
 extern int	AlloyCompareLabelSets(const AlloyLabel *a, int na,
 								  const AlloyLabel *b, int nb);
 
 /*
- * catalog_labelidx.c: label_ids of a series row without a palloc'd copy.
+ * series_labelidx.c: label_ids of a series row without a palloc'd copy.
  * Short arrays (up to 126 bytes: small label sets) are copied into buf.
  */
 typedef union AlloyLabelIdsBuf
@@ -137,7 +137,7 @@ typedef union AlloyLabelIdsBuf
 
 extern const int32 *AlloyLabelIdsOf(Datum label_ids, AlloyLabelIdsBuf *buf, int *n);
 
-/* catalog_labelidx.c: a tenant's in-memory postings (see the file header). */
+/* series_labelidx.c: a tenant's in-memory postings (see the file header). */
 typedef struct AlloyLabelIndex AlloyLabelIndex;
 
 /* One interned value of a label name: its id and the value (NUL-terminated). */
@@ -150,7 +150,7 @@ typedef struct AlloyLabelValueRow
 
 /*
  * Every value of label `name` in a tenant, read from the labels table's
- * (tenant, name, value) index, so sorted bytewise by value. catalog_labels.c
+ * (tenant, name, value) index, so sorted bytewise by value. series_labels.c
  */
 extern AlloyLabelValueRow *AlloyLabelValueRows(int32 tenant_id, const char *name, int name_len,
 											   Snapshot snapshot, int *nrows);
@@ -165,7 +165,56 @@ extern int32 AlloyLabelIndexNameOf(AlloyLabelIndex *idx, int32 label_id, Relatio
 								   Snapshot snapshot);
 extern const AlloyLabel *AlloyLabelIndexName(const AlloyLabelIndex *idx, int32 name);
 
-/* catalog_labels.c: a tenant's label names (value NULL), sorted bytewise. */
+/* series_labels.c: a tenant's label names (value NULL), sorted bytewise. */
 extern AlloyLabel *AlloyLabelNamesOfTenant(int32 tenant_id, Snapshot snapshot, int *nnames);
+
+/* qsort and bsearch order of label ids (and of series numbers). */
+static inline int
+AlloyCmpLabelId(const void *a, const void *b)
+{
+	int32		x = *(const int32 *) a;
+	int32		y = *(const int32 *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * series_matchers.c: one label matcher as interned label ids of its name.
+ * Positive: a series must carry one of the ids (the matching values).
+ * Negative (the matcher matches the empty string, so also series without
+ * the label): a series must carry none of them (the non-matching values).
+ */
+typedef struct AlloyMatcherIds
+{
+	bool		positive;		/* ids are the matching values, else the non-matching */
+	int			nids;
+	int			maxids;
+	int32	   *ids;			/* sorted */
+} AlloyMatcherIds;
+
+extern bool AlloyMatchersResolve(Relation lrel, Snapshot snapshot, int32 tenant_id,
+								 const AlloyMatcher *matchers, int nmatchers,
+								 AlloyMatcherIds *mids);
+
+/* Does a series with these label ids carry one of m's ids? (per row: inline) */
+static inline bool
+AlloyMatcherHit(const int32 *row, int nrow, const AlloyMatcherIds *m)
+{
+	for (int i = 0; i < nrow; i++)
+		if (bsearch(&row[i], m->ids, m->nids, sizeof(int32), AlloyCmpLabelId) != NULL)
+			return true;
+	return false;
+}
+
+/*
+ * series_postings.c: the matchers over a tenant's in-memory label index: the
+ * matching series numbers (sorted), and which wanted label ids (sorted, of
+ * one label name) the matching series carry.
+ */
+extern int32 *AlloyPostingsMatch(const AlloyLabelIndex *idx, AlloyMatcherIds *mids,
+								 int nmatchers, int *nset);
+extern void AlloyPostingsLabelValues(const AlloyLabelIndex *idx, AlloyMatcherIds *mids,
+									 int nmatchers, const int32 *wids, int nv, bool *seen,
+									 const char *name, int name_len);
 
 #endif							/* ALLOY_SERIES_SERIES_INT_H */

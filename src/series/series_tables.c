@@ -97,15 +97,6 @@ alloy_tuple_is_own(HeapTuple tup)
 }
 
 static int
-alloy_cmp_int32(const void *a, const void *b)
-{
-	int32		x = *(const int32 *) a;
-	int32		y = *(const int32 *) b;
-
-	return x < y ? -1 : x > y;
-}
-
-static int
 alloy_cmp_bytes(const char *a, int alen, const char *b, int blen)
 {
 	int			r = memcmp(a, b, Min(alen, blen));
@@ -471,7 +462,7 @@ alloy_series_insert(Relation srel, const AlloyCatalogRels *rels, const AlloyCach
 	index_close(lidx, AccessShareLock);
 	table_close(lrel, NoLock);
 
-	qsort(ids, nlabels, sizeof(int32), alloy_cmp_int32);
+	qsort(ids, nlabels, sizeof(int32), AlloyCmpLabelId);
 	for (int i = 0; i < nlabels; i++)
 		elems[i] = Int32GetDatum(ids[i]);
 	arr = construct_array(elems, nlabels, INT4OID, sizeof(int32), true, TYPALIGN_INT);
