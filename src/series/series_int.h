@@ -121,6 +121,10 @@ extern int32 AlloyLabelIdLookup(Relation labels, Relation labels_key, Snapshot s
 								int32 tenant_id, const char *name, int name_len,
 								const char *value, int value_len);
 
+/* series_tables.c: one label row by id, from alloy.labels opened by the caller. */
+extern bool AlloyLabelRowRead(Relation lrel, Snapshot snapshot, int32 label_id,
+							  AlloyLabel *out);
+
 /* series_tables.c: Prometheus order of label sets. */
 extern int	AlloyCompareLabelSets(const AlloyLabel *a, int na,
 								  const AlloyLabel *b, int nb);

@@ -85,29 +85,10 @@ label_by_id(SelectState *st, int32 id)
 	bool		found;
 
 	e = hash_search(st->label_cache, &id, HASH_ENTER, &found);
-	if (!found)
+	if (!found && !AlloyLabelRowRead(st->lrel, st->snapshot, id, &e->label))
 	{
-		ScanKeyData key;
-		SysScanDesc scan;
-		HeapTuple	tup;
-		bool		isnull;
-
-		ScanKeyInit(&key, Anum_alloy_labels_label_id, BTEqualStrategyNumber, F_INT4EQ,
-					Int32GetDatum(id));
-		scan = systable_beginscan(st->lrel, st->rels->labels_pkey, true, st->snapshot, 1, &key);
-		tup = systable_getnext(scan);
-		if (!HeapTupleIsValid(tup))
-		{
-			hash_search(st->label_cache, &id, HASH_REMOVE, NULL);
-			elog(ERROR, "alloy label %d is missing", id);
-		}
-		e->label.name = TextDatumGetCString(heap_getattr(tup, Anum_alloy_labels_name,
-														 RelationGetDescr(st->lrel), &isnull));
-		e->label.name_len = strlen(e->label.name);
-		e->label.value = TextDatumGetCString(heap_getattr(tup, Anum_alloy_labels_value,
-														  RelationGetDescr(st->lrel), &isnull));
-		e->label.value_len = strlen(e->label.value);
-		systable_endscan(scan);
+		hash_search(st->label_cache, &id, HASH_REMOVE, NULL);
+		elog(ERROR, "alloy label %d is missing", id);
 	}
 	return &e->label;
 }

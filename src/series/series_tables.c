@@ -619,6 +619,53 @@ alloy_check_series_limit(int32 tenant_id)
 	counted++;
 }
 
+/* ---------- labels by id ---------- */
+
+/*
+ * Read label label_id from alloy.labels (lrel, open) by its primary key:
+ * name and value NUL-terminated in CurrentMemoryContext. False if there is
+ * no such label in the snapshot.
+ */
+bool
+AlloyLabelRowRead(Relation lrel, Snapshot snapshot, int32 label_id, AlloyLabel *out)
+{
+	const AlloyCatalogRels *rels = AlloyCatalogGetRels();
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		isnull;
+
+	ScanKeyInit(&key, Anum_alloy_labels_label_id, BTEqualStrategyNumber, F_INT4EQ,
+				Int32GetDatum(label_id));
+	scan = systable_beginscan(lrel, rels->labels_pkey, true, snapshot, 1, &key);
+	tup = systable_getnext(scan);
+	if (!HeapTupleIsValid(tup))
+	{
+		systable_endscan(scan);
+		return false;
+	}
+	out->name = TextDatumGetCString(heap_getattr(tup, Anum_alloy_labels_name,
+												 RelationGetDescr(lrel), &isnull));
+	out->name_len = strlen(out->name);
+	out->value = TextDatumGetCString(heap_getattr(tup, Anum_alloy_labels_value,
+												  RelationGetDescr(lrel), &isnull));
+	out->value_len = strlen(out->value);
+	systable_endscan(scan);
+	return true;
+}
+
+bool
+AlloyLabelById(int32 label_id, AlloyLabel *label)
+{
+	const AlloyCatalogRels *rels = AlloyCatalogGetRels();
+	Snapshot	snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
+	Relation	lrel = table_open(rels->labels, AccessShareLock);
+	bool		found = AlloyLabelRowRead(lrel, snapshot, label_id, label);
+
+	table_close(lrel, AccessShareLock);
+	return found;
+}
+
 /* ---------- labels of a series ---------- */
 
 bool
@@ -657,27 +704,8 @@ AlloySeriesGetLabels(int64 series_id, AlloyLabel **labels, int *nlabels)
 	out = palloc(sizeof(AlloyLabel) * Max(n, 1));
 	lrel = table_open(rels->labels, AccessShareLock);
 	for (int i = 0; i < n; i++)
-	{
-		ScanKeyInit(&key, Anum_alloy_labels_label_id, BTEqualStrategyNumber, F_INT4EQ,
-					Int32GetDatum(ids[i]));
-		scan = systable_beginscan(lrel, rels->labels_pkey, true, snapshot, 1, &key);
-		tup = systable_getnext(scan);
-		if (!HeapTupleIsValid(tup))
+		if (!AlloyLabelRowRead(lrel, snapshot, ids[i], &out[i]))
 			elog(ERROR, "alloy label %d of series " INT64_FORMAT " is missing", ids[i], series_id);
-		{
-			bool		isnull;
-			text	   *tn = DatumGetTextPP(heap_getattr(tup, Anum_alloy_labels_name,
-														 RelationGetDescr(lrel), &isnull));
-			text	   *tv = DatumGetTextPP(heap_getattr(tup, Anum_alloy_labels_value,
-														 RelationGetDescr(lrel), &isnull));
-
-			out[i].name = text_to_cstring(tn);
-			out[i].name_len = strlen(out[i].name);
-			out[i].value = text_to_cstring(tv);
-			out[i].value_len = strlen(out[i].value);
-		}
-		systable_endscan(scan);
-	}
 	table_close(lrel, AccessShareLock);
 	if (n > 1)
 		qsort(out, n, sizeof(AlloyLabel), alloy_cmp_label_name);
