@@ -43,7 +43,7 @@
 
 #include "series/series_int.h"
 
-/* alloy.series_cache_size (defined in series_catalog.c): entries in the shared cache. */
+/* alloy.series_cache_size (the setting is defined by series_catalog.c). */
 int			alloy_series_cache_size = 1048576;
 
 /* The rest of an entry: 32 bytes, two to a cache line. */
