@@ -1,9 +1,13 @@
 /*
- * api.h: shared pieces of the Prometheus HTTP API handlers (src/http/api_*.c).
+ * api_int.h: shared pieces of the endpoints: the Prometheus HTTP API handlers
+ * (api_*.c) and the SQL functions (sql_*.c).
  */
 #ifndef ALLOY_API_API_INT_H
 #define ALLOY_API_API_INT_H
 
+#include "fmgr.h"
+
+#include "base/base.h"
 #include "httpd/httpd.h"
 
 /* The widest times Prometheus accepts (its minTime/maxTime), in ms. */
@@ -30,5 +34,15 @@ extern void AlloyApiQueryRoutes(void);
 extern void AlloyApiSeriesRoutes(void);
 extern void AlloyApiReadRoutes(void);
 extern void AlloyApiExemplarsRoutes(void);
+
+/*
+ * sql_args.c: arguments of the SQL functions of series. A label set is a
+ * jsonb object {"name": "value", ...}: AlloySqlLabelsArg returns its labels
+ * (strings pointing into the jsonb) sorted and validated, and their count.
+ */
+extern int	AlloySqlLabelsArg(FunctionCallInfo fcinfo, int argno, AlloyLabel **labels_out);
+extern int32 AlloySqlTenantArg(FunctionCallInfo fcinfo, int argno, bool create);
+extern void AlloySqlRequireArg(FunctionCallInfo fcinfo, int argno, const char *what);
+extern int64 AlloySqlSeriesArg(FunctionCallInfo fcinfo, int tenant_argno);
 
 #endif							/* ALLOY_API_API_INT_H */

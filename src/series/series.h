@@ -1,5 +1,5 @@
 /*
- * catalog.h: the public interface of alloy's series catalog.
+ * series.h: the public interface of alloy's series catalog.
  *
  * A series is a tenant plus a set of labels; the catalog gives each one a
  * stable int64 id, which is all sample storage knows about. Ingest maps label
@@ -142,6 +142,13 @@ extern bool AlloyLabelIndexExists(void);
  */
 extern bool AlloySeriesGetLabels(int64 series_id, AlloyLabel **labels,
 								 int *nlabels);
+
+/*
+ * One interned label by its id (the label_ids of alloy.series_catalog), name
+ * and value NUL-terminated in CurrentMemoryContext, as the active snapshot
+ * sees it; false if there is no such label.
+ */
+extern bool AlloyLabelById(int32 label_id, AlloyLabel *label);
 
 /* Counters of the series cache, for monitoring (/metrics, series_cache_stats). */
 typedef struct AlloyCacheStats

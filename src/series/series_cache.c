@@ -1,5 +1,5 @@
 /*
- * catalog_cache.c: the series cache, (tenant, label-set hash) -> series id.
+ * series_cache.c: the series cache, (tenant, label-set hash) -> series id.
  *
  * The ingest hot path asks this cache first, so a known series costs one
  * hash computation and one lock-partition probe instead of index scans.
@@ -19,7 +19,7 @@
  *    collision can only return the wrong series if 128 bits collide, and a
  *    dropped and re-created extension never sees its predecessor's ids.
  *  - Only series whose creating transaction committed are inserted (see the
- *    pending list in catalog_tables.c), so an aborted transaction never
+ *    pending map in series_local.c), so an aborted transaction never
  *    leaves an entry pointing at a series that does not exist.
  *  - Series are never deleted, so an entry never goes stale otherwise.
  *
@@ -42,6 +42,9 @@
 #include "utils/memutils.h"
 
 #include "series/series_int.h"
+
+/* alloy.series_cache_size (the setting is defined by series_catalog.c). */
+int			alloy_series_cache_size = 1048576;
 
 /* The rest of an entry: 32 bytes, two to a cache line. */
 typedef struct AlloyCacheWay

@@ -1,13 +1,17 @@
 /*
- * catalog_int.h: what the files of src/catalog share and nobody else sees.
+ * series_int.h: what the files of src/series share and nobody else sees.
  *
- * catalog.c		settings, shared memory hooks, relation lookup, xact callbacks
- * catalog_cache.c	the (tenant, label-set hash) -> series id cache
- * catalog_tables.c	tenants, interned labels and series rows (index scans, inserts)
- * catalog_select.c	label matchers -> series (GIN postings), label values
- * catalog_labelidx.c	backend-local in-memory postings for label lookups
- * catalog_labels.c	label names and values without matchers (label index)
- * catalog_sql.c	SQL-callable functions (alloy.write, lookups, stats)
+ * From the bottom up (a file calls only the files above it in this list):
+ * series_cache.c	the (tenant, label-set hash) -> series id cache
+ * series_local.c	this transaction's new series, cached tenants and labels
+ * series_rels.c	catalog relations by name, invalidation and xact callbacks
+ * series_tables.c	tenants, interned labels and series rows (index scans, inserts)
+ * series_labels.c	label names and values without matchers; labels as jsonb
+ * series_labelidx.c	backend-local in-memory postings for label lookups
+ * series_matchers.c	label matchers -> sets of label ids
+ * series_postings.c	matchers over the in-memory postings (sorted-list algebra)
+ * series_select.c	matchers -> series (GIN postings), label names and values
+ * series_catalog.c	settings and shared memory hooks (_PG_init)
  */
 #ifndef ALLOY_SERIES_SERIES_INT_H
 #define ALLOY_SERIES_SERIES_INT_H
@@ -20,11 +24,11 @@
 
 #include "series/series.h"
 
-/* alloy.series_cache_size: entries in the shared cache (PGC_POSTMASTER). */
+/* alloy.series_cache_size: entries in the shared cache (PGC_POSTMASTER). series_cache.c */
 extern int	alloy_series_cache_size;
-/* alloy.tenant_max_series: series per tenant, 0 = unlimited (PGC_SIGHUP). */
+/* alloy.tenant_max_series: series per tenant, 0 = unlimited (PGC_SIGHUP). series_tables.c */
 extern int	alloy_tenant_max_series;
-/* alloy.label_index_max_series: in-memory label index size, 0 = off (PGC_SIGHUP). */
+/* alloy.label_index_max_series: in-memory label index size, 0 = off (PGC_SIGHUP). series_labelidx.c */
 extern int	alloy_label_index_max_series;
 
 /* Cache entries per set: a lookup reads one set, within one cache line pair. */
@@ -73,11 +77,11 @@ typedef struct AlloyCatalogRels
 	Oid			series_seq;
 } AlloyCatalogRels;
 
-/* catalog.c */
+/* series_rels.c */
 extern const AlloyCatalogRels *AlloyCatalogGetRels(void);
 extern void AlloyCatalogRegisterCallbacks(void);
 
-/* catalog_cache.c: the key of a cache entry. */
+/* series_cache.c: the key of a cache entry. */
 typedef struct AlloyCacheKey
 {
 	uint64		hash;			/* AlloyLabelsHash */
@@ -93,28 +97,40 @@ extern void AlloyCacheLWLocksAssign(LWLockPadded *locks);
 extern int64 AlloyCacheLookup(const AlloyCacheKey *key);
 extern void AlloyCacheInsert(const AlloyCacheKey *key, int64 series_id);
 
-/* AlloyCacheStats and AlloyCacheGetStats are public: see catalog.h */
+/* AlloyCacheStats and AlloyCacheGetStats are public: see series.h */
 
-/* catalog_tables.c: series created by this transaction, cached at commit. */
+/* series_local.c: series created by this transaction, cached at commit. */
 extern int64 AlloyPendingLookup(const AlloyCacheKey *key);
 extern void AlloyPendingAdd(const AlloyCacheKey *key, int64 series_id);
 extern void AlloyPendingAtCommit(void);
 extern void AlloyPendingAtAbort(void);
 extern void AlloyPendingAtSubCommit(SubTransactionId mySubid, SubTransactionId parentSubid);
 extern void AlloyPendingAtSubAbort(SubTransactionId mySubid);
+
+/* series_local.c: committed tenants and labels this backend has seen. */
+extern int32 AlloyTenantCacheGet(const char *name);
+extern void AlloyTenantCachePut(const char *name, int32 tenant_id);
+extern uint64 AlloyLabelCacheKey(int32 tenant_id, const AlloyLabel *l);
+extern int32 AlloyLabelCacheGet(int32 tenant_id, const AlloyLabel *l, uint64 key);
+extern void AlloyLabelCachePut(int32 tenant_id, const AlloyLabel *l, uint64 key,
+							   int32 label_id);
 extern void AlloyTenantCacheReset(void);
 
-/* catalog_tables.c: label and series rows. */
+/* series_tables.c: label and series rows. */
 extern int32 AlloyLabelIdLookup(Relation labels, Relation labels_key, Snapshot snapshot,
 								int32 tenant_id, const char *name, int name_len,
 								const char *value, int value_len);
 
-/* catalog_select.c */
+/* series_tables.c: one label row by id, from alloy.labels opened by the caller. */
+extern bool AlloyLabelRowRead(Relation lrel, Snapshot snapshot, int32 label_id,
+							  AlloyLabel *out);
+
+/* series_tables.c: Prometheus order of label sets. */
 extern int	AlloyCompareLabelSets(const AlloyLabel *a, int na,
 								  const AlloyLabel *b, int nb);
 
 /*
- * catalog_labelidx.c: label_ids of a series row without a palloc'd copy.
+ * series_labelidx.c: label_ids of a series row without a palloc'd copy.
  * Short arrays (up to 126 bytes: small label sets) are copied into buf.
  */
 typedef union AlloyLabelIdsBuf
@@ -125,7 +141,7 @@ typedef union AlloyLabelIdsBuf
 
 extern const int32 *AlloyLabelIdsOf(Datum label_ids, AlloyLabelIdsBuf *buf, int *n);
 
-/* catalog_labelidx.c: a tenant's in-memory postings (see the file header). */
+/* series_labelidx.c: a tenant's in-memory postings (see the file header). */
 typedef struct AlloyLabelIndex AlloyLabelIndex;
 
 /* One interned value of a label name: its id and the value (NUL-terminated). */
@@ -138,7 +154,7 @@ typedef struct AlloyLabelValueRow
 
 /*
  * Every value of label `name` in a tenant, read from the labels table's
- * (tenant, name, value) index, so sorted bytewise by value. catalog_labels.c
+ * (tenant, name, value) index, so sorted bytewise by value. series_labels.c
  */
 extern AlloyLabelValueRow *AlloyLabelValueRows(int32 tenant_id, const char *name, int name_len,
 											   Snapshot snapshot, int *nrows);
@@ -153,7 +169,56 @@ extern int32 AlloyLabelIndexNameOf(AlloyLabelIndex *idx, int32 label_id, Relatio
 								   Snapshot snapshot);
 extern const AlloyLabel *AlloyLabelIndexName(const AlloyLabelIndex *idx, int32 name);
 
-/* catalog_labels.c: a tenant's label names (value NULL), sorted bytewise. */
+/* series_labels.c: a tenant's label names (value NULL), sorted bytewise. */
 extern AlloyLabel *AlloyLabelNamesOfTenant(int32 tenant_id, Snapshot snapshot, int *nnames);
+
+/* qsort and bsearch order of label ids (and of series numbers). */
+static inline int
+AlloyCmpLabelId(const void *a, const void *b)
+{
+	int32		x = *(const int32 *) a;
+	int32		y = *(const int32 *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * series_matchers.c: one label matcher as interned label ids of its name.
+ * Positive: a series must carry one of the ids (the matching values).
+ * Negative (the matcher matches the empty string, so also series without
+ * the label): a series must carry none of them (the non-matching values).
+ */
+typedef struct AlloyMatcherIds
+{
+	bool		positive;		/* ids are the matching values, else the non-matching */
+	int			nids;
+	int			maxids;
+	int32	   *ids;			/* sorted */
+} AlloyMatcherIds;
+
+extern bool AlloyMatchersResolve(Relation lrel, Snapshot snapshot, int32 tenant_id,
+								 const AlloyMatcher *matchers, int nmatchers,
+								 AlloyMatcherIds *mids);
+
+/* Does a series with these label ids carry one of m's ids? (per row: inline) */
+static inline bool
+AlloyMatcherHit(const int32 *row, int nrow, const AlloyMatcherIds *m)
+{
+	for (int i = 0; i < nrow; i++)
+		if (bsearch(&row[i], m->ids, m->nids, sizeof(int32), AlloyCmpLabelId) != NULL)
+			return true;
+	return false;
+}
+
+/*
+ * series_postings.c: the matchers over a tenant's in-memory label index: the
+ * matching series numbers (sorted), and which wanted label ids (sorted, of
+ * one label name) the matching series carry.
+ */
+extern int32 *AlloyPostingsMatch(const AlloyLabelIndex *idx, AlloyMatcherIds *mids,
+								 int nmatchers, int *nset);
+extern void AlloyPostingsLabelValues(const AlloyLabelIndex *idx, AlloyMatcherIds *mids,
+									 int nmatchers, const int32 *wids, int nv, bool *seen,
+									 const char *name, int name_len);
 
 #endif							/* ALLOY_SERIES_SERIES_INT_H */

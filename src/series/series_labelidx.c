@@ -1,5 +1,5 @@
 /*
- * catalog_labelidx.c: a backend-local in-memory label index of the catalog.
+ * series_labelidx.c: a backend-local in-memory label index of the catalog.
  *
  * /api/v1/label/<name>/values?match[]=... has to find the values of one label
  * over the series a selector matches. Answering it from the tables means
@@ -12,7 +12,7 @@
  *
  * Keeping it current. Series are never updated or deleted, and new series
  * get their ids while holding the catalog's creation lock, which is kept
- * until the creating transaction ends (catalog_tables.c). So a transaction
+ * until the creating transaction ends (series_tables.c). So a transaction
  * that takes ids commits (or aborts) before the next creator can take any:
  * committed series ids grow in commit order, and the ids visible to any MVCC
  * snapshot are exactly the committed ids up to the largest visible one. The

@@ -1,16 +1,18 @@
 /*
- * catalog_labels.c: a tenant's label names and one label's values, without
- * match[] (/api/v1/labels, /api/v1/label/<name>/values).
+ * series_labels.c: a tenant's label names and one label's values, without
+ * match[] (/api/v1/labels, /api/v1/label/<name>/values), and a label set as
+ * jsonb, the form every SQL-facing caller shows labels in.
  *
- * Both come from alloy.labels' (tenant_id, name, value) index, whose text
- * columns use COLLATE "C", so index order is the bytewise order Prometheus
- * answers in and nothing needs sorting. The names are read by skipping: after
- * each name the scan restarts at the first entry with a greater name, so a
- * name with a million values (instance) costs one B-tree descent, not a
- * million index entries. These are the same answers as the former SQL
- * functions (a join, DISTINCT and ORDER BY planned on every call), without
- * the planner, the executor and SPI: the HTTP worker can call the C API
- * directly, SQL through alloy.label_names() and alloy.label_values().
+ * Names and values come from alloy.labels' (tenant_id, name, value) index,
+ * whose text columns use COLLATE "C", so index order is the bytewise order
+ * Prometheus answers in and nothing needs sorting. The names are read by
+ * skipping: after each name the scan restarts at the first entry with a
+ * greater name, so a name with a million values (instance) costs one B-tree
+ * descent, not a million index entries. These are the same answers as the
+ * former SQL functions (a join, DISTINCT and ORDER BY planned on every call),
+ * without the planner, the executor and SPI: the HTTP worker calls the C API
+ * directly, SQL through alloy.label_names() and alloy.label_values()
+ * (api/sql_labels.c).
  */
 #include "postgres.h"
 
@@ -19,19 +21,14 @@
 #include "access/tableam.h"
 #include "catalog/pg_type.h"
 #include "executor/tuptable.h"
-#include "fmgr.h"
-#include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/jsonb.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
-#include "utils/tuplestore.h"
 
 #include "series/series_int.h"
-
-PG_FUNCTION_INFO_V1(alloy_label_names);
-PG_FUNCTION_INFO_V1(alloy_label_values);
 
 static Snapshot
 labels_snapshot(void)
@@ -108,7 +105,7 @@ AlloyTenantLabelNames(const char *tenant, int *nnames)
 	return AlloyLabelNamesOfTenant(tenant_id, snapshot, nnames);
 }
 
-/* The same by tenant id (catalog_int.h). */
+/* The same by tenant id (series_int.h). */
 AlloyLabel *
 AlloyLabelNamesOfTenant(int32 tenant_id, Snapshot snapshot, int *nnames)
 {
@@ -227,50 +224,28 @@ AlloyLabelValueRows(int32 tenant_id, const char *name, int name_len, Snapshot sn
 	return rows;
 }
 
-/* One row of a SETOF text result. */
-static void
-srf_put_text(ReturnSetInfo *rsinfo, const char *s, int len)
-{
-	Datum		value = PointerGetDatum(cstring_to_text_with_len(s, len));
-	bool		isnull = false;
-
-	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
-}
-
-/* alloy.label_names(tenant text DEFAULT NULL) RETURNS SETOF text */
+/* A label set as a jsonb object (name -> value), for every SQL-facing caller. */
 Datum
-alloy_label_names(PG_FUNCTION_ARGS)
+AlloyLabelsJsonb(const AlloyLabel *labels, int n)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	const char *tenant = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
-	AlloyLabel *names;
-	int			n;
+	JsonbParseState *state = NULL;
+	JsonbValue *res;
 
-	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	names = AlloyTenantLabelNames(tenant, &n);
+	res = pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
 	for (int i = 0; i < n; i++)
-		srf_put_text(rsinfo, names[i].name, names[i].name_len);
-	return (Datum) 0;
-}
-
-/* alloy.label_values(name text, tenant text DEFAULT NULL) RETURNS SETOF text */
-Datum
-alloy_label_values(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	const char *tenant = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
-	AlloyLabel *values;
-	int			n = 0;
-
-	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	if (PG_ARGISNULL(0))
-		return (Datum) 0;		/* no label is named NULL */
 	{
-		text	   *name = PG_GETARG_TEXT_PP(0);
+		JsonbValue	k;
+		JsonbValue	v;
 
-		values = AlloyTenantLabelValues(tenant, VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name), &n);
+		k.type = jbvString;
+		k.val.string.val = (char *) labels[i].name;
+		k.val.string.len = labels[i].name_len;
+		v.type = jbvString;
+		v.val.string.val = (char *) labels[i].value;
+		v.val.string.len = labels[i].value_len;
+		pushJsonbValue(&state, WJB_KEY, &k);
+		pushJsonbValue(&state, WJB_VALUE, &v);
 	}
-	for (int i = 0; i < n; i++)
-		srf_put_text(rsinfo, values[i].value, values[i].value_len);
-	return (Datum) 0;
+	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	return JsonbPGetDatum(JsonbValueToJsonb(res));
 }

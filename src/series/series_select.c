@@ -1,24 +1,20 @@
 /*
- * catalog_select.c: PromQL series selection, label matchers -> series.
+ * series_select.c: PromQL series selection, label matchers -> series, and
+ * the label names and values of the matched series.
  *
- * Each matcher becomes a set of interned label ids of its label name:
- *  - a matcher that does not match the empty string needs the series to carry
- *    one of the ids whose value matches ("positive": postings union);
- *  - one that matches the empty string also matches series without the label
- *    (Prometheus semantics), so it is kept as the ids whose value does NOT
- *    match, and a series must carry none of them ("negative": subtraction).
- * Positive matchers with few ids go to one GIN scan of
- * series_catalog.label_ids, one `&&` (overlap) key each, which GIN
- * intersects itself; matchers with many ids are scanned in chunks and
- * unioned (see AlloySeriesSelect). The resulting TIDs are fetched and every
- * matcher is rechecked on the row's label ids (GIN bitmaps may be lossy, and
- * negative matchers are checked only there). A selector with no positive
- * matcher reads all of the tenant's series.
+ * The matchers are resolved to label ids first (series_matchers.c). Positive
+ * matchers with few ids go to one GIN scan of series_catalog.label_ids, one
+ * `&&` (overlap) key each, which GIN intersects itself; matchers with many
+ * ids are scanned in chunks and unioned (see select_run). The resulting TIDs
+ * are fetched and every matcher is rechecked on the row's label ids (GIN
+ * bitmaps may be lossy, and negative matchers are checked only there); the
+ * rows that pass are materialised with their label sets, sorted in
+ * Prometheus order. A selector with no positive matcher reads all of the
+ * tenant's series.
  *
- * Label values are found through alloy.labels' (tenant_id, name, value)
- * index: an = matcher (or a regex that is an alternation of literals) is one
- * or a few direct lookups, other regexes scan the values of one name (only the
- * matching prefix when the regex has a literal prefix).
+ * Label names and values with matchers come from the backend's in-memory
+ * label index when it can be used (series_postings.c), else from the rows
+ * the same selection visits, without building label sets.
  */
 #include "postgres.h"
 
@@ -52,220 +48,18 @@
 /* A second positive matcher with more ids than this is only rechecked. */
 #define ALLOY_SELECT_MAX_INTERSECT_IDS	4096
 
-typedef struct MatcherIds
-{
-	bool		positive;		/* ids are the matching values, else the non-matching */
-	int			nids;
-	int			maxids;
-	int32	   *ids;			/* sorted */
-} MatcherIds;
-
 typedef struct LabelCacheEntry
 {
 	int32		label_id;
 	AlloyLabel	label;
 } LabelCacheEntry;
 
-static void
-matcher_ids_add(MatcherIds *m, int32 id)
-{
-	if (m->nids == m->maxids)
-	{
-		m->maxids = Max(16, m->maxids * 2);
-		m->ids = m->ids ? repalloc_huge(m->ids, sizeof(int32) * m->maxids)
-			: palloc(sizeof(int32) * m->maxids);
-	}
-	m->ids[m->nids++] = id;
-}
-
-static int
-cmp_int32(const void *a, const void *b)
-{
-	int32		x = *(const int32 *) a;
-	int32		y = *(const int32 *) b;
-
-	return x < y ? -1 : x > y;
-}
-
-static void *
-select_palloc(void *arg, size_t size)
-{
-	return palloc(size);
-}
-
-static void
-select_pfree(void *arg, void *ptr)
-{
-	pfree(ptr);
-}
-
-static const AlloyAllocHooks select_hooks = {select_palloc, select_pfree, NULL};
-
-/* Does value v satisfy matcher m (v may be empty: label absent)? */
-typedef struct ValueTest
-{
-	AlloyMatchOp op;
-	const char *value;
-	int			value_len;
-	AlloyRegex *rx;
-} ValueTest;
-
-static bool
-value_test(const ValueTest *t, const char *v, int len)
-{
-	switch (t->op)
-	{
-		case ALLOY_MATCH_EQ:
-			return len == t->value_len && memcmp(v, t->value, len) == 0;
-		case ALLOY_MATCH_NEQ:
-			return !(len == t->value_len && memcmp(v, t->value, len) == 0);
-		case ALLOY_MATCH_RE:
-			return alloy_regex_match(t->rx, v, len);
-		case ALLOY_MATCH_NRE:
-			return !alloy_regex_match(t->rx, v, len);
-	}
-	return false;
-}
-
-/*
- * Visit the values of one label name in a tenant, optionally only those
- * starting with prefix, adding ids whose match result equals want.
- */
-static void
-scan_label_values(Relation lrel, Relation lidx, Snapshot snapshot, int32 tenant_id,
-				  const AlloyMatcher *m, const char *prefix, int prefix_len,
-				  const ValueTest *t, bool want, MatcherIds *out)
-{
-	ScanKeyData keys[3];
-	int			nkeys = 2;
-	IndexScanDesc scan;
-	TupleTableSlot *slot = table_slot_create(lrel, NULL);
-
-	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(tenant_id));
-	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_TEXTEQ,
-				PointerGetDatum(cstring_to_text_with_len(m->name, m->name_len)));
-	if (prefix_len > 0)
-	{
-		/* values >= prefix; the loop stops at the first value without it */
-		ScanKeyInit(&keys[2], 3, BTGreaterEqualStrategyNumber, F_TEXT_GE,
-					PointerGetDatum(cstring_to_text_with_len(prefix, prefix_len)));
-		nkeys = 3;
-	}
-	scan = index_beginscan(lrel, lidx, snapshot, nkeys, 0);
-	index_rescan(scan, keys, nkeys, NULL, 0);
-	while (index_getnext_slot(scan, ForwardScanDirection, slot))
-	{
-		bool		isnull;
-		text	   *tv = DatumGetTextPP(slot_getattr(slot, Anum_alloy_labels_value, &isnull));
-		const char *v = VARDATA_ANY(tv);
-		int			len = VARSIZE_ANY_EXHDR(tv);
-
-		CHECK_FOR_INTERRUPTS();
-		if (prefix_len > 0 && (len < prefix_len || memcmp(v, prefix, prefix_len) != 0))
-			break;
-		if (value_test(t, v, len) == want)
-			matcher_ids_add(out, DatumGetInt32(slot_getattr(slot, Anum_alloy_labels_label_id,
-															&isnull)));
-	}
-	index_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
-}
-
-/*
- * Turn one matcher into its id set. Returns false when no series can match
- * (a positive matcher without any matching value).
- */
-static bool
-matcher_resolve(Relation lrel, Relation lidx, Snapshot snapshot, int32 tenant_id,
-				const AlloyMatcher *m, MatcherIds *out)
-{
-	ValueTest	t = {m->op, m->value, m->value_len, NULL};
-	bool		matches_empty;
-	const char *prefix = NULL;
-	size_t		prefix_len = 0;
-
-	memset(out, 0, sizeof(*out));
-	if (m->op == ALLOY_MATCH_RE || m->op == ALLOY_MATCH_NRE)
-	{
-		char		err[256];
-
-		t.rx = alloy_regex_compile(m->value, m->value_len, &select_hooks, err, sizeof(err));
-		if (t.rx == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
-					 errmsg("invalid regular expression \"%.*s\": %s",
-							m->value_len, m->value, err)));
-	}
-	matches_empty = value_test(&t, "", 0);
-	out->positive = !matches_empty;
-
-	/* A literal value or set of literals: direct lookups of matching values. */
-	if (out->positive && (m->op == ALLOY_MATCH_EQ || m->op == ALLOY_MATCH_RE))
-	{
-		const char *const *lits = &m->value;
-		const size_t *litlens = NULL;
-		size_t		eqlen = m->value_len;
-		int			nlits = 1;
-
-		if (m->op == ALLOY_MATCH_RE)
-			nlits = alloy_regex_literals(t.rx, &lits, &litlens);
-		else
-			litlens = &eqlen;
-		if (nlits >= 0)
-		{
-			for (int i = 0; i < nlits; i++)
-			{
-				int32		id;
-
-				if (litlens[i] == 0)
-					continue;
-				id = AlloyLabelIdLookup(lrel, lidx, snapshot, tenant_id, m->name, m->name_len,
-										lits[i], (int) litlens[i]);
-				if (id != 0)
-					matcher_ids_add(out, id);
-			}
-			goto done;
-		}
-	}
-	/* name != "v": the one non-matching value, looked up directly */
-	if (!out->positive && m->op == ALLOY_MATCH_NEQ)
-	{
-		int32		id = AlloyLabelIdLookup(lrel, lidx, snapshot, tenant_id, m->name,
-											m->name_len, m->value, m->value_len);
-
-		if (id != 0)
-			matcher_ids_add(out, id);
-		goto done;
-	}
-	/* Otherwise scan the label's values (only the regex prefix, if positive). */
-	if (out->positive && m->op == ALLOY_MATCH_RE)
-		prefix = alloy_regex_prefix(t.rx, &prefix_len);
-	scan_label_values(lrel, lidx, snapshot, tenant_id, m, prefix, (int) prefix_len,
-					  &t, out->positive, out);
-
-done:
-	if (t.rx)
-		alloy_regex_free(t.rx);
-	if (out->nids > 1)
-		qsort(out->ids, out->nids, sizeof(int32), cmp_int32);
-	return !(out->positive && out->nids == 0);
-}
-
-static bool
-ids_intersect(const int32 *row, int nrow, const MatcherIds *m)
-{
-	for (int i = 0; i < nrow; i++)
-		if (bsearch(&row[i], m->ids, m->nids, sizeof(int32), cmp_int32) != NULL)
-			return true;
-	return false;
-}
-
 typedef struct SelectState
 {
 	const AlloyCatalogRels *rels;
 	Snapshot	snapshot;
 	int32		tenant_id;
-	MatcherIds *mids;
+	AlloyMatcherIds *mids;
 	int			nmatchers;
 	Relation	lrel;
 	HTAB	   *label_cache;
@@ -291,29 +85,10 @@ label_by_id(SelectState *st, int32 id)
 	bool		found;
 
 	e = hash_search(st->label_cache, &id, HASH_ENTER, &found);
-	if (!found)
+	if (!found && !AlloyLabelRowRead(st->lrel, st->snapshot, id, &e->label))
 	{
-		ScanKeyData key;
-		SysScanDesc scan;
-		HeapTuple	tup;
-		bool		isnull;
-
-		ScanKeyInit(&key, Anum_alloy_labels_label_id, BTEqualStrategyNumber, F_INT4EQ,
-					Int32GetDatum(id));
-		scan = systable_beginscan(st->lrel, st->rels->labels_pkey, true, st->snapshot, 1, &key);
-		tup = systable_getnext(scan);
-		if (!HeapTupleIsValid(tup))
-		{
-			hash_search(st->label_cache, &id, HASH_REMOVE, NULL);
-			elog(ERROR, "alloy label %d is missing", id);
-		}
-		e->label.name = TextDatumGetCString(heap_getattr(tup, Anum_alloy_labels_name,
-														 RelationGetDescr(st->lrel), &isnull));
-		e->label.name_len = strlen(e->label.name);
-		e->label.value = TextDatumGetCString(heap_getattr(tup, Anum_alloy_labels_value,
-														  RelationGetDescr(st->lrel), &isnull));
-		e->label.value_len = strlen(e->label.value);
-		systable_endscan(scan);
+		hash_search(st->label_cache, &id, HASH_REMOVE, NULL);
+		elog(ERROR, "alloy label %d is missing", id);
 	}
 	return &e->label;
 }
@@ -354,7 +129,7 @@ consider_row(SelectState *st, TupleTableSlot *slot)
 	ids = AlloyLabelIdsOf(slot_getattr(slot, Anum_alloy_series_label_ids, &isnull), &buf, &n);
 	for (int i = 0; i < st->nmatchers; i++)
 	{
-		bool		hit = ids_intersect(ids, n, &st->mids[i]);
+		bool		hit = AlloyMatcherHit(ids, n, &st->mids[i]);
 
 		if (hit != st->mids[i].positive)
 			return;
@@ -392,8 +167,8 @@ consider_row(SelectState *st, TupleTableSlot *slot)
 static int
 cmp_matcher_size(const void *a, const void *b)
 {
-	const MatcherIds *x = *(const MatcherIds *const *) a;
-	const MatcherIds *y = *(const MatcherIds *const *) b;
+	const AlloyMatcherIds *x = *(const AlloyMatcherIds *const *) a;
+	const AlloyMatcherIds *y = *(const AlloyMatcherIds *const *) b;
 
 	return x->nids < y->nids ? -1 : x->nids > y->nids;
 }
@@ -413,7 +188,7 @@ ids_array(const int32 *ids, int n)
 
 /* Series carrying an id of every one of these matchers: one GIN scan. */
 static TIDBitmap *
-matcher_postings_and(Relation gin, Snapshot snapshot, MatcherIds **ms, int n)
+matcher_postings_and(Relation gin, Snapshot snapshot, AlloyMatcherIds **ms, int n)
 {
 	TIDBitmap  *tbm = tbm_create(work_mem * (Size) 1024, NULL);
 	IndexScanDesc scan = index_beginscan_bitmap(gin, snapshot, n);
@@ -435,7 +210,7 @@ matcher_postings_and(Relation gin, Snapshot snapshot, MatcherIds **ms, int n)
  * chunk a rescan adding to the same bitmap.
  */
 static TIDBitmap *
-matcher_postings_union(Relation gin, Snapshot snapshot, const MatcherIds *m)
+matcher_postings_union(Relation gin, Snapshot snapshot, const AlloyMatcherIds *m)
 {
 	TIDBitmap  *tbm = tbm_create(work_mem * (Size) 1024, NULL);
 	IndexScanDesc scan = index_beginscan_bitmap(gin, snapshot, 1);
@@ -466,11 +241,10 @@ select_run(int32 tenant_id, const AlloyMatcher *matchers, int nmatchers, HTAB *w
 		   int *nseries)
 {
 	SelectState st;
-	Relation	lidx;
 	Relation	srel;
-	MatcherIds **order;
+	AlloyMatcherIds **order;
 	int			npos = 0;
-	bool		possible = true;
+	bool		possible;
 	TupleTableSlot *slot;
 	HASHCTL		ctl;
 
@@ -480,14 +254,12 @@ select_run(int32 tenant_id, const AlloyMatcher *matchers, int nmatchers, HTAB *w
 	st.snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
 	st.tenant_id = tenant_id;
 	st.nmatchers = nmatchers;
-	st.mids = palloc0(sizeof(MatcherIds) * Max(nmatchers, 1));
+	st.mids = palloc0(sizeof(AlloyMatcherIds) * Max(nmatchers, 1));
 	*nseries = 0;
 
 	st.lrel = table_open(st.rels->labels, AccessShareLock);
-	lidx = index_open(st.rels->labels_key, AccessShareLock);
-	for (int i = 0; i < nmatchers && possible; i++)
-		possible = matcher_resolve(st.lrel, lidx, st.snapshot, tenant_id, &matchers[i], &st.mids[i]);
-	index_close(lidx, AccessShareLock);
+	possible = AlloyMatchersResolve(st.lrel, st.snapshot, tenant_id, matchers, nmatchers,
+									st.mids);
 	if (!possible)
 	{
 		table_close(st.lrel, AccessShareLock);
@@ -512,11 +284,11 @@ select_run(int32 tenant_id, const AlloyMatcher *matchers, int nmatchers, HTAB *w
 	 * matchers with many ids are intersected as bitmaps when moderate, else
 	 * only rechecked per row.
 	 */
-	order = palloc(sizeof(MatcherIds *) * Max(nmatchers, 1));
+	order = palloc(sizeof(AlloyMatcherIds *) * Max(nmatchers, 1));
 	for (int i = 0; i < nmatchers; i++)
 		if (st.mids[i].positive)
 			order[npos++] = &st.mids[i];
-	qsort(order, npos, sizeof(MatcherIds *), cmp_matcher_size);
+	qsort(order, npos, sizeof(AlloyMatcherIds *), cmp_matcher_size);
 
 	if (npos > 0)
 	{
@@ -603,361 +375,6 @@ AlloySeriesSelect(int32 tenant_id, const AlloyMatcher *matchers, int nmatchers, 
 
 /* ---------- label values with matchers ---------- */
 
-/*
- * One matched series' labels cost about this many posting-list steps: the
- * unit of the cost estimates that pick between intersecting postings and
- * visiting series.
- */
-#define ALLOY_LV_SERIES_COST		4
-/* The scan strategy maps wanted label ids densely when their range allows. */
-#define ALLOY_LV_DENSE_MAX			(1 << 20)
-
-/* The first position >= lo of sorted a[0..n) whose value is >= x. */
-static inline int
-gallop_to(const int32 *a, int n, int lo, int32 x)
-{
-	int			step = 1;
-	int			hi;
-
-	if (lo >= n || a[lo] >= x)
-		return lo;
-	/* a[lo] < x: probe ahead in growing steps, then bisect */
-	hi = lo + 1;
-	while (hi < n && a[hi] < x)
-	{
-		lo = hi;
-		step <<= 1;
-		hi = lo + step;
-	}
-	if (hi > n)
-		hi = n;
-	lo++;
-	while (lo < hi)
-	{
-		int			mid = lo + (hi - lo) / 2;
-
-		if (a[mid] < x)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/*
- * Intersect sorted a with sorted b into a; returns the new length. The
- * shorter list drives and gallops through the longer one, so a selective
- * posting list costs its own length, not the other's.
- */
-static int
-sorted_intersect(int32 *a, int na, const int32 *b, int nb)
-{
-	int			out = 0;
-	int			i = 0;
-	int			j = 0;
-
-	if (na <= nb)
-	{
-		for (i = 0; i < na && j < nb; i++)
-		{
-			j = gallop_to(b, nb, j, a[i]);
-			if (j < nb && b[j] == a[i])
-				a[out++] = a[i];
-		}
-	}
-	else
-	{
-		/* out <= i: positions already passed are overwritten */
-		for (j = 0; j < nb && i < na; j++)
-		{
-			i = gallop_to(a, na, i, b[j]);
-			if (i < na && a[i] == b[j])
-				a[out++] = a[i];
-		}
-	}
-	return out;
-}
-
-/* Do sorted a and b share an element? Stops at the first. */
-static bool
-sorted_overlap(const int32 *a, int na, const int32 *b, int nb)
-{
-	int			j = 0;
-
-	if (na > nb)
-	{
-		const int32 *t = a;
-		int			tn = na;
-
-		a = b;
-		na = nb;
-		b = t;
-		nb = tn;
-	}
-	for (int i = 0; i < na && j < nb; i++)
-	{
-		j = gallop_to(b, nb, j, a[i]);
-		if (j < nb && b[j] == a[i])
-			return true;
-	}
-	return false;
-}
-
-/* Remove from sorted a the elements of sorted b; returns the new length. */
-static int
-sorted_subtract(int32 *a, int na, const int32 *b, int nb)
-{
-	int			out = 0;
-	int			j = 0;
-
-	for (int i = 0; i < na; i++)
-	{
-		j = gallop_to(b, nb, j, a[i]);
-		if (!(j < nb && b[j] == a[i]))
-			a[out++] = a[i];
-	}
-	return out;
-}
-
-/* Total length of the posting lists of a matcher's label ids. */
-static int64
-matcher_postings_count(const AlloyLabelIndex *idx, const MatcherIds *m)
-{
-	int64		total = 0;
-
-	for (int i = 0; i < m->nids; i++)
-	{
-		int			n;
-
-		(void) AlloyLabelIndexPostings(idx, m->ids[i], &n);
-		total += n;
-	}
-	return total;
-}
-
-/*
- * The series carrying any of a matcher's label ids, sorted. The ids are
- * values of one label name and a series has one value per name, so their
- * posting lists are disjoint: concatenating and sorting is the union.
- */
-static int32 *
-matcher_series(const AlloyLabelIndex *idx, const MatcherIds *m, int64 count, int *n)
-{
-	int32	   *out = palloc_extended(sizeof(int32) * Max(count, 1), MCXT_ALLOC_HUGE);
-	int			k = 0;
-
-	for (int i = 0; i < m->nids; i++)
-	{
-		int			np;
-		const int32 *p = AlloyLabelIndexPostings(idx, m->ids[i], &np);
-
-		if (np > 0)
-			memcpy(out + k, p, sizeof(int32) * np);
-		k += np;
-	}
-	if (m->nids > 1 && k > 1)
-		qsort(out, k, sizeof(int32), cmp_int32);
-	*n = k;
-	return out;
-}
-
-/* Keep the series of set whose labels hit m (want true) or miss it (false). */
-static int
-filter_series(const AlloyLabelIndex *idx, int32 *set, int nset, const MatcherIds *m, bool want)
-{
-	int			out = 0;
-
-	for (int i = 0; i < nset; i++)
-	{
-		int			n;
-		const int32 *ids = AlloyLabelIndexSeriesLabels(idx, set[i], &n);
-
-		if (ids_intersect(ids, n, m) == want)
-			set[out++] = set[i];
-	}
-	return out;
-}
-
-typedef struct MatcherOrder
-{
-	MatcherIds *m;
-	int64		count;			/* series in its posting lists */
-} MatcherOrder;
-
-static int
-cmp_matcher_order(const void *a, const void *b)
-{
-	const MatcherOrder *x = a;
-	const MatcherOrder *y = b;
-
-	return x->count < y->count ? -1 : x->count > y->count;
-}
-
-/*
- * The series (numbers of the label index) matching every matcher, sorted.
- * Positive matchers are intersected smallest first; a matcher whose
- * postings are far longer than the set so far is checked per series instead,
- * and negative matchers are subtracted the same way.
- */
-static int32 *
-indexed_match(const AlloyLabelIndex *idx, MatcherIds *mids, int nmatchers, int *nset)
-{
-	MatcherOrder *order = palloc(sizeof(MatcherOrder) * Max(nmatchers, 1));
-	int32	   *set = NULL;
-	int			n = 0;
-
-	for (int i = 0; i < nmatchers; i++)
-	{
-		order[i].m = &mids[i];
-		order[i].count = matcher_postings_count(idx, &mids[i]);
-	}
-	qsort(order, nmatchers, sizeof(MatcherOrder), cmp_matcher_order);
-
-	for (int i = 0; i < nmatchers; i++)
-	{
-		MatcherIds *m = order[i].m;
-
-		if (!m->positive)
-			continue;
-		if (set == NULL)
-			set = matcher_series(idx, m, order[i].count, &n);
-		else if (order[i].count <= (int64) n * ALLOY_LV_SERIES_COST)
-		{
-			int			nb;
-			int32	   *b = matcher_series(idx, m, order[i].count, &nb);
-
-			n = sorted_intersect(set, n, b, nb);
-			pfree(b);
-		}
-		else
-			n = filter_series(idx, set, n, m, true);
-		if (n == 0)
-			break;
-	}
-	if (set == NULL)
-	{
-		/* no positive matcher: every series of the tenant */
-		n = AlloyLabelIndexSeriesCount(idx);
-		set = palloc_extended(sizeof(int32) * Max(n, 1), MCXT_ALLOC_HUGE);
-		for (int i = 0; i < n; i++)
-			set[i] = i;
-	}
-	for (int i = 0; i < nmatchers && n > 0; i++)
-	{
-		MatcherIds *m = order[i].m;
-
-		if (m->positive || m->nids == 0)
-			continue;
-		if (order[i].count <= (int64) n * ALLOY_LV_SERIES_COST)
-		{
-			int			nb;
-			int32	   *b = matcher_series(idx, m, order[i].count, &nb);
-
-			n = sorted_subtract(set, n, b, nb);
-			pfree(b);
-		}
-		else
-			n = filter_series(idx, set, n, m, false);
-	}
-	pfree(order);
-	*nset = n;
-	return set;
-}
-
-/*
- * Mark which wanted label ids (sorted, all of one label name) the matched
- * series carry, from the in-memory label index. Two strategies, chosen by
- * estimated cost as Prometheus does: when the wanted values' posting lists
- * are short next to the matched set, test each value's postings for overlap
- * with the set (stopping at the first common series); otherwise visit the
- * matched series once and look their labels up among the wanted ids,
- * stopping once every value has been seen.
- */
-static void
-indexed_label_values(const AlloyLabelIndex *idx, MatcherIds *mids, int nmatchers,
-					 const int32 *wids, int nv, bool *seen, const char *name, int name_len)
-{
-	int			nset;
-	int32	   *set = indexed_match(idx, mids, nmatchers, &nset);
-	int64		cost = 0;
-	bool		intersect;
-
-	if (nset == 0)
-	{
-		pfree(set);
-		return;
-	}
-	/* every value costs at least one step: many values always mean a scan */
-	intersect = (int64) nv <= (int64) nset * ALLOY_LV_SERIES_COST;
-	for (int v = 0; v < nv && intersect; v++)
-	{
-		int			np;
-
-		(void) AlloyLabelIndexPostings(idx, wids[v], &np);
-		cost += Min(np, nset);
-		intersect = cost <= (int64) nset * ALLOY_LV_SERIES_COST;
-	}
-	elog(DEBUG1, "alloy label values of \"%.*s\": %d matched series, %d values, %s",
-		 name_len, name, nset, nv, intersect ? "postings intersection" : "series scan");
-
-	if (intersect)
-	{
-		for (int v = 0; v < nv; v++)
-		{
-			int			np;
-			const int32 *p = AlloyLabelIndexPostings(idx, wids[v], &np);
-
-			seen[v] = np > 0 && sorted_overlap(p, np, set, nset);
-		}
-	}
-	else
-	{
-		int32		lo = wids[0];
-		int32		hi = wids[nv - 1];
-		int32	   *dense = NULL;
-		int			nseen = 0;
-
-		/* wanted id -> its position + 1, when the id range is small */
-		if ((int64) hi - lo < ALLOY_LV_DENSE_MAX)
-		{
-			dense = palloc0(sizeof(int32) * ((Size) (hi - lo) + 1));
-			for (int v = 0; v < nv; v++)
-				dense[wids[v] - lo] = v + 1;
-		}
-		for (int i = 0; i < nset && nseen < nv; i++)
-		{
-			int			n;
-			const int32 *ids = AlloyLabelIndexSeriesLabels(idx, set[i], &n);
-
-			for (int j = 0; j < n; j++)
-			{
-				int			v;
-
-				if (ids[j] < lo || ids[j] > hi)
-					continue;
-				if (dense)
-					v = dense[ids[j] - lo] - 1;
-				else
-				{
-					const int32 *f = bsearch(&ids[j], wids, nv, sizeof(int32), cmp_int32);
-
-					v = f ? (int) (f - wids) : -1;
-				}
-				if (v >= 0)
-				{
-					if (!seen[v])
-						nseen++;
-					seen[v] = true;
-					break;		/* one value per label name */
-				}
-			}
-		}
-		if (dense)
-			pfree(dense);
-	}
-	pfree(set);
-}
-
 static int
 cmp_value_row(const void *a, const void *b)
 {
@@ -971,7 +388,7 @@ cmp_value_row(const void *a, const void *b)
  * The distinct values of label `name` over the series matching every
  * matcher, unsorted. The label's values are read once from the label index;
  * which of them the matched series carry comes from the backend's in-memory
- * label index (catalog_labelidx.c) when it can be used, else from the
+ * label index (series_postings.c) when it can be used, else from the
  * matched series' rows, without building label sets.
  */
 AlloyLabel *
@@ -981,7 +398,6 @@ AlloySeriesLabelValues(int32 tenant_id, const AlloyMatcher *matchers, int nmatch
 	const AlloyCatalogRels *rels = AlloyCatalogGetRels();
 	Snapshot	snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
 	Relation	lrel;
-	Relation	lidx;
 	AlloyLabelValueRow *rows;
 	int			nrows;
 	bool	   *seen;
@@ -998,20 +414,17 @@ AlloySeriesLabelValues(int32 tenant_id, const AlloyMatcher *matchers, int nmatch
 	idx = AlloyLabelIndexGet(tenant_id, snapshot);
 	if (idx != NULL)
 	{
-		MatcherIds *mids = palloc0(sizeof(MatcherIds) * Max(nmatchers, 1));
+		AlloyMatcherIds *mids = palloc0(sizeof(AlloyMatcherIds) * Max(nmatchers, 1));
 		int32	   *wids = palloc(sizeof(int32) * nrows);
-		bool		possible = true;
+		bool		possible;
 
 		lrel = table_open(rels->labels, AccessShareLock);
-		lidx = index_open(rels->labels_key, AccessShareLock);
-		for (int i = 0; i < nmatchers && possible; i++)
-			possible = matcher_resolve(lrel, lidx, snapshot, tenant_id, &matchers[i], &mids[i]);
-		index_close(lidx, AccessShareLock);
+		possible = AlloyMatchersResolve(lrel, snapshot, tenant_id, matchers, nmatchers, mids);
 		table_close(lrel, AccessShareLock);
 		for (int v = 0; v < nrows; v++)
 			wids[v] = rows[v].label_id;
 		if (possible)
-			indexed_label_values(idx, mids, nmatchers, wids, nrows, seen, name, name_len);
+			AlloyPostingsLabelValues(idx, mids, nmatchers, wids, nrows, seen, name, name_len);
 	}
 	else
 	{
@@ -1083,18 +496,13 @@ AlloySeriesLabelNames(int32 tenant_id, const AlloyMatcher *matchers, int nmatche
 	idx = AlloyLabelIndexGet(tenant_id, snapshot);
 	if (idx != NULL)
 	{
-		MatcherIds *mids = palloc0(sizeof(MatcherIds) * Max(nmatchers, 1));
+		AlloyMatcherIds *mids = palloc0(sizeof(AlloyMatcherIds) * Max(nmatchers, 1));
 		Relation	lrel = table_open(rels->labels, AccessShareLock);
-		Relation	lidx = index_open(rels->labels_key, AccessShareLock);
-		bool		possible = true;
 
-		for (int i = 0; i < nmatchers && possible; i++)
-			possible = matcher_resolve(lrel, lidx, snapshot, tenant_id, &matchers[i], &mids[i]);
-		index_close(lidx, AccessShareLock);
-		if (possible)
+		if (AlloyMatchersResolve(lrel, snapshot, tenant_id, matchers, nmatchers, mids))
 		{
 			int			nset;
-			int32	   *set = indexed_match(idx, mids, nmatchers, &nset);
+			int32	   *set = AlloyPostingsMatch(idx, mids, nmatchers, &nset);
 			int			maxseen = 64;
 			bool	   *seen = palloc0(sizeof(bool) * maxseen);
 
@@ -1167,3 +575,4 @@ AlloySeriesLabelNames(int32 tenant_id, const AlloyMatcher *matchers, int nmatche
 	*nnames = n;
 	return out;
 }
+

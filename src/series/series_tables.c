@@ -1,5 +1,5 @@
 /*
- * catalog_tables.c: tenants, interned labels and series rows, read and
+ * series_tables.c: tenants, interned labels and series rows, read and
  * written through their indexes without SPI (the ingest hot path must not
  * plan queries), in the style of Citus columnar's metadata tables.
  *
@@ -26,7 +26,8 @@
  * series never take it. See docs/catalog.md.
  *
  * New series are kept in a per-transaction map and published to the cache
- * by the commit callback only; subtransaction aborts remove theirs.
+ * by the commit callback only; subtransaction aborts remove theirs. That map
+ * and the backend's caches of tenants and labels live in series_local.c.
  */
 #include "postgres.h"
 
@@ -65,211 +66,6 @@
 /* Longest name + value of one label (the btree key of alloy.labels must fit). */
 #define ALLOY_MAX_LABEL_BYTES		2048
 
-typedef struct AlloyPendingEntry
-{
-	AlloyCacheKey key;
-	int64		series_id;
-	SubTransactionId subid;
-} AlloyPendingEntry;
-
-static HTAB *pending_series = NULL;
-
-typedef struct AlloyTenantCacheEntry
-{
-	char		name[NAMEDATALEN * 3];	/* > ALLOY_TENANT_NAME_MAX */
-	int32		tenant_id;
-} AlloyTenantCacheEntry;
-
-static HTAB *tenant_cache = NULL;
-
-/*
- * Committed labels of this backend: (tenant, name, value) -> label id, so
- * creating a series whose labels mostly exist does not probe alloy.labels
- * for each. Keyed by a 64-bit hash with the strings kept for verification;
- * emptied when it reaches ALLOY_LABEL_CACHE_MAX entries or the catalog
- * changes (labels are never deleted, so entries never go stale otherwise).
- */
-typedef struct AlloyLabelCacheEntry
-{
-	uint64		key;
-	int32		tenant_id;
-	int32		label_id;
-	char	   *name;			/* name NUL value NUL, in label_cache_cxt */
-	int			name_len;
-	int			value_len;
-} AlloyLabelCacheEntry;
-
-#define ALLOY_LABEL_CACHE_MAX 100000
-
-static HTAB *label_cache = NULL;
-static MemoryContext label_cache_cxt = NULL;
-
-StaticAssertDecl(NAMEDATALEN * 3 > ALLOY_TENANT_NAME_MAX, "tenant cache key too short");
-
-/* ---------- the pending map ---------- */
-
-int64
-AlloyPendingLookup(const AlloyCacheKey *key)
-{
-	AlloyPendingEntry *e;
-
-	if (pending_series == NULL)
-		return ALLOY_INVALID_SERIES_ID;
-	e = hash_search(pending_series, key, HASH_FIND, NULL);
-	return e ? e->series_id : ALLOY_INVALID_SERIES_ID;
-}
-
-void
-AlloyPendingAdd(const AlloyCacheKey *key, int64 series_id)
-{
-	AlloyPendingEntry *e;
-	bool		found;
-
-	if (pending_series == NULL)
-	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(AlloyCacheKey);
-		ctl.entrysize = sizeof(AlloyPendingEntry);
-		ctl.hcxt = TopTransactionContext;
-		pending_series = hash_create("alloy pending series", 1024, &ctl,
-									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
-	e = hash_search(pending_series, key, HASH_ENTER, &found);
-	e->series_id = series_id;
-	e->subid = GetCurrentSubTransactionId();
-}
-
-/* Commit: the rows are visible to everybody now; publish them. */
-void
-AlloyPendingAtCommit(void)
-{
-	HASH_SEQ_STATUS status;
-	AlloyPendingEntry *e;
-
-	if (pending_series == NULL)
-		return;
-	hash_seq_init(&status, pending_series);
-	while ((e = hash_seq_search(&status)) != NULL)
-		AlloyCacheInsert(&e->key, e->series_id);
-	pending_series = NULL;		/* freed with TopTransactionContext */
-}
-
-void
-AlloyPendingAtAbort(void)
-{
-	pending_series = NULL;
-}
-
-void
-AlloyPendingAtSubCommit(SubTransactionId mySubid, SubTransactionId parentSubid)
-{
-	HASH_SEQ_STATUS status;
-	AlloyPendingEntry *e;
-
-	if (pending_series == NULL)
-		return;
-	hash_seq_init(&status, pending_series);
-	while ((e = hash_seq_search(&status)) != NULL)
-		if (e->subid == mySubid)
-			e->subid = parentSubid;
-}
-
-/* A subtransaction's rows are gone: so are its entries (and its children's). */
-void
-AlloyPendingAtSubAbort(SubTransactionId mySubid)
-{
-	HASH_SEQ_STATUS status;
-	AlloyPendingEntry *e;
-
-	if (pending_series == NULL)
-		return;
-	hash_seq_init(&status, pending_series);
-	while ((e = hash_seq_search(&status)) != NULL)
-		if (e->subid >= mySubid)
-			hash_search(pending_series, &e->key, HASH_REMOVE, NULL);
-}
-
-void
-AlloyTenantCacheReset(void)
-{
-	if (tenant_cache != NULL)
-	{
-		hash_destroy(tenant_cache);
-		tenant_cache = NULL;
-	}
-	if (label_cache_cxt != NULL)
-	{
-		MemoryContextDelete(label_cache_cxt);
-		label_cache_cxt = NULL;
-		label_cache = NULL;
-	}
-}
-
-static uint64
-alloy_label_cache_key(int32 tenant_id, const AlloyLabel *l)
-{
-	AlloyLabelsHashState st;
-
-	alloy_labels_hash_init(&st, (uint64) (uint32) tenant_id);
-	alloy_labels_hash_add(&st, l->name, l->name_len, l->value, l->value_len);
-	return alloy_labels_hash_final(&st);
-}
-
-static int32
-alloy_label_cache_get(int32 tenant_id, const AlloyLabel *l, uint64 key)
-{
-	AlloyLabelCacheEntry *e;
-
-	if (label_cache == NULL)
-		return 0;
-	e = hash_search(label_cache, &key, HASH_FIND, NULL);
-	if (e == NULL || e->tenant_id != tenant_id ||
-		e->name_len != l->name_len || e->value_len != l->value_len ||
-		memcmp(e->name, l->name, l->name_len) != 0 ||
-		memcmp(e->name + l->name_len + 1, l->value, l->value_len) != 0)
-		return 0;
-	return e->label_id;
-}
-
-static void
-alloy_label_cache_put(int32 tenant_id, const AlloyLabel *l, uint64 key, int32 label_id)
-{
-	AlloyLabelCacheEntry *e;
-	bool		found;
-
-	if (label_cache != NULL && hash_get_num_entries(label_cache) >= ALLOY_LABEL_CACHE_MAX)
-	{
-		MemoryContextDelete(label_cache_cxt);
-		label_cache_cxt = NULL;
-		label_cache = NULL;
-	}
-	if (label_cache == NULL)
-	{
-		HASHCTL		ctl;
-
-		label_cache_cxt = AllocSetContextCreate(TopMemoryContext, "alloy label cache",
-												ALLOCSET_DEFAULT_SIZES);
-		ctl.keysize = sizeof(uint64);
-		ctl.entrysize = sizeof(AlloyLabelCacheEntry);
-		ctl.hcxt = label_cache_cxt;
-		label_cache = hash_create("alloy labels", 4096, &ctl,
-								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
-	e = hash_search(label_cache, &key, HASH_ENTER, &found);
-	if (found)
-		return;					/* a 64-bit collision: keep the first */
-	e->tenant_id = tenant_id;
-	e->label_id = label_id;
-	e->name_len = l->name_len;
-	e->value_len = l->value_len;
-	e->name = MemoryContextAlloc(label_cache_cxt, l->name_len + l->value_len + 2);
-	memcpy(e->name, l->name, l->name_len);
-	e->name[l->name_len] = '\0';
-	memcpy(e->name + l->name_len + 1, l->value, l->value_len);
-	e->name[l->name_len + 1 + l->value_len] = '\0';
-}
-
 /* ---------- helpers ---------- */
 
 /* The creation lock: held until the end of the transaction. */
@@ -298,15 +94,6 @@ static bool
 alloy_tuple_is_own(HeapTuple tup)
 {
 	return TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data));
-}
-
-static int
-alloy_cmp_int32(const void *a, const void *b)
-{
-	int32		x = *(const int32 *) a;
-	int32		y = *(const int32 *) b;
-
-	return x < y ? -1 : x > y;
 }
 
 static int
@@ -459,7 +246,6 @@ int32
 AlloyTenantLookup(const char *name, bool create)
 {
 	const AlloyCatalogRels *rels;
-	AlloyTenantCacheEntry *ce;
 	Relation	rel;
 	int32		id;
 	bool		own = false;
@@ -471,19 +257,9 @@ AlloyTenantLookup(const char *name, bool create)
 	alloy_validate_tenant_name(name, len);
 
 	rels = AlloyCatalogGetRels();
-	if (tenant_cache == NULL)
-	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(((AlloyTenantCacheEntry *) 0)->name);
-		ctl.entrysize = sizeof(AlloyTenantCacheEntry);
-		ctl.hcxt = TopMemoryContext;
-		tenant_cache = hash_create("alloy tenants", 64, &ctl,
-								   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-	}
-	ce = hash_search(tenant_cache, name, HASH_FIND, NULL);
-	if (ce != NULL)
-		return ce->tenant_id;
+	id = AlloyTenantCacheGet(name);
+	if (id != ALLOY_INVALID_TENANT_ID)
+		return id;
 
 	rel = table_open(rels->tenants, create ? RowExclusiveLock : AccessShareLock);
 	id = alloy_tenant_find(rel, rels, name, &own);
@@ -511,10 +287,7 @@ AlloyTenantLookup(const char *name, bool create)
 
 	/* only committed tenants are remembered; they are never deleted */
 	if (id != ALLOY_INVALID_TENANT_ID && !own)
-	{
-		ce = hash_search(tenant_cache, name, HASH_ENTER, NULL);
-		ce->tenant_id = id;
-	}
+		AlloyTenantCachePut(name, id);
 	return id;
 }
 
@@ -674,22 +447,22 @@ alloy_series_insert(Relation srel, const AlloyCatalogRels *rels, const AlloyCach
 	lidx = index_open(rels->labels_key, AccessShareLock);
 	for (int i = 0; i < nlabels; i++)
 	{
-		uint64		ck = alloy_label_cache_key(key->tenant_id, &labels[i]);
+		uint64		ck = AlloyLabelCacheKey(key->tenant_id, &labels[i]);
 		bool		own = false;
 
-		ids[i] = alloy_label_cache_get(key->tenant_id, &labels[i], ck);
+		ids[i] = AlloyLabelCacheGet(key->tenant_id, &labels[i], ck);
 		if (ids[i] != 0)
 			continue;
 		ids[i] = alloy_label_find(lrel, lidx, key->tenant_id, &labels[i], &own);
 		if (ids[i] == 0)
 			ids[i] = alloy_label_insert(lrel, rels, key->tenant_id, &labels[i]);
 		else if (!own)
-			alloy_label_cache_put(key->tenant_id, &labels[i], ck, ids[i]);
+			AlloyLabelCachePut(key->tenant_id, &labels[i], ck, ids[i]);
 	}
 	index_close(lidx, AccessShareLock);
 	table_close(lrel, NoLock);
 
-	qsort(ids, nlabels, sizeof(int32), alloy_cmp_int32);
+	qsort(ids, nlabels, sizeof(int32), AlloyCmpLabelId);
 	for (int i = 0; i < nlabels; i++)
 		elems[i] = Int32GetDatum(ids[i]);
 	arr = construct_array(elems, nlabels, INT4OID, sizeof(int32), true, TYPALIGN_INT);
@@ -846,6 +619,53 @@ alloy_check_series_limit(int32 tenant_id)
 	counted++;
 }
 
+/* ---------- labels by id ---------- */
+
+/*
+ * Read label label_id from alloy.labels (lrel, open) by its primary key:
+ * name and value NUL-terminated in CurrentMemoryContext. False if there is
+ * no such label in the snapshot.
+ */
+bool
+AlloyLabelRowRead(Relation lrel, Snapshot snapshot, int32 label_id, AlloyLabel *out)
+{
+	const AlloyCatalogRels *rels = AlloyCatalogGetRels();
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		isnull;
+
+	ScanKeyInit(&key, Anum_alloy_labels_label_id, BTEqualStrategyNumber, F_INT4EQ,
+				Int32GetDatum(label_id));
+	scan = systable_beginscan(lrel, rels->labels_pkey, true, snapshot, 1, &key);
+	tup = systable_getnext(scan);
+	if (!HeapTupleIsValid(tup))
+	{
+		systable_endscan(scan);
+		return false;
+	}
+	out->name = TextDatumGetCString(heap_getattr(tup, Anum_alloy_labels_name,
+												 RelationGetDescr(lrel), &isnull));
+	out->name_len = strlen(out->name);
+	out->value = TextDatumGetCString(heap_getattr(tup, Anum_alloy_labels_value,
+												  RelationGetDescr(lrel), &isnull));
+	out->value_len = strlen(out->value);
+	systable_endscan(scan);
+	return true;
+}
+
+bool
+AlloyLabelById(int32 label_id, AlloyLabel *label)
+{
+	const AlloyCatalogRels *rels = AlloyCatalogGetRels();
+	Snapshot	snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
+	Relation	lrel = table_open(rels->labels, AccessShareLock);
+	bool		found = AlloyLabelRowRead(lrel, snapshot, label_id, label);
+
+	table_close(lrel, AccessShareLock);
+	return found;
+}
+
 /* ---------- labels of a series ---------- */
 
 bool
@@ -884,27 +704,8 @@ AlloySeriesGetLabels(int64 series_id, AlloyLabel **labels, int *nlabels)
 	out = palloc(sizeof(AlloyLabel) * Max(n, 1));
 	lrel = table_open(rels->labels, AccessShareLock);
 	for (int i = 0; i < n; i++)
-	{
-		ScanKeyInit(&key, Anum_alloy_labels_label_id, BTEqualStrategyNumber, F_INT4EQ,
-					Int32GetDatum(ids[i]));
-		scan = systable_beginscan(lrel, rels->labels_pkey, true, snapshot, 1, &key);
-		tup = systable_getnext(scan);
-		if (!HeapTupleIsValid(tup))
+		if (!AlloyLabelRowRead(lrel, snapshot, ids[i], &out[i]))
 			elog(ERROR, "alloy label %d of series " INT64_FORMAT " is missing", ids[i], series_id);
-		{
-			bool		isnull;
-			text	   *tn = DatumGetTextPP(heap_getattr(tup, Anum_alloy_labels_name,
-														 RelationGetDescr(lrel), &isnull));
-			text	   *tv = DatumGetTextPP(heap_getattr(tup, Anum_alloy_labels_value,
-														 RelationGetDescr(lrel), &isnull));
-
-			out[i].name = text_to_cstring(tn);
-			out[i].name_len = strlen(out[i].name);
-			out[i].value = text_to_cstring(tv);
-			out[i].value_len = strlen(out[i].value);
-		}
-		systable_endscan(scan);
-	}
 	table_close(lrel, AccessShareLock);
 	if (n > 1)
 		qsort(out, n, sizeof(AlloyLabel), alloy_cmp_label_name);
