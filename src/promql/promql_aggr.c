@@ -172,6 +172,7 @@ format_go_float(AlloyArena *a, double v)
 	return out;
 }
 
+/* An aggregation at ts: the groups by/without make, and each one's value. */
 EvValue
 promql_eval_aggregate(PromqlEval *ev, PromqlNode *n, int64_t ts)
 {

@@ -9,6 +9,7 @@
 
 #include "promql/promql_int.h"
 
+/* Does op drop the metric name (arithmetic does, comparisons do not)? */
 static bool
 drops_name(PromqlOp op, bool v3)
 {
@@ -61,6 +62,7 @@ elem_binop(PromqlOp op, double l, double r, bool *keep)
 	}
 }
 
+/* l op r between scalars: comparisons give 1 or 0. */
 static double
 scalar_binop(PromqlOp op, double l, double r)
 {
@@ -81,6 +83,7 @@ signature(PromqlEval *ev, const PromqlNode *n, const PromqlLabels *ls)
 	return promql_labels_filter(ev->arena, ls, n->grouping, n->ngrouping, false, true);
 }
 
+/* and, or, unless between instant vectors, matched by signature. */
 static EvValue
 vector_set_op(PromqlEval *ev, PromqlNode *n, PromqlVector *l, PromqlVector *r, int64_t ts)
 {
@@ -138,6 +141,7 @@ vector_set_op(PromqlEval *ev, PromqlNode *n, PromqlVector *l, PromqlVector *r, i
 	return out;
 }
 
+/* The labels of a vector_binop result, from the matched pair of samples. */
 static PromqlLabels
 result_metric(PromqlEval *ev, PromqlNode *n, const PromqlLabels *ls, const PromqlLabels *rs)
 {
@@ -161,6 +165,7 @@ result_metric(PromqlEval *ev, PromqlNode *n, const PromqlLabels *ls, const Promq
 	return m;
 }
 
+/* Arithmetic or comparison between instant vectors, with vector matching. */
 static EvValue
 vector_binop(PromqlEval *ev, PromqlNode *n, PromqlVector *lhs, PromqlVector *rhs, int64_t ts)
 {
@@ -263,6 +268,7 @@ vector_binop(PromqlEval *ev, PromqlNode *n, PromqlVector *lhs, PromqlVector *rhs
 	return out;
 }
 
+/* A binary expression at ts, between scalars and/or instant vectors. */
 EvValue
 promql_eval_binary(PromqlEval *ev, PromqlNode *n, int64_t ts)
 {

@@ -13,6 +13,7 @@
 
 #include "promql/promql_int.h"
 
+/* Kahan-Babuska summation step, as Prometheus's kahanSumInc. */
 static void
 kahan_inc(double inc, double *sum, double *c)
 {

@@ -104,6 +104,7 @@ static const PromqlFunction functions[] = {
 #undef M
 #undef STR
 
+/* The function named name[0..len), or NULL. */
 const PromqlFunction *
 promql_function_lookup(const char *name, size_t len)
 {

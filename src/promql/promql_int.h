@@ -47,6 +47,95 @@ extern const PromqlFunction *promql_function_lookup(const char *name, size_t len
 /* Functions whose result depends on the evaluation time even with @ args. */
 extern bool promql_function_at_unsafe(const PromqlFunction *f);
 
+/* ---- the parser (promql_lex.c, promql_literal.c, promql_parse.c, promql_check.c) ---- */
+
+typedef enum TokType
+{
+	T_EOF,
+	T_ERROR,
+	T_IDENT,					/* identifier or keyword (kw field says which) */
+	T_NUMBER,
+	T_DURATION,
+	T_STRING,
+	T_LPAREN,
+	T_RPAREN,
+	T_LBRACE,
+	T_RBRACE,
+	T_LBRACKET,
+	T_RBRACKET,
+	T_COMMA,
+	T_COLON,
+	T_AT,
+	T_ASSIGN,					/* = */
+	T_EQLC,						/* == */
+	T_NEQ,
+	T_LTE,
+	T_LSS,
+	T_GTE,
+	T_GTR,
+	T_EQL_REGEX,
+	T_NEQ_REGEX,
+	T_ADD,
+	T_SUB,
+	T_MUL,
+	T_DIV,
+	T_MOD,
+	T_POW
+} TokType;
+
+typedef struct Token
+{
+	TokType		type;
+	int			pos;
+	int			len;
+	bool		has_colon;		/* identifier contains ':' */
+} Token;
+
+typedef struct Parser
+{
+	AlloyArena *arena;
+	const char *q;
+	int			len;
+	int			pos;			/* lexer position */
+	int			brace_depth;
+	int			depth;			/* bounds the tree depth, see PROMQL_MAX_DEPTH */
+	int			compat;			/* PROMQL_COMPAT_V2 or _V3 */
+	Token		tok;			/* current lookahead */
+	bool		have_tok;
+	const char *err;
+	jmp_buf		jb;
+} Parser;
+
+/*
+ * Deepest expression tree accepted.  Parsing, type checking and evaluation
+ * recurse over the tree, and inside the server a stack overflow would take
+ * the backend down; real queries nest a few dozen levels at most.
+ */
+#define PROMQL_MAX_DEPTH 1000
+
+/* Fail at query offset pos: longjmps to promql_parse with p->err set. */
+extern void promql_parse_fail(Parser *p, int pos, const char *fmt,...)
+			__attribute__((format(printf, 3, 4), noreturn));
+
+/* promql_lex.c: one token of lookahead */
+extern Token *promql_lex_peek(Parser *p);
+extern Token promql_lex_next(Parser *p);
+extern bool promql_lex_is_word(Parser *p, const Token *t, const char *w);
+extern const char *promql_lex_text(Parser *p, const Token *t);
+extern void promql_lex_unexpected(Parser *p, const Token *t, const char *ctx,
+								  const char *expected) __attribute__((noreturn));
+extern Token promql_lex_expect(Parser *p, TokType type, const char *ctx, const char *what);
+
+/* promql_literal.c: values of number, duration and string tokens */
+extern double promql_literal_number(Parser *p, const char *s, int len, int pos);
+extern int64_t promql_literal_duration(Parser *p, const Token *t);
+extern bool promql_literal_is_duration(Parser *p, const Token *t);
+extern int64_t promql_literal_duration_ms(Parser *p, const Token *t);
+extern const char *promql_literal_string(Parser *p, const Token *t);
+
+/* promql_check.c: type check a parsed tree (fails through promql_parse_fail) */
+extern void promql_check_ast(Parser *p, PromqlNode *n);
+
 /* ---- evaluation state and values ---- */
 
 /* A range of points of one series: a matrix selector window or subquery. */

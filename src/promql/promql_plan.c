@@ -10,6 +10,7 @@
 
 #include "promql/promql_int.h"
 
+/* Append s to the EXPLAIN text. */
 void
 promql_plan_append(Planner *pl, const char *s)
 {
@@ -88,6 +89,7 @@ plan_selector(Planner *pl, PromqlNode *vs, int64_t lo, int64_t hi, int64_t range
 	}
 }
 
+/* Plan n for evaluation times [lo, hi]: fetch or explain its selectors. */
 void
 promql_plan_node(Planner *pl, PromqlNode *n, int64_t lo, int64_t hi)
 {

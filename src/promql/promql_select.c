@@ -78,6 +78,7 @@ selector_hints(PromqlEval *ev, PromqlNode *vs, size_t nseries, int nhints)
 	return vs->eval_cache;
 }
 
+/* An instant selector at ts: each series' latest sample in the lookback. */
 EvValue
 promql_eval_vector_selector(PromqlEval *ev, PromqlNode *n, int64_t ts)
 {
@@ -134,6 +135,7 @@ matrix_add_window(PromqlEval *ev, EvValue *m, PromqlLabels labels, const int64_t
 	promql_ev_count_samples(ev, o->n);
 }
 
+/* A range selector at ts: each series' window, sliced, not copied. */
 EvValue
 promql_eval_matrix_selector(PromqlEval *ev, PromqlNode *n, int64_t ts)
 {
@@ -237,6 +239,7 @@ subcache_add_step(PromqlEval *ev, PromqlNode *n, SubCache *c, int64_t t)
 	}
 }
 
+/* A subquery at ts: the inner steps in its window, from the cache. */
 EvValue
 promql_eval_subquery(PromqlEval *ev, PromqlNode *n, int64_t ts)
 {

@@ -16,6 +16,7 @@
 
 #include "promql/promql_int.h"
 
+/* Fail the query with a message: longjmps back to promql_eval. */
 void
 promql_ev_error(PromqlEval *ev, const char *fmt,...)
 {
@@ -29,6 +30,7 @@ promql_ev_error(PromqlEval *ev, const char *fmt,...)
 	longjmp(ev->jb, 1);
 }
 
+/* Count a unit of work; every 1024th asks the caller whether to stop. */
 void
 promql_ev_tick(PromqlEval *ev)
 {
@@ -36,6 +38,7 @@ promql_ev_tick(PromqlEval *ev)
 		ev->opts->interrupt(ev->opts->interrupt_arg);
 }
 
+/* Account n more samples to the step; fail past the query's limit. */
 void
 promql_ev_count_samples(PromqlEval *ev, int64_t n)
 {
@@ -44,6 +47,7 @@ promql_ev_count_samples(PromqlEval *ev, int64_t n)
 		promql_ev_error(ev, "query processing would load too many samples into memory in query execution");
 }
 
+/* Append a sample to v in the step arena, counting it against the limit. */
 void
 promql_vec_push(PromqlEval *ev, PromqlVector *v, PromqlLabels labels, int64_t t, double val)
 {
@@ -154,6 +158,7 @@ promql_stable_sort(void *base, size_t n, size_t size, int (*cmp) (const void *, 
 	free(tmp);
 }
 
+/* The time node n is evaluated at: its @ time, or ts without @. */
 int64_t
 promql_at_time(PromqlEval *ev, const PromqlNode *n, int64_t ts)
 {
