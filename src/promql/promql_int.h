@@ -125,6 +125,8 @@ extern const char *promql_lex_text(Parser *p, const Token *t);
 extern void promql_lex_unexpected(Parser *p, const Token *t, const char *ctx,
 								  const char *expected) __attribute__((noreturn));
 extern Token promql_lex_expect(Parser *p, TokType type, const char *ctx, const char *what);
+extern PromqlOp promql_lex_agg_op(Parser *p, const Token *t);
+extern PromqlOp promql_lex_binary_op(Parser *p, const Token *t, int *prec);
 
 /* promql_literal.c: values of number, duration and string tokens */
 extern double promql_literal_number(Parser *p, const char *s, int len, int pos);

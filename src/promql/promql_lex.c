@@ -1,7 +1,8 @@
 /*
  * promql_lex.c: the PromQL lexer, as Prometheus 2.42's: identifiers and
  * keywords, numbers, durations, strings and operators, one token of
- * lookahead, and the parser's error exit.
+ * lookahead, the operators and aggregations tokens spell, and the
+ * parser's error exit.
  *
  * Errors are reported as "parse error at char N: msg" (N is 1-based and
  * equal to the column of 2.42's "1:N: parse error" form on one-line
@@ -429,4 +430,123 @@ promql_lex_expect(Parser *p, TokType type, const char *ctx, const char *what)
 	if (t.type != type)
 		promql_lex_unexpected(p, &t, ctx, what);
 	return t;
+}
+
+/* ------------------------------------------------- operator tokens */
+
+static const struct
+{
+	const char *word;
+	PromqlOp	op;
+}			agg_words[] = {
+	{"sum", PROMQL_AGG_SUM}, {"avg", PROMQL_AGG_AVG}, {"count", PROMQL_AGG_COUNT},
+	{"min", PROMQL_AGG_MIN}, {"max", PROMQL_AGG_MAX}, {"group", PROMQL_AGG_GROUP},
+	{"stddev", PROMQL_AGG_STDDEV}, {"stdvar", PROMQL_AGG_STDVAR},
+	{"topk", PROMQL_AGG_TOPK}, {"bottomk", PROMQL_AGG_BOTTOMK},
+	{"count_values", PROMQL_AGG_COUNT_VALUES}, {"quantile", PROMQL_AGG_QUANTILE}
+};
+
+/* The aggregation operator token t names, or PROMQL_OP_NONE. */
+PromqlOp
+promql_lex_agg_op(Parser *p, const Token *t)
+{
+	if (t->type != T_IDENT)
+		return PROMQL_OP_NONE;
+	for (size_t i = 0; i < sizeof(agg_words) / sizeof(agg_words[0]); i++)
+		if (promql_lex_is_word(p, t, agg_words[i].word))
+			return agg_words[i].op;
+	return PROMQL_OP_NONE;
+}
+
+/* Binary operator at the token, with its precedence (0 when none). */
+PromqlOp
+promql_lex_binary_op(Parser *p, const Token *t, int *prec)
+{
+	PromqlOp	op = PROMQL_OP_NONE;
+
+	switch (t->type)
+	{
+		case T_ADD:
+			op = PROMQL_OP_ADD;
+			break;
+		case T_SUB:
+			op = PROMQL_OP_SUB;
+			break;
+		case T_MUL:
+			op = PROMQL_OP_MUL;
+			break;
+		case T_DIV:
+			op = PROMQL_OP_DIV;
+			break;
+		case T_MOD:
+			op = PROMQL_OP_MOD;
+			break;
+		case T_POW:
+			op = PROMQL_OP_POW;
+			break;
+		case T_EQLC:
+			op = PROMQL_OP_EQLC;
+			break;
+		case T_NEQ:
+			op = PROMQL_OP_NEQ;
+			break;
+		case T_LTE:
+			op = PROMQL_OP_LTE;
+			break;
+		case T_LSS:
+			op = PROMQL_OP_LSS;
+			break;
+		case T_GTE:
+			op = PROMQL_OP_GTE;
+			break;
+		case T_GTR:
+			op = PROMQL_OP_GTR;
+			break;
+		case T_IDENT:
+			if (promql_lex_is_word(p, t, "and"))
+				op = PROMQL_OP_LAND;
+			else if (promql_lex_is_word(p, t, "or"))
+				op = PROMQL_OP_LOR;
+			else if (promql_lex_is_word(p, t, "unless"))
+				op = PROMQL_OP_LUNLESS;
+			else if (promql_lex_is_word(p, t, "atan2"))
+				op = PROMQL_OP_ATAN2;
+			break;
+		default:
+			break;
+	}
+	switch (op)
+	{
+		case PROMQL_OP_LOR:
+			*prec = 1;
+			break;
+		case PROMQL_OP_LAND:
+		case PROMQL_OP_LUNLESS:
+			*prec = 2;
+			break;
+		case PROMQL_OP_EQLC:
+		case PROMQL_OP_NEQ:
+		case PROMQL_OP_LTE:
+		case PROMQL_OP_LSS:
+		case PROMQL_OP_GTE:
+		case PROMQL_OP_GTR:
+			*prec = 3;
+			break;
+		case PROMQL_OP_ADD:
+		case PROMQL_OP_SUB:
+			*prec = 4;
+			break;
+		case PROMQL_OP_MUL:
+		case PROMQL_OP_DIV:
+		case PROMQL_OP_MOD:
+		case PROMQL_OP_ATAN2:
+			*prec = 5;
+			break;
+		case PROMQL_OP_POW:
+			*prec = 6;
+			break;
+		default:
+			*prec = 0;
+	}
+	return op;
 }

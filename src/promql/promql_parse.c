@@ -32,122 +32,6 @@ new_node(Parser *p, PromqlNodeType type, int start, int end)
 	return n;
 }
 
-static const struct
-{
-	const char *word;
-	PromqlOp	op;
-}			agg_words[] = {
-	{"sum", PROMQL_AGG_SUM}, {"avg", PROMQL_AGG_AVG}, {"count", PROMQL_AGG_COUNT},
-	{"min", PROMQL_AGG_MIN}, {"max", PROMQL_AGG_MAX}, {"group", PROMQL_AGG_GROUP},
-	{"stddev", PROMQL_AGG_STDDEV}, {"stdvar", PROMQL_AGG_STDVAR},
-	{"topk", PROMQL_AGG_TOPK}, {"bottomk", PROMQL_AGG_BOTTOMK},
-	{"count_values", PROMQL_AGG_COUNT_VALUES}, {"quantile", PROMQL_AGG_QUANTILE}
-};
-
-static PromqlOp
-agg_op(Parser *p, const Token *t)
-{
-	if (t->type != T_IDENT)
-		return PROMQL_OP_NONE;
-	for (size_t i = 0; i < sizeof(agg_words) / sizeof(agg_words[0]); i++)
-		if (promql_lex_is_word(p, t, agg_words[i].word))
-			return agg_words[i].op;
-	return PROMQL_OP_NONE;
-}
-
-/* Binary operator at the token, with its precedence (0 when none). */
-static PromqlOp
-binary_op(Parser *p, const Token *t, int *prec)
-{
-	PromqlOp	op = PROMQL_OP_NONE;
-
-	switch (t->type)
-	{
-		case T_ADD:
-			op = PROMQL_OP_ADD;
-			break;
-		case T_SUB:
-			op = PROMQL_OP_SUB;
-			break;
-		case T_MUL:
-			op = PROMQL_OP_MUL;
-			break;
-		case T_DIV:
-			op = PROMQL_OP_DIV;
-			break;
-		case T_MOD:
-			op = PROMQL_OP_MOD;
-			break;
-		case T_POW:
-			op = PROMQL_OP_POW;
-			break;
-		case T_EQLC:
-			op = PROMQL_OP_EQLC;
-			break;
-		case T_NEQ:
-			op = PROMQL_OP_NEQ;
-			break;
-		case T_LTE:
-			op = PROMQL_OP_LTE;
-			break;
-		case T_LSS:
-			op = PROMQL_OP_LSS;
-			break;
-		case T_GTE:
-			op = PROMQL_OP_GTE;
-			break;
-		case T_GTR:
-			op = PROMQL_OP_GTR;
-			break;
-		case T_IDENT:
-			if (promql_lex_is_word(p, t, "and"))
-				op = PROMQL_OP_LAND;
-			else if (promql_lex_is_word(p, t, "or"))
-				op = PROMQL_OP_LOR;
-			else if (promql_lex_is_word(p, t, "unless"))
-				op = PROMQL_OP_LUNLESS;
-			else if (promql_lex_is_word(p, t, "atan2"))
-				op = PROMQL_OP_ATAN2;
-			break;
-		default:
-			break;
-	}
-	switch (op)
-	{
-		case PROMQL_OP_LOR:
-			*prec = 1;
-			break;
-		case PROMQL_OP_LAND:
-		case PROMQL_OP_LUNLESS:
-			*prec = 2;
-			break;
-		case PROMQL_OP_EQLC:
-		case PROMQL_OP_NEQ:
-		case PROMQL_OP_LTE:
-		case PROMQL_OP_LSS:
-		case PROMQL_OP_GTE:
-		case PROMQL_OP_GTR:
-			*prec = 3;
-			break;
-		case PROMQL_OP_ADD:
-		case PROMQL_OP_SUB:
-			*prec = 4;
-			break;
-		case PROMQL_OP_MUL:
-		case PROMQL_OP_DIV:
-		case PROMQL_OP_MOD:
-		case PROMQL_OP_ATAN2:
-			*prec = 5;
-			break;
-		case PROMQL_OP_POW:
-			*prec = 6;
-			break;
-		default:
-			*prec = 0;
-	}
-	return op;
-}
-
 /* ( label, label, ... ) with keywords allowed as names. */
 static const char **
 parse_label_list(Parser *p, int *n, const char *ctx)
@@ -430,7 +314,7 @@ parse_primary(Parser *p)
 					n->number = promql_lex_is_word(p, &t, "inf") ? INFINITY : NAN;
 					return n;
 				}
-				op = agg_op(p, &t);
+				op = promql_lex_agg_op(p, &t);
 				if (op != PROMQL_OP_NONE &&
 					(promql_lex_peek(p)->type == T_LPAREN || promql_lex_is_word(p, promql_lex_peek(p), "by") ||
 					 promql_lex_is_word(p, promql_lex_peek(p), "without")))
@@ -655,7 +539,7 @@ parse_expr(Parser *p, int minprec)
 	{
 		Token		t = *promql_lex_peek(p);
 		int			prec;
-		PromqlOp	op = binary_op(p, &t, &prec);
+		PromqlOp	op = promql_lex_binary_op(p, &t, &prec);
 		PromqlNode *n;
 
 		if (op == PROMQL_OP_NONE || prec < minprec)
