@@ -5,7 +5,8 @@
  * arena and shared by pointer; every operation that changes labels builds a
  * new set.  The map keys series and groups by a 64-bit hash of (a subset of)
  * their labels and confirms a hit by comparing the labels, so a hash
- * collision can never merge two series.
+ * collision can never merge two series.  Label matchers ({a=~"x"}) are
+ * here too: the parser and the storage callbacks both test values with them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -396,4 +397,24 @@ void
 promql_lmap_put_at(PromqlLMap *m, int pos, uint64_t h, const PromqlLabels *key, int val)
 {
 	lmap_remember(m, pos, lmap_put_slot(m, h, key, val));
+}
+
+/* Does a label value (NULL: the label is absent) satisfy matcher m? */
+bool
+promql_matcher_matches(const PromqlMatcher *m, const char *value)
+{
+	if (value == NULL)
+		value = "";
+	switch (m->type)
+	{
+		case PROMQL_MATCH_EQ:
+			return strcmp(value, m->value) == 0;
+		case PROMQL_MATCH_NEQ:
+			return strcmp(value, m->value) != 0;
+		case PROMQL_MATCH_RE:
+			return alloy_regex_match(m->rx, value, strlen(value));
+		case PROMQL_MATCH_NRE:
+			return !alloy_regex_match(m->rx, value, strlen(value));
+	}
+	return false;
 }

@@ -1,7 +1,8 @@
 # The PromQL parser reads queries from any HTTP client.
+# The engine's files are the ones src/promql/objs.mk lists (PROMQL_OBJS).
+include $(TOP)/src/promql/objs.mk
 PROMQL_FUZZ_SRCS = $(TOP)/src/base/arena.c $(TOP)/src/base/labels.c $(TOP)/src/base/regex.c \
-	$(addprefix $(TOP)/src/promql/,promql_labels.c \
-	promql_parse.c promql_eval.c promql_functions.c)
+	$(addprefix $(TOP)/src/promql/,$(PROMQL_OBJS:.o=.c))
 
 FUZZERS += fuzz_promql_parse
 

@@ -1,9 +1,10 @@
 # PromQL engine: regex, parser and evaluator unit tests, plus the conformance
 # harness over Prometheus's own test scripts when they are present.
+# The engine's files are the ones src/promql/objs.mk lists (PROMQL_OBJS).
 PROMQL_SRC = $(TOP)/src/promql
+include $(PROMQL_SRC)/objs.mk
 PROMQL_ENGINE = $(TOP)/src/base/arena.c $(TOP)/src/base/labels.c $(TOP)/src/base/regex.c \
-	$(addprefix $(PROMQL_SRC)/,promql_labels.c \
-	promql_parse.c promql_eval.c promql_functions.c)
+	$(addprefix $(PROMQL_SRC)/,$(PROMQL_OBJS:.o=.c))
 PROMQL_HDRS = $(wildcard $(PROMQL_SRC)/*.h) $(TOP)/src/base/base.h
 PROMQL_TESTS_V242 ?= $(TOP)/../shared/promql-tests/v2.42
 
