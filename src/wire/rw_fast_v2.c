@@ -2,15 +2,9 @@
  * rw_fast_v2.c: the zero-copy reader of remote write 2.0
  * (io.prometheus.write.v2.Request) used in production.
  *
- * Why a reader of our own: protobuf-c allocates and copies every Label and
- * Sample message (about 6,000 small objects for a typical 500-sample
- * request) and that dominated decode time. The requests we accept have a
- * fixed, tiny schema, so this reader walks the decompressed bytes directly:
- * labels and symbols point into the buffer, nothing is copied, and the only
- * allocations are the flat output arrays. It accepts and rejects exactly
- * what the protobuf-c reference decoder (rw_reference.c) does: both follow
- * the protobuf wire rules, and the unit tests and the fuzz target compare
- * the two on every input.
+ * Same design as rw_fast_v1.c (see there for why we do not use protobuf-c
+ * here): it walks the decompressed bytes, copies nothing, and accepts and
+ * rejects exactly what the protobuf-c reference decoder does.
  * Labels are symbol refs, resolved and checked in rw_symbols.c.
  */
 #include "wire/wire_int.h"
