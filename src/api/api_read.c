@@ -21,11 +21,9 @@
  * (X-Scope-OrgID), in Prometheus's label-set order, which the streamed format
  * requires; a series with no sample in the query's range is left out.
  *
- * The protobuf answers are written by hand into a StringInfo rather than
- * through protobuf-c's packer: the messages are few and simple, and building
- * one protobuf-c struct per sample would cost several times the memory of the
- * encoded answer. Sizes of nested messages are computed before they are
- * written, so nothing is encoded twice.
+ * The protobuf answers are encoded by src/wire/rr_encode.c (rr_* of wire.h),
+ * straight into room reserved in a StringInfo: this file only gathers the
+ * labels, samples and chunks.
  *
  * Samples are re-encoded into chunks by our XOR codec (byte-compatible with
  * Prometheus's). Sealed storage chunks use the same layout and could be
@@ -62,6 +60,7 @@
 #include "api/api_int.h"
 #include "httpd/httpd_int.h"
 #include "wire/remote.pb-c.h"
+#include "wire/wire.h"
 #include "base/base.h"
 #include "store/store.h"
 #include "codec/codec.h"
@@ -84,11 +83,6 @@
 #define ALLOY_READ_STREAMED_TYPE \
 	"application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse"
 
-/* Protobuf wire types. */
-#define PB_VARINT	0
-#define PB_FIXED64	1
-#define PB_LEN		2
-
 /* protobuf-c's allocations, in the request's memory context, bounded. */
 typedef struct AlloyReadAlloc
 {
@@ -108,115 +102,26 @@ typedef struct AlloyReadQuery
 
 /* ---------- protobuf writing ---------- */
 
-static void
-AlloyPbVarint(StringInfo out, uint64 v)
-{
-	uint8		buf[ALLOY_UVARINT_MAX_BYTES];
-
-	appendBinaryStringInfo(out, (char *) buf, alloy_put_uvarint(buf, v));
-}
-
-/* Field keys of the messages here all fit one byte (field numbers < 16). */
-static inline void
-AlloyPbKey(StringInfo out, int field, int wiretype)
-{
-	appendStringInfoCharMacro(out, (char) ((field << 3) | wiretype));
-}
-
-static void
-AlloyPbBytes(StringInfo out, int field, const char *data, Size len)
-{
-	AlloyPbKey(out, field, PB_LEN);
-	AlloyPbVarint(out, len);
-	appendBinaryStringInfo(out, data, len);
-}
-
-/* A proto3 int64 field; zero is the default and is left out. */
-static inline int
-AlloyPbInt64Size(int64 v)
-{
-	return v == 0 ? 0 : 1 + alloy_uvarint_len((uint64) v);
-}
-
-static void
-AlloyPbInt64(StringInfo out, int field, int64 v)
-{
-	if (v == 0)
-		return;
-	AlloyPbKey(out, field, PB_VARINT);
-	AlloyPbVarint(out, (uint64) v);
-}
-
-/* Size of a length-delimited field holding len bytes (key included). */
-static inline Size
-AlloyPbLenFieldSize(Size len)
-{
-	return 1 + alloy_uvarint_len(len) + len;
-}
-
-/* Size of one prometheus.Label message (without its own key and length). */
-static Size
-AlloyPbLabelSize(const AlloyLabel *l)
-{
-	return AlloyPbLenFieldSize(l->name_len) + AlloyPbLenFieldSize(l->value_len);
-}
-
-static Size
-AlloyPbLabelsSize(const AlloySelectedSeries *s)
-{
-	Size		size = 0;
-
-	for (int i = 0; i < s->nlabels; i++)
-		size += AlloyPbLenFieldSize(AlloyPbLabelSize(&s->labels[i]));
-	return size;
-}
-
-/* The labels of a series as repeated field 1 (TimeSeries and ChunkedSeries). */
-static void
-AlloyPbLabels(StringInfo out, const AlloySelectedSeries *s)
-{
-	for (int i = 0; i < s->nlabels; i++)
-	{
-		const AlloyLabel *l = &s->labels[i];
-
-		AlloyPbKey(out, 1, PB_LEN);
-		AlloyPbVarint(out, AlloyPbLabelSize(l));
-		AlloyPbBytes(out, 1, l->name, l->name_len);
-		AlloyPbBytes(out, 2, l->value, l->value_len);
-	}
-}
-
 /*
- * Size of one prometheus.Sample. The value is written unless its bits are
- * all zero (so -0.0 and every NaN payload, the stale marker included, reach
- * the client bit-exact).
+ * Reserve size bytes at the end of out for a wire encoder, which writes
+ * them; returns where to write. AlloyReadWritten closes the string again.
  */
-static inline Size
-AlloyPbSampleSize(int64 t, double v)
+static uint8 *
+AlloyReadReserve(StringInfo out, Size size)
 {
-	uint64		bits;
-
-	memcpy(&bits, &v, sizeof(bits));
-	return (bits != 0 ? 9 : 0) + AlloyPbInt64Size(t);
+	if (size >= MaxAllocSize)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("remote read message of %zu bytes is too large", size)));
+	enlargeStringInfo(out, (int) size);
+	return (uint8 *) out->data + out->len;
 }
 
 static void
-AlloyPbSample(StringInfo out, int64 t, double v)
+AlloyReadWritten(StringInfo out, Size written)
 {
-	uint64		bits;
-	char		le[8];
-
-	memcpy(&bits, &v, sizeof(bits));
-	AlloyPbKey(out, 2, PB_LEN);
-	AlloyPbVarint(out, AlloyPbSampleSize(t, v));
-	if (bits != 0)
-	{
-		for (int i = 0; i < 8; i++)
-			le[i] = (char) (bits >> (8 * i));
-		AlloyPbKey(out, 1, PB_FIXED64);
-		appendBinaryStringInfo(out, le, 8);
-	}
-	AlloyPbInt64(out, 2, t);
+	out->len += (int) written;
+	out->data[out->len] = '\0';
 }
 
 /* ---------- request decoding ---------- */
@@ -454,16 +359,9 @@ AlloyReadQueryResult(StringInfo out, AlloySelectedSeries *sel, int nsel,
 			AlloySamplesEndRead(reader);
 			return false;
 		}
-		size = AlloyPbLabelsSize(&sel[i]);
-		for (int j = 0; j < n; j++)
-			size += AlloyPbLenFieldSize(AlloyPbSampleSize(ts[j], vs[j]));
-
-		/* QueryResult.timeseries = 1 */
-		AlloyPbKey(out, 1, PB_LEN);
-		AlloyPbVarint(out, size);
-		AlloyPbLabels(out, &sel[i]);
-		for (int j = 0; j < n; j++)
-			AlloyPbSample(out, ts[j], vs[j]);
+		size = rr_timeseries_size(sel[i].labels, sel[i].nlabels, ts, vs, n);
+		AlloyReadWritten(out, rr_put_timeseries(AlloyReadReserve(out, size),
+												sel[i].labels, sel[i].nlabels, ts, vs, n));
 		pfree(ts);
 		pfree(vs);
 	}
@@ -601,44 +499,33 @@ typedef AlloyXorChunk AlloyReadChunk;
 static int	m_read_chunks_stored;
 static int	m_read_chunks_encoded;
 
-static Size
-AlloyPbChunkSize(const AlloyReadChunk *c)
+/* The wire encoder's view of a series' chunks (palloc'd, pointing into them). */
+static RrChunk *
+AlloyReadRrChunks(const AlloyReadChunk *chunks, int nchunks)
 {
-	/* min_time_ms 1, max_time_ms 2, type 3 (XOR = 1), data 4 */
-	return AlloyPbInt64Size(c->mint) + AlloyPbInt64Size(c->maxt) + 2 +
-		AlloyPbLenFieldSize(c->len);
+	RrChunk    *rc = palloc(sizeof(RrChunk) * Max(nchunks, 1));
+
+	for (int c = 0; c < nchunks; c++)
+	{
+		rc[c].mint = chunks[c].mint;
+		rc[c].maxt = chunks[c].maxt;
+		rc[c].data = chunks[c].data;
+		rc[c].len = chunks[c].len;
+	}
+	return rc;
 }
 
 /* Write one ChunkedReadResponse frame for chunks[0..n) of series s. */
 static void
 AlloyReadSeriesFrame(AlloyReadFrames *out, StringInfo msg, const AlloySelectedSeries *s,
-					 const AlloyReadChunk *chunks, int n, int64 query_index)
+					 const RrChunk *chunks, int n, int64 query_index)
 {
-	Size		size = AlloyPbLabelsSize(s);
-
-	for (int i = 0; i < n; i++)
-		size += AlloyPbLenFieldSize(AlloyPbChunkSize(&chunks[i]));
+	Size		size = rr_chunked_response_size(s->labels, s->nlabels, chunks, n, query_index);
 
 	resetStringInfo(msg);
-	/* ChunkedReadResponse.chunked_series = 1 */
-	AlloyPbKey(msg, 1, PB_LEN);
-	AlloyPbVarint(msg, size);
-	AlloyPbLabels(msg, s);
-	for (int i = 0; i < n; i++)
-	{
-		const AlloyReadChunk *c = &chunks[i];
-
-		/* ChunkedSeries.chunks = 2 */
-		AlloyPbKey(msg, 2, PB_LEN);
-		AlloyPbVarint(msg, AlloyPbChunkSize(c));
-		AlloyPbInt64(msg, 1, c->mint);
-		AlloyPbInt64(msg, 2, c->maxt);
-		AlloyPbKey(msg, 3, PB_VARINT);
-		AlloyPbVarint(msg, PROMETHEUS__CHUNK__ENCODING__XOR);
-		AlloyPbBytes(msg, 4, (const char *) c->data, c->len);
-	}
-	/* ChunkedReadResponse.query_index = 2 */
-	AlloyPbInt64(msg, 2, query_index);
+	AlloyReadWritten(msg, rr_put_chunked_response(AlloyReadReserve(msg, size),
+												  s->labels, s->nlabels, chunks, n,
+												  query_index));
 	AlloyReadFrame(out, msg);
 }
 
@@ -662,6 +549,7 @@ AlloyReadStreamQuery(AlloyReadFrames *out, AlloySelectedSeries *sel, int nsel,
 		int64		n;
 		int			nchunks;
 		AlloyReadChunk *chunks;
+		RrChunk    *rc;
 		int			first = 0;	/* first chunk not yet framed */
 		int64		budget_bytes;
 		int64		used;
@@ -689,23 +577,25 @@ AlloyReadStreamQuery(AlloyReadFrames *out, AlloySelectedSeries *sel, int nsel,
 		 * within the limit (a frame always takes at least one chunk).
 		 */
 		budget_bytes = ALLOY_READ_MAX_FRAME_BYTES - ALLOY_READ_FRAME_SLACK -
-			(int64) AlloyPbLabelsSize(&sel[i]);
+			(int64) rr_labels_size(sel[i].labels, sel[i].nlabels);
 		used = 0;
+		rc = AlloyReadRrChunks(chunks, nchunks);
 		for (int c = 0; c < nchunks; c++)
 		{
-			int64		csize = AlloyPbLenFieldSize(AlloyPbChunkSize(&chunks[c]));
+			int64		csize = rr_chunk_size(&rc[c]);
 
 			if (c > first && used + csize > budget_bytes)
 			{
-				AlloyReadSeriesFrame(out, &msg, &sel[i], &chunks[first], c - first,
+				AlloyReadSeriesFrame(out, &msg, &sel[i], &rc[first], c - first,
 									 query_index);
 				first = c;
 				used = 0;
 			}
 			used += csize;
 		}
-		AlloyReadSeriesFrame(out, &msg, &sel[i], &chunks[first], nchunks - first,
+		AlloyReadSeriesFrame(out, &msg, &sel[i], &rc[first], nchunks - first,
 							 query_index);
+		pfree(rc);
 		for (int c = 0; c < nchunks; c++)
 			pfree(chunks[c].data);
 		pfree(chunks);
@@ -757,8 +647,10 @@ AlloyReadRun(AlloyHttpRequest *req, const Prometheus__ReadRequest *rr,
 
 			initStringInfo(&result);
 			ok = AlloyReadQueryResult(&result, sel, nsel, &queries[i], &budget);
-			/* ReadResponse.results = 1, one per query even when empty */
-			AlloyPbBytes(out, 1, result.data, result.len);
+			/* ReadResponse.results, one per query even when empty */
+			AlloyReadWritten(out, rr_put_result_header(AlloyReadReserve(out, RR_RESULT_HEADER_MAX),
+													   result.len));
+			appendBinaryStringInfo(out, result.data, result.len);
 			pfree(result.data);
 		}
 		if (!ok)

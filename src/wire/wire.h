@@ -1,9 +1,12 @@
 #ifndef ALLOY_WIRE_WIRE_H
 #define ALLOY_WIRE_WIRE_H
 
-/* ---- from src/ingest/rw_decode.h ---- */
 /*
- * rw_decode.h: decoding of Prometheus remote-write request bodies.
+ * wire.h: Prometheus's remote-write and remote-read wire formats, the public
+ * API of src/wire/ (plain C, no PostgreSQL calls).
+ *
+ * Decoding of remote-write request bodies (rw_decode.c and the files it
+ * dispatches to, see wire_int.h):
  *
  * The HTTP worker hands us the raw POST /api/v1/write body together with its
  * Content-Type and Content-Encoding headers; we check the headers, undo the
@@ -209,5 +212,55 @@ extern uint64_t rw_labels_hash(const RwLabel *labels, int nlabels);
  * the exemplar must be dropped (see RwExemplar).
  */
 extern int	rw_exemplar_labels(RwLabel *labels, int nlabels);
+
+/* ---- remote-read answers (rr_encode.c) ---- */
+
+/*
+ * The protobuf bytes of prometheus.ReadResponse (SAMPLES) and
+ * prometheus.ChunkedReadResponse (STREAMED_XOR_CHUNKS). Each writer has a
+ * size function: reserve that many bytes at out, then write; the writer
+ * returns the bytes written, which equal the size. Labels are sorted by
+ * name; zero-valued int64 fields are left out as proto3 asks.
+ */
+
+/* One XOR chunk of a streamed series (Prometheus's chunk encoding). */
+typedef struct RrChunk
+{
+	int64_t		mint;			/* first sample's time, ms */
+	int64_t		maxt;			/* last sample's time, ms */
+	const uint8_t *data;
+	size_t		len;
+} RrChunk;
+
+/* The room a series' labels take in a TimeSeries or ChunkedSeries. */
+extern size_t rr_labels_size(const AlloyLabel *labels, int nlabels);
+
+/*
+ * One QueryResult.timeseries entry (field key, length and TimeSeries):
+ * labels and the samples (t[j], v[j]); values are written bit-exact.
+ */
+extern size_t rr_timeseries_size(const AlloyLabel *labels, int nlabels,
+								 const int64_t *t, const double *v, int n);
+extern size_t rr_put_timeseries(uint8_t *out, const AlloyLabel *labels, int nlabels,
+								const int64_t *t, const double *v, int n);
+
+/*
+ * The key and length of one ReadResponse.results entry, to put before a
+ * QueryResult of result_len bytes (a concatenation of rr_put_timeseries
+ * outputs). At most RR_RESULT_HEADER_MAX bytes.
+ */
+#define RR_RESULT_HEADER_MAX 11
+extern size_t rr_put_result_header(uint8_t *out, size_t result_len);
+
+/* The room one chunk takes in a ChunkedSeries, for cutting frames. */
+extern size_t rr_chunk_size(const RrChunk *c);
+
+/* One ChunkedReadResponse: one series' labels, its chunks, the query index. */
+extern size_t rr_chunked_response_size(const AlloyLabel *labels, int nlabels,
+									   const RrChunk *chunks, int nchunks,
+									   int64_t query_index);
+extern size_t rr_put_chunked_response(uint8_t *out, const AlloyLabel *labels, int nlabels,
+									  const RrChunk *chunks, int nchunks,
+									  int64_t query_index);
 
 #endif							/* ALLOY_WIRE_WIRE_H */
