@@ -600,13 +600,15 @@ AlloyLoadHeadIndexed(AlloyPartReader *pr, Snapshot snapshot,
 static void
 AlloyLoadHead(AlloyPartReader *pr, Snapshot snapshot)
 {
-	BlockNumber blk = pr->meta.head_first;
 	int64		cap = 1024;
-	uint64		seq = 0;
+	AlloyHeadWalk walk;
+	const AlloyBatchHeader *hdr;
+	Size		len;
+	uint64		seq_base;
 
 	pr->head = MemoryContextAllocHuge(CurrentMemoryContext, cap * sizeof(AlloyMemSample));
 	pr->nhead = 0;
-	if (pr->only != NULL && BlockNumberIsValid(blk))
+	if (pr->only != NULL && BlockNumberIsValid(pr->meta.head_first))
 	{
 		AlloyHeadBatchRef *refs;
 		int			nrefs;
@@ -626,44 +628,17 @@ AlloyLoadHead(AlloyPartReader *pr, Snapshot snapshot)
 			pr->nhead = 0;
 		}
 	}
-	while (BlockNumberIsValid(blk))
+	AlloyHeadWalkBegin(&walk, pr->rel, pr->meta.head_first);
+	while (AlloyHeadWalkNext(&walk, &hdr, &len, &seq_base))
 	{
-		Buffer		buf = ReadBuffer(pr->rel, blk);
-		Page		page;
-		OffsetNumber off;
-		OffsetNumber maxoff;
-
-		CHECK_FOR_INTERRUPTS();
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		if (AlloyPageGetOpaque(page)->type != ALLOY_PAGE_HEAD)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("alloy page %u is not a head page", blk)));
-		maxoff = PageGetMaxOffsetNumber(page);
-		for (off = FirstOffsetNumber; off <= maxoff; off++)
-		{
-			ItemId		itemid = PageGetItemId(page, off);
-			AlloyBatchHeader *hdr = (AlloyBatchHeader *) PageGetItem(page, itemid);
-			uint64		seq_base = seq;
-
-			seq += hdr->nsamples;
-			if (ItemIdGetLength(itemid) < sizeof(AlloyBatchHeader))
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_CORRUPTED),
-						 errmsg("alloy head batch of %u bytes is too short",
-								ItemIdGetLength(itemid))));
-			/* batches that cannot hold a wanted sample are not decoded */
-			if (hdr->max_t < pr->mint || hdr->min_t > pr->maxt ||
-				(pr->only != NULL &&
-				 !AlloyIdRangeInSorted(pr->only, pr->nonly, hdr->min_sid, hdr->max_sid)))
-				continue;
-			if (!AlloyXidVisible(hdr->xid, snapshot))
-				continue;
-			AlloyLoadBatch(pr, hdr, ItemIdGetLength(itemid), seq_base, &cap);
-		}
-		blk = AlloyPageGetOpaque(page)->next;
-		UnlockReleaseBuffer(buf);
+		/* batches that cannot hold a wanted sample are not decoded */
+		if (hdr->max_t < pr->mint || hdr->min_t > pr->maxt ||
+			(pr->only != NULL &&
+			 !AlloyIdRangeInSorted(pr->only, pr->nonly, hdr->min_sid, hdr->max_sid)))
+			continue;
+		if (!AlloyXidVisible(hdr->xid, snapshot))
+			continue;
+		AlloyLoadBatch(pr, hdr, len, seq_base, &cap);
 	}
 	pr->head = AlloySortMemSamples(pr->head, pr->nhead);
 }

@@ -375,8 +375,10 @@ AlloySealRelation(Relation rel, bool *rewritten)
 	int			nkept = 0;
 	int			kept_cap = 64;
 	int64		ndropped = 0;
-	uint64		seq = 0;
-	BlockNumber blk;
+	AlloyHeadWalk walk;
+	const AlloyBatchHeader *hdr;
+	Size		len;
+	uint64		seq_base;
 	RelFileNode oldnode;
 	AlloySealWriter *w;
 	AlloyChunkCursor *cc;
@@ -407,70 +409,50 @@ AlloySealRelation(Relation rel, bool *rewritten)
 	horizon = GetOldestNonRemovableTransactionId(rel);
 	seal = MemoryContextAllocHuge(cxt, seal_cap * sizeof(AlloyMemSample));
 	kept = palloc(kept_cap * sizeof(AlloyKeptBatch));
-	blk = meta.head_first;
-	while (BlockNumberIsValid(blk))
+	AlloyHeadWalkBegin(&walk, rel, meta.head_first);
+	while (AlloyHeadWalkNext(&walk, &hdr, &len, &seq_base))
 	{
-		Buffer		buf = ReadBuffer(rel, blk);
-		Page		hpage;
-		OffsetNumber off;
-		OffsetNumber maxoff;
+		TransactionId xid = hdr->xid;
+		AlloyBatchIter it;
+		AlloyHeadSample hs;
+		uint64		seq = seq_base;
 
-		CHECK_FOR_INTERRUPTS();
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		hpage = BufferGetPage(buf);
-		if (AlloyPageGetOpaque(hpage)->type != ALLOY_PAGE_HEAD)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("alloy page %u is not a head page", blk)));
-		maxoff = PageGetMaxOffsetNumber(hpage);
-		for (off = FirstOffsetNumber; off <= maxoff; off++)
+		if (TransactionIdIsCurrentTransactionId(xid) ||
+			TransactionIdIsInProgress(xid) ||
+			(TransactionIdDidCommit(xid) && !TransactionIdPrecedes(xid, horizon)))
 		{
-			ItemId		itemid = PageGetItemId(hpage, off);
-			AlloyBatchHeader *hdr = (AlloyBatchHeader *) PageGetItem(hpage, itemid);
-			TransactionId xid = hdr->xid;
-			AlloyBatchIter it;
-			AlloyHeadSample hs;
-
-			seq += hdr->nsamples;
-			if (TransactionIdIsCurrentTransactionId(xid) ||
-				TransactionIdIsInProgress(xid) ||
-				(TransactionIdDidCommit(xid) && !TransactionIdPrecedes(xid, horizon)))
+			if (nkept >= kept_cap)
 			{
-				if (nkept >= kept_cap)
-				{
-					kept_cap *= 2;
-					kept = repalloc(kept, kept_cap * sizeof(AlloyKeptBatch));
-				}
-				kept[nkept].len = ItemIdGetLength(itemid);
-				kept[nkept].data = palloc(kept[nkept].len);
-				memcpy(kept[nkept].data, hdr, kept[nkept].len);
-				nkept++;
-				continue;
+				kept_cap *= 2;
+				kept = repalloc(kept, kept_cap * sizeof(AlloyKeptBatch));
 			}
-			if (!TransactionIdDidCommit(xid))
-			{
-				ndropped += hdr->nsamples;
-				continue;
-			}
-			AlloyBatchIterInit(&it, hdr, ItemIdGetLength(itemid));
-			while (AlloyBatchNext(&it, &hs))
-			{
-				AlloyMemSample *ms;
-
-				if (nseal >= seal_cap)
-				{
-					seal_cap *= 2;
-					seal = repalloc_huge(seal, seal_cap * sizeof(AlloyMemSample));
-				}
-				ms = &seal[nseal++];
-				ms->series_id = hs.series_id;
-				ms->t = hs.t;
-				ms->vbits = hs.vbits;
-				ms->seq = seq - it.left - 1;
-			}
+			kept[nkept].len = len;
+			kept[nkept].data = palloc(len);
+			memcpy(kept[nkept].data, hdr, len);
+			nkept++;
+			continue;
 		}
-		blk = AlloyPageGetOpaque(hpage)->next;
-		UnlockReleaseBuffer(buf);
+		if (!TransactionIdDidCommit(xid))
+		{
+			ndropped += hdr->nsamples;
+			continue;
+		}
+		AlloyBatchIterInit(&it, hdr, len);
+		while (AlloyBatchNext(&it, &hs))
+		{
+			AlloyMemSample *ms;
+
+			if (nseal >= seal_cap)
+			{
+				seal_cap *= 2;
+				seal = repalloc_huge(seal, seal_cap * sizeof(AlloyMemSample));
+			}
+			ms = &seal[nseal++];
+			ms->series_id = hs.series_id;
+			ms->t = hs.t;
+			ms->vbits = hs.vbits;
+			ms->seq = seq++;
+		}
 	}
 
 	if (nseal == 0 && ndropped == 0)
