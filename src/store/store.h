@@ -101,6 +101,17 @@ extern int64 AlloyHeadIndexRefresh(void);
 extern int64 AlloyTimestampToMs(TimestampTz ts);
 extern TimestampTz AlloyMsToTimestamp(int64 ms);
 
+/*
+ * Retention of data kept outside alloy.samples (exemplars, for one): the
+ * storage worker's retention pass calls every registered hook, inside its
+ * transaction and with an active snapshot, with the cutoff (Unix ms) it
+ * drops sample partitions by. what names the data in the worker's activity
+ * ("alloy: <what> retention"). Register from _PG_init.
+ */
+typedef void (*AlloyRetentionHook) (int64 cutoff_ms);
+
+extern void AlloyRegisterRetentionHook(const char *what, AlloyRetentionHook hook);
+
 /* Settings, shared memory and the storage worker; called from _PG_init. */
 extern void AlloyStorageInit(void);
 
