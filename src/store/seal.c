@@ -25,12 +25,14 @@
  */
 #include "postgres.h"
 
+#include "access/table.h"
 #include "access/transam.h"
 #include "access/xact.h"
 #include "access/xloginsert.h"
 #include "commands/tablecmds.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "storage/lmgr.h"
 #include "storage/procarray.h"
 #include "utils/memutils.h"
 #include "utils/relcache.h"
@@ -607,4 +609,54 @@ AlloySealRelation(Relation rel, bool *rewritten)
 	if (rewritten)
 		*rewritten = true;
 	return nseal;
+}
+
+static int
+AlloyOidCmp(const void *a, const void *b)
+{
+	Oid			x = *(const Oid *) a;
+	Oid			y = *(const Oid *) b;
+
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/*
+ * store.h: seal every alloy partition, in OID order (as appends lock
+ * them), each under AccessExclusiveLock until the end of the transaction.
+ */
+int64
+AlloySeal(void)
+{
+	Oid			parent = AlloySamplesParentOid(true);
+	AlloyPartition *parts;
+	Oid		   *relids;
+	int			n;
+	int			i;
+	int			k = 0;
+	int64		total = 0;
+
+	if (!OidIsValid(parent))
+		return 0;
+	if (XactReadOnly)
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot seal in a read-only transaction")));
+	parts = AlloyListPartitions(parent, &n);
+	relids = palloc(sizeof(Oid) * Max(n, 1));
+	for (i = 0; i < n; i++)
+		if (parts[i].is_alloy)
+			relids[k++] = parts[i].relid;
+	qsort(relids, k, sizeof(Oid), AlloyOidCmp);
+	for (i = 0; i < k; i++)
+	{
+		Relation	rel;
+
+		LockRelationOid(relids[i], AccessExclusiveLock);
+		rel = try_table_open(relids[i], NoLock);
+		if (rel == NULL)
+			continue;
+		total += AlloySealRelation(rel, NULL);
+		table_close(rel, NoLock);
+	}
+	return total;
 }

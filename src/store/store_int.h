@@ -297,7 +297,10 @@ typedef struct AlloyParallelScanDescData
 	pg_atomic_uint32 claimed;
 } AlloyParallelScanDescData;
 
-/* pages.c (AlloyTimestampToMs and AlloyMsToTimestamp are in samples.h) */
+/*
+ * pages.c (AlloyTimestampToMs, AlloyMsToTimestamp, AlloyBitsToDouble and
+ * AlloyDoubleToBits are in store.h)
+ */
 extern void AlloyInitPage(Page page, uint16 type);
 extern void AlloyInitMetaPage(Page page);
 extern Buffer AlloyReadPage(AlloyPageSource *src, BlockNumber blk);
@@ -308,8 +311,6 @@ extern BlockNumber AlloyWriteNewPage(Relation rel, Page page);
 extern void AlloyCheckTupleDesc(Relation rel);
 extern const TupleTableSlotOps *AlloySlotCallbacks(Relation rel);
 extern bool AlloyIsAlloyRelation(Relation rel);
-extern double AlloyBitsToDouble(uint64 bits);
-extern uint64 AlloyDoubleToBits(double v);
 extern int	AlloyBatchEncode(const AlloySample *s, int n, uint8 *out, Size room,
 							 Size *used);
 extern pg_attribute_noreturn() void AlloyBatchTooShort(Size itemlen);
@@ -481,7 +482,7 @@ extern void alloy_relation_estimate_size(Relation rel, int32 *attr_widths,
 										 BlockNumber *pages, double *tuples,
 										 double *allvisfrac);
 
-/* partition.c */
+/* partition.c (AlloyEnsurePartition, AlloyDropBefore: store.h) */
 typedef struct AlloyPartition
 {
 	Oid			relid;
@@ -493,8 +494,6 @@ typedef struct AlloyPartition
 extern Oid	AlloySamplesParentOid(bool missing_ok);
 extern AlloyPartition *AlloyListPartitions(Oid parent, int *n);
 extern Oid	AlloyPartitionFor(int64 t_ms);
-extern bool AlloyEnsurePartition(int64 t_ms, int64 *hi_ms);
-extern int	AlloyDropBefore(int64 t_ms);
 
 /* worker.c */
 extern PGDLLEXPORT void AlloyStorageWorkerMain(Datum arg);
