@@ -10,8 +10,9 @@
  * exemplars, and makes concurrent writers of the same exemplar safe.
  *
  * Retention: AlloyExemplarsDropBefore() deletes by time (a BRIN index on
- * "time" keeps that cheap); the storage worker's retention pass calls it
- * with the same cutoff it drops sample partitions by.
+ * "time" keeps that cheap); AlloyExemplarsInit registers it as a retention
+ * hook of the storage worker, which calls it with the same cutoff it drops
+ * sample partitions by.
  */
 #include "postgres.h"
 
@@ -130,6 +131,23 @@ AlloyExemplarsDropBefore(int64 cutoff_ms)
 	n = (int64) SPI_processed;
 	SPI_finish();
 	return n;
+}
+
+/* The storage worker's retention hook (store.h). */
+static void
+AlloyExemplarsRetention(int64 cutoff_ms)
+{
+	int64		gone = AlloyExemplarsDropBefore(cutoff_ms);
+
+	if (gone > 0)
+		elog(DEBUG1, "alloy retention deleted %lld exemplars", (long long) gone);
+}
+
+/* Exemplars follow the samples they belong to out of retention. */
+void
+AlloyExemplarsInit(void)
+{
+	AlloyRegisterRetentionHook("exemplar", AlloyExemplarsRetention);
 }
 
 /* alloy.exemplars_drop_before(timestamptz) RETURNS bigint */

@@ -9,6 +9,7 @@
 /* ingest_limits.c */
 extern int	alloy_tenant_max_samples_per_second;
 extern void AlloyIngestLimitsInit(void);
+extern void AlloyExemplarsInit(void);	/* registers exemplar retention */
 extern bool AlloyIngestTakeTokens(int32 tenant_id, int64 n);
 
 /* ingest_metadata.c */

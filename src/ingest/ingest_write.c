@@ -374,6 +374,7 @@ AlloyIngestInit(void)
 {
 	AlloyMetricsRegisterCollector(AlloyIngestCollectMetrics);
 	AlloyIngestLimitsInit();
+	AlloyExemplarsInit();
 
 	m_requests_v1 = AlloyIngestCounter("alloy_remote_write_requests_total",
 									   "Remote-write requests decoded, by protocol version.",

@@ -496,8 +496,7 @@ AlloyHeadIndexAddBatch(AlloyHeadIndex *e, const int64 *sids, int n, uint32 b)
 static bool
 AlloyHeadIndexCatchUp(AlloyHeadIndex *e, Relation rel, const AlloyMetaData *meta)
 {
-	BlockNumber blk;
-	OffsetNumber start;
+	AlloyHeadWalk walk;
 	uint64		others = 0;
 	int			i;
 	int64	   *sids;
@@ -511,64 +510,41 @@ AlloyHeadIndexCatchUp(AlloyHeadIndex *e, Relation rel, const AlloyMetaData *meta
 	e->valid = false;
 	e->expect = (uint64) meta->head_npages * ALLOY_HEAD_SAMPLES_PER_PAGE;
 	if (BlockNumberIsValid(e->last_blk))
-	{
-		blk = e->last_blk;
-		start = e->last_off + 1;
-	}
+		AlloyHeadWalkResume(&walk, rel, e->last_blk, e->last_off + 1, e->next_seq);
 	else
+		AlloyHeadWalkBegin(&walk, rel, meta->head_first);
+	while (AlloyHeadWalkNextPage(&walk))
 	{
-		blk = meta->head_first;
-		start = FirstOffsetNumber;
-	}
-	while (BlockNumberIsValid(blk))
-	{
-		Buffer		buf;
-		Page		page;
-		OffsetNumber off;
-		OffsetNumber maxoff;
-		bool		resumed = (blk == e->last_blk);
+		const AlloyBatchHeader *hdr;
+		Size		len;
+		uint64		seq_base;
 
-		CHECK_FOR_INTERRUPTS();
-		buf = ReadBuffer(rel, blk);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		if (PageIsNew(page) || AlloyPageGetOpaque(page)->type != ALLOY_PAGE_HEAD)
+		if (walk.blk == e->last_blk)
 		{
-			UnlockReleaseBuffer(buf);
-			if (resumed)
-				return false;
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("alloy page %u is not a head page", blk)));
-		}
-		maxoff = PageGetMaxOffsetNumber(page);
-		if (resumed)
-		{
-			/* the last item read must still be the same batch */
+			/* resumed: the last item read must still be the same batch */
 			const AlloyBatchHeader *last;
 			const AlloyHeadBatch *lb;
 
 			if (e->nbatches == 0 || e->last_off == InvalidOffsetNumber ||
-				maxoff < e->last_off)
+				walk.maxoff < e->last_off)
 			{
-				UnlockReleaseBuffer(buf);
+				AlloyHeadWalkEnd(&walk);
 				return false;
 			}
 			lb = &e->batches[e->nbatches - 1];
-			last = (const AlloyBatchHeader *) PageGetItem(page, PageGetItemId(page, e->last_off));
+			last = (const AlloyBatchHeader *) PageGetItem(walk.page,
+														  PageGetItemId(walk.page, e->last_off));
 			if (last->xid != lb->xid || last->nsamples != lb->nsamples ||
 				last->min_t != lb->min_t || last->max_t != lb->max_t)
 			{
-				UnlockReleaseBuffer(buf);
+				AlloyHeadWalkEnd(&walk);
 				return false;
 			}
 		}
 		else
 			e->npages++;
-		for (off = start; off <= maxoff; off++)
+		while (AlloyHeadWalkNextInPage(&walk, &hdr, &len, &seq_base))
 		{
-			ItemId		itemid = PageGetItemId(page, off);
-			const AlloyBatchHeader *hdr = (const AlloyBatchHeader *) PageGetItem(page, itemid);
 			AlloyHeadBatch *b;
 			AlloyBatchIter it;
 			AlloyHeadSample hs;
@@ -579,15 +555,15 @@ AlloyHeadIndexCatchUp(AlloyHeadIndex *e, Relation rel, const AlloyMetaData *meta
 				e->batch_cap *= 2;
 				e->batches = repalloc_huge(e->batches, sizeof(AlloyHeadBatch) * e->batch_cap);
 			}
-			AlloyBatchIterInit(&it, hdr, ItemIdGetLength(itemid));
+			AlloyBatchIterInit(&it, hdr, len);
 			b = &e->batches[e->nbatches];
 			b->seq_base = e->next_seq;
 			b->min_t = hdr->min_t;
 			b->max_t = hdr->max_t;
 			b->xid = hdr->xid;
 			b->nsamples = hdr->nsamples;
-			b->blk = blk;
-			b->off = off;
+			b->blk = walk.blk;
+			b->off = walk.off - 1;	/* the item just returned */
 			while (AlloyBatchNext(&it, &hs))
 			{
 				if (n >= sids_cap)
@@ -607,11 +583,8 @@ AlloyHeadIndexCatchUp(AlloyHeadIndex *e, Relation rel, const AlloyMetaData *meta
 			e->nbatches++;
 			e->next_seq += hdr->nsamples;
 		}
-		e->last_blk = blk;
-		e->last_off = maxoff;
-		blk = AlloyPageGetOpaque(page)->next;
-		UnlockReleaseBuffer(buf);
-		start = FirstOffsetNumber;
+		e->last_blk = walk.blk;
+		e->last_off = walk.maxoff;
 
 		/* over the limit: other partitions' entries go first, least recently used first */
 		while (others + e->npostings > (uint64) alloy_head_index_max_entries && others > 0)
@@ -644,10 +617,13 @@ AlloyHeadIndexCatchUp(AlloyHeadIndex *e, Relation rel, const AlloyMetaData *meta
 			e->oversize = true;
 			e->oversize_limit = alloy_head_index_max_entries;
 			e->valid = true;
+			AlloyHeadWalkEnd(&walk);
 			pfree(sids);
 			return false;
 		}
 	}
+	if (walk.lost)
+		return false;			/* what was read last is gone */
 	e->valid = true;
 	pfree(sids);
 	return true;

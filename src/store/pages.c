@@ -1,6 +1,7 @@
 /*
  * pages.c: page and metapage helpers shared by every phase of the alloy
- * table access method, and the millisecond <-> timestamptz conversion.
+ * table access method, the checks that a relation is an alloy one, and the
+ * millisecond <-> timestamptz conversion.
  *
  * Pages use the standard layout (line pointers, pd_lower/pd_upper) so that
  * full-page images and generic WAL skip the hole between them.
@@ -11,6 +12,7 @@
 #include "access/xloginsert.h"
 #include "catalog/pg_type.h"
 #include "datatype/timestamp.h"
+#include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "utils/timestamp.h"
@@ -126,13 +128,20 @@ AlloyBatchEncode(const AlloySample *s, int n, uint8 *out, Size room, Size *used)
 	return i;
 }
 
+/* A head batch item too short for its header: the page is corrupt. */
+void
+AlloyBatchTooShort(Size itemlen)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("alloy head batch of %zu bytes is too short", itemlen)));
+}
+
 void
 AlloyBatchIterInit(AlloyBatchIter *it, const AlloyBatchHeader *hdr, Size itemlen)
 {
 	if (itemlen < sizeof(AlloyBatchHeader))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("alloy head batch of %zu bytes is too short", itemlen)));
+		AlloyBatchTooShort(itemlen);
 	it->p = (const uint8 *) hdr + sizeof(AlloyBatchHeader);
 	it->end = (const uint8 *) hdr + itemlen;
 	it->left = hdr->nsamples;
@@ -351,4 +360,27 @@ AlloyCheckTupleDesc(Relation rel)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("tables using access method alloy must have exactly the columns (series_id bigint, \"time\" timestamptz, value double precision)")));
+}
+
+/*
+ * The slot_callbacks of the alloy routine table (tableam.c): samples go
+ * through virtual slots. It lives down here because its address is what
+ * marks a relation as an alloy one (AlloyIsAlloyRelation), which lower
+ * files need without depending on the routine table and all it calls.
+ */
+const TupleTableSlotOps *
+AlloySlotCallbacks(Relation rel)
+{
+	return &TTSOpsVirtual;
+}
+
+/*
+ * Whether rel uses the alloy access method: only alloy's routine table has
+ * AlloySlotCallbacks as its slot_callbacks.
+ */
+bool
+AlloyIsAlloyRelation(Relation rel)
+{
+	return rel->rd_tableam != NULL &&
+		rel->rd_tableam->slot_callbacks == AlloySlotCallbacks;
 }

@@ -1,7 +1,8 @@
 /*
  * partition.c: the time partitions of alloy.samples: listing them with
  * their bounds in milliseconds, creating them on demand, routing appended
- * samples to them (AlloySamplesAppend) and dropping old ones whole.
+ * samples to them (AlloySamplesAppend), dropping old ones whole, and what
+ * one partition's metapage says (AlloyStorageStatsOf).
  *
  * Bounds are read from pg_class.relpartbound rather than from names, so
  * partitions a user created or attached by hand are honoured. A new
@@ -28,6 +29,7 @@
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "partitioning/partdesc.h"
+#include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -441,4 +443,35 @@ AlloyDropBefore(int64 t_ms)
 		dropped++;
 	}
 	return dropped;
+}
+
+/*
+ * store.h: what the metapage of partition relid says (all zero but blocks
+ * for a partition without one yet). Errors if relid is not an alloy table.
+ */
+void
+AlloyStorageStatsOf(Oid relid, AlloyStorageStats *stats)
+{
+	Relation	rel;
+	AlloyPageSource src;
+	AlloyMetaData meta;
+
+	rel = table_open(relid, AccessShareLock);
+	if (!AlloyIsAlloyRelation(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" does not use access method alloy",
+						RelationGetRelationName(rel))));
+	stats->blocks = RelationGetNumberOfBlocks(rel);
+	AlloySourceFromRel(&src, rel);
+	if (!AlloyReadMeta(&src, &meta))
+		memset(&meta, 0, sizeof(meta));
+	stats->sealed_pages = meta.sealed_npages;
+	stats->index_pages = meta.index_npages;
+	stats->head_pages = meta.head_npages;
+	stats->chunks = (int64) meta.sealed_nchunks;
+	stats->sealed_samples = (int64) meta.sealed_nsamples;
+	stats->seals = (int64) meta.seal_count;
+	stats->decimal_chunks = (int64) meta.sealed_ndecimal;
+	table_close(rel, AccessShareLock);
 }

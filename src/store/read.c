@@ -1,7 +1,7 @@
 /*
- * read.c: reading samples back: batch visibility, the sealed-region cursor,
- * the head loader, the sealed+head merge, and the public reader API of
- * samples.h used by PromQL.
+ * read.c: reading one partition back: batch visibility, the sealed-region
+ * cursor, the head loader and the sealed+head merge. The public reader
+ * API over all partitions (store.h) is in reader.c.
  *
  * A partition is read as two sorted streams: the sealed region (chunks in
  * (series, min time) order, already free of duplicates) and the head
@@ -600,13 +600,15 @@ AlloyLoadHeadIndexed(AlloyPartReader *pr, Snapshot snapshot,
 static void
 AlloyLoadHead(AlloyPartReader *pr, Snapshot snapshot)
 {
-	BlockNumber blk = pr->meta.head_first;
 	int64		cap = 1024;
-	uint64		seq = 0;
+	AlloyHeadWalk walk;
+	const AlloyBatchHeader *hdr;
+	Size		len;
+	uint64		seq_base;
 
 	pr->head = MemoryContextAllocHuge(CurrentMemoryContext, cap * sizeof(AlloyMemSample));
 	pr->nhead = 0;
-	if (pr->only != NULL && BlockNumberIsValid(blk))
+	if (pr->only != NULL && BlockNumberIsValid(pr->meta.head_first))
 	{
 		AlloyHeadBatchRef *refs;
 		int			nrefs;
@@ -626,44 +628,17 @@ AlloyLoadHead(AlloyPartReader *pr, Snapshot snapshot)
 			pr->nhead = 0;
 		}
 	}
-	while (BlockNumberIsValid(blk))
+	AlloyHeadWalkBegin(&walk, pr->rel, pr->meta.head_first);
+	while (AlloyHeadWalkNext(&walk, &hdr, &len, &seq_base))
 	{
-		Buffer		buf = ReadBuffer(pr->rel, blk);
-		Page		page;
-		OffsetNumber off;
-		OffsetNumber maxoff;
-
-		CHECK_FOR_INTERRUPTS();
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		if (AlloyPageGetOpaque(page)->type != ALLOY_PAGE_HEAD)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("alloy page %u is not a head page", blk)));
-		maxoff = PageGetMaxOffsetNumber(page);
-		for (off = FirstOffsetNumber; off <= maxoff; off++)
-		{
-			ItemId		itemid = PageGetItemId(page, off);
-			AlloyBatchHeader *hdr = (AlloyBatchHeader *) PageGetItem(page, itemid);
-			uint64		seq_base = seq;
-
-			seq += hdr->nsamples;
-			if (ItemIdGetLength(itemid) < sizeof(AlloyBatchHeader))
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_CORRUPTED),
-						 errmsg("alloy head batch of %u bytes is too short",
-								ItemIdGetLength(itemid))));
-			/* batches that cannot hold a wanted sample are not decoded */
-			if (hdr->max_t < pr->mint || hdr->min_t > pr->maxt ||
-				(pr->only != NULL &&
-				 !AlloyIdRangeInSorted(pr->only, pr->nonly, hdr->min_sid, hdr->max_sid)))
-				continue;
-			if (!AlloyXidVisible(hdr->xid, snapshot))
-				continue;
-			AlloyLoadBatch(pr, hdr, ItemIdGetLength(itemid), seq_base, &cap);
-		}
-		blk = AlloyPageGetOpaque(page)->next;
-		UnlockReleaseBuffer(buf);
+		/* batches that cannot hold a wanted sample are not decoded */
+		if (hdr->max_t < pr->mint || hdr->min_t > pr->maxt ||
+			(pr->only != NULL &&
+			 !AlloyIdRangeInSorted(pr->only, pr->nonly, hdr->min_sid, hdr->max_sid)))
+			continue;
+		if (!AlloyXidVisible(hdr->xid, snapshot))
+			continue;
+		AlloyLoadBatch(pr, hdr, len, seq_base, &cap);
 	}
 	pr->head = AlloySortMemSamples(pr->head, pr->nhead);
 }
@@ -903,133 +878,4 @@ AlloyPartReadSeries(AlloyPartReader *pr, int64 sid, int64 **ts, double **vs,
 	if (hlo < hhi)
 		n = AlloyMergeHeadInto(pr->head, hlo, hhi, ts, vs, n0, n, cap);
 	return n;
-}
-
-/* ---- public reader API (samples.h) ---- */
-
-AlloySamplesReader *
-AlloySamplesBeginRead(int64 mint_ms, int64 maxt_ms)
-{
-	return AlloySamplesBeginReadSeries(mint_ms, maxt_ms, NULL, 0);
-}
-
-static int
-AlloyCmpInt64(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return x < y ? -1 : (x > y ? 1 : 0);
-}
-
-AlloySamplesReader *
-AlloySamplesBeginReadSeries(int64 mint_ms, int64 maxt_ms, const int64 *series_ids, int nseries)
-{
-	MemoryContext cxt;
-	int64	   *only = NULL;
-	MemoryContext old;
-	AlloySamplesReader *r;
-	Oid			parent;
-	AlloyPartition *parts;
-	int			nparts;
-	int			i;
-
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "alloy samples reader",
-								ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(cxt);
-	r = palloc0(sizeof(AlloySamplesReader));
-	r->cxt = cxt;
-	r->mint = mint_ms;
-	r->maxt = maxt_ms;
-	r->snapshot = RegisterSnapshot(ActiveSnapshotSet() ? GetActiveSnapshot() :
-								   GetTransactionSnapshot());
-	if (series_ids != NULL)
-	{
-		only = palloc(sizeof(int64) * Max(nseries, 1));
-		memcpy(only, series_ids, sizeof(int64) * nseries);
-		qsort(only, nseries, sizeof(int64), AlloyCmpInt64);
-	}
-
-	parent = AlloySamplesParentOid(false);
-	LockRelationOid(parent, AccessShareLock);
-	parts = AlloyListPartitions(parent, &nparts);
-	r->parts = palloc0(sizeof(AlloyPartReader *) * Max(nparts, 1));
-	for (i = 0; i < nparts && mint_ms <= maxt_ms; i++)
-	{
-		Relation	rel;
-
-		if (parts[i].lo_ms > maxt_ms || parts[i].hi_ms <= mint_ms)
-			continue;
-		rel = try_table_open(parts[i].relid, AccessShareLock);
-		if (rel == NULL)
-			continue;			/* dropped meanwhile */
-		if (!AlloyIsAlloyRelation(rel))
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("partition \"%s\" of alloy.samples does not use access method alloy",
-							RelationGetRelationName(rel))));
-		r->parts[r->nparts++] = AlloyPartOpenSeries(rel, r->snapshot, mint_ms, maxt_ms,
-													only, nseries);
-	}
-	MemoryContextSwitchTo(old);
-	return r;
-}
-
-static int
-AlloyCmpInt64Pair(const void *a, const void *b)
-{
-	const int64 *x = a;
-	const int64 *y = b;
-
-	if (x[0] != y[0])
-		return x[0] < y[0] ? -1 : 1;
-	return x[1] < y[1] ? -1 : (x[1] > y[1] ? 1 : 0);
-}
-
-int
-AlloySamplesReadSeries(AlloySamplesReader *r, int64 series_id,
-					   int64 **ts, double **vs)
-{
-	int			n = 0;
-	int			cap = 0;
-	int			i;
-	bool		sorted = true;
-
-	*ts = NULL;
-	*vs = NULL;
-	for (i = 0; i < r->nparts; i++)
-		n = AlloyPartReadSeries(r->parts[i], series_id, ts, vs, n, &cap);
-	for (i = 1; i < n && sorted; i++)
-		if ((*ts)[i] <= (*ts)[i - 1])
-			sorted = false;
-	if (!sorted)
-	{
-		/* a default partition interleaves; one time maps to one partition */
-		int64	   *pairs = palloc(sizeof(int64) * 2 * n);
-
-		for (i = 0; i < n; i++)
-		{
-			pairs[2 * i] = (*ts)[i];
-			pairs[2 * i + 1] = (int64) AlloyDoubleToBits((*vs)[i]);
-		}
-		qsort(pairs, n, sizeof(int64) * 2, AlloyCmpInt64Pair);
-		for (i = 0; i < n; i++)
-		{
-			(*ts)[i] = pairs[2 * i];
-			(*vs)[i] = AlloyBitsToDouble((uint64) pairs[2 * i + 1]);
-		}
-		pfree(pairs);
-	}
-	return n;
-}
-
-void
-AlloySamplesEndRead(AlloySamplesReader *r)
-{
-	int			i;
-
-	for (i = 0; i < r->nparts; i++)
-		table_close(r->parts[i]->rel, NoLock);
-	UnregisterSnapshot(r->snapshot);
-	MemoryContextDelete(r->cxt);
 }

@@ -25,12 +25,14 @@
  */
 #include "postgres.h"
 
+#include "access/table.h"
 #include "access/transam.h"
 #include "access/xact.h"
 #include "access/xloginsert.h"
 #include "commands/tablecmds.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "storage/lmgr.h"
 #include "storage/procarray.h"
 #include "utils/memutils.h"
 #include "utils/relcache.h"
@@ -375,8 +377,10 @@ AlloySealRelation(Relation rel, bool *rewritten)
 	int			nkept = 0;
 	int			kept_cap = 64;
 	int64		ndropped = 0;
-	uint64		seq = 0;
-	BlockNumber blk;
+	AlloyHeadWalk walk;
+	const AlloyBatchHeader *hdr;
+	Size		len;
+	uint64		seq_base;
 	RelFileNode oldnode;
 	AlloySealWriter *w;
 	AlloyChunkCursor *cc;
@@ -407,70 +411,50 @@ AlloySealRelation(Relation rel, bool *rewritten)
 	horizon = GetOldestNonRemovableTransactionId(rel);
 	seal = MemoryContextAllocHuge(cxt, seal_cap * sizeof(AlloyMemSample));
 	kept = palloc(kept_cap * sizeof(AlloyKeptBatch));
-	blk = meta.head_first;
-	while (BlockNumberIsValid(blk))
+	AlloyHeadWalkBegin(&walk, rel, meta.head_first);
+	while (AlloyHeadWalkNext(&walk, &hdr, &len, &seq_base))
 	{
-		Buffer		buf = ReadBuffer(rel, blk);
-		Page		hpage;
-		OffsetNumber off;
-		OffsetNumber maxoff;
+		TransactionId xid = hdr->xid;
+		AlloyBatchIter it;
+		AlloyHeadSample hs;
+		uint64		seq = seq_base;
 
-		CHECK_FOR_INTERRUPTS();
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		hpage = BufferGetPage(buf);
-		if (AlloyPageGetOpaque(hpage)->type != ALLOY_PAGE_HEAD)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("alloy page %u is not a head page", blk)));
-		maxoff = PageGetMaxOffsetNumber(hpage);
-		for (off = FirstOffsetNumber; off <= maxoff; off++)
+		if (TransactionIdIsCurrentTransactionId(xid) ||
+			TransactionIdIsInProgress(xid) ||
+			(TransactionIdDidCommit(xid) && !TransactionIdPrecedes(xid, horizon)))
 		{
-			ItemId		itemid = PageGetItemId(hpage, off);
-			AlloyBatchHeader *hdr = (AlloyBatchHeader *) PageGetItem(hpage, itemid);
-			TransactionId xid = hdr->xid;
-			AlloyBatchIter it;
-			AlloyHeadSample hs;
-
-			seq += hdr->nsamples;
-			if (TransactionIdIsCurrentTransactionId(xid) ||
-				TransactionIdIsInProgress(xid) ||
-				(TransactionIdDidCommit(xid) && !TransactionIdPrecedes(xid, horizon)))
+			if (nkept >= kept_cap)
 			{
-				if (nkept >= kept_cap)
-				{
-					kept_cap *= 2;
-					kept = repalloc(kept, kept_cap * sizeof(AlloyKeptBatch));
-				}
-				kept[nkept].len = ItemIdGetLength(itemid);
-				kept[nkept].data = palloc(kept[nkept].len);
-				memcpy(kept[nkept].data, hdr, kept[nkept].len);
-				nkept++;
-				continue;
+				kept_cap *= 2;
+				kept = repalloc(kept, kept_cap * sizeof(AlloyKeptBatch));
 			}
-			if (!TransactionIdDidCommit(xid))
-			{
-				ndropped += hdr->nsamples;
-				continue;
-			}
-			AlloyBatchIterInit(&it, hdr, ItemIdGetLength(itemid));
-			while (AlloyBatchNext(&it, &hs))
-			{
-				AlloyMemSample *ms;
-
-				if (nseal >= seal_cap)
-				{
-					seal_cap *= 2;
-					seal = repalloc_huge(seal, seal_cap * sizeof(AlloyMemSample));
-				}
-				ms = &seal[nseal++];
-				ms->series_id = hs.series_id;
-				ms->t = hs.t;
-				ms->vbits = hs.vbits;
-				ms->seq = seq - it.left - 1;
-			}
+			kept[nkept].len = len;
+			kept[nkept].data = palloc(len);
+			memcpy(kept[nkept].data, hdr, len);
+			nkept++;
+			continue;
 		}
-		blk = AlloyPageGetOpaque(hpage)->next;
-		UnlockReleaseBuffer(buf);
+		if (!TransactionIdDidCommit(xid))
+		{
+			ndropped += hdr->nsamples;
+			continue;
+		}
+		AlloyBatchIterInit(&it, hdr, len);
+		while (AlloyBatchNext(&it, &hs))
+		{
+			AlloyMemSample *ms;
+
+			if (nseal >= seal_cap)
+			{
+				seal_cap *= 2;
+				seal = repalloc_huge(seal, seal_cap * sizeof(AlloyMemSample));
+			}
+			ms = &seal[nseal++];
+			ms->series_id = hs.series_id;
+			ms->t = hs.t;
+			ms->vbits = hs.vbits;
+			ms->seq = seq++;
+		}
 	}
 
 	if (nseal == 0 && ndropped == 0)
@@ -625,4 +609,54 @@ AlloySealRelation(Relation rel, bool *rewritten)
 	if (rewritten)
 		*rewritten = true;
 	return nseal;
+}
+
+static int
+AlloyOidCmp(const void *a, const void *b)
+{
+	Oid			x = *(const Oid *) a;
+	Oid			y = *(const Oid *) b;
+
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/*
+ * store.h: seal every alloy partition, in OID order (as appends lock
+ * them), each under AccessExclusiveLock until the end of the transaction.
+ */
+int64
+AlloySeal(void)
+{
+	Oid			parent = AlloySamplesParentOid(true);
+	AlloyPartition *parts;
+	Oid		   *relids;
+	int			n;
+	int			i;
+	int			k = 0;
+	int64		total = 0;
+
+	if (!OidIsValid(parent))
+		return 0;
+	if (XactReadOnly)
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot seal in a read-only transaction")));
+	parts = AlloyListPartitions(parent, &n);
+	relids = palloc(sizeof(Oid) * Max(n, 1));
+	for (i = 0; i < n; i++)
+		if (parts[i].is_alloy)
+			relids[k++] = parts[i].relid;
+	qsort(relids, k, sizeof(Oid), AlloyOidCmp);
+	for (i = 0; i < k; i++)
+	{
+		Relation	rel;
+
+		LockRelationOid(relids[i], AccessExclusiveLock);
+		rel = try_table_open(relids[i], NoLock);
+		if (rel == NULL)
+			continue;
+		total += AlloySealRelation(rel, NULL);
+		table_close(rel, NoLock);
+	}
+	return total;
 }

@@ -87,6 +87,30 @@ extern void AlloySamplesEndRead(AlloySamplesReader *r);
 extern int64 AlloySeal(void);
 
 /*
+ * Partitions: make sure one covers t_ms (true if it was created; *hi_ms
+ * gets its exclusive upper bound), and drop every partition wholly before
+ * t_ms (returns how many). Also SQL alloy.create_partitions() and
+ * alloy.drop_before().
+ */
+extern bool AlloyEnsurePartition(int64 t_ms, int64 *hi_ms);
+extern int	AlloyDropBefore(int64 t_ms);
+
+/* What one partition's metapage says: SQL alloy.storage_info(). */
+typedef struct AlloyStorageStats
+{
+	int64		blocks;
+	int64		sealed_pages;
+	int64		index_pages;
+	int64		head_pages;
+	int64		chunks;
+	int64		sealed_samples;
+	int64		seals;
+	int64		decimal_chunks;
+} AlloyStorageStats;
+
+extern void AlloyStorageStatsOf(Oid relid, AlloyStorageStats *stats);
+
+/*
  * The backend's head index (head_index.c): whether it indexes any
  * partition, and catching those partitions up with what was appended since,
  * for a worker with nothing else to do. Returns the head batches added.
@@ -100,6 +124,21 @@ extern int64 AlloyHeadIndexRefresh(void);
  */
 extern int64 AlloyTimestampToMs(TimestampTz ts);
 extern TimestampTz AlloyMsToTimestamp(int64 ms);
+
+/* A float64 from exactly these IEEE 754 bits and back (NaN payloads kept). */
+extern double AlloyBitsToDouble(uint64 bits);
+extern uint64 AlloyDoubleToBits(double v);
+
+/*
+ * Retention of data kept outside alloy.samples (exemplars, for one): the
+ * storage worker's retention pass calls every registered hook, inside its
+ * transaction and with an active snapshot, with the cutoff (Unix ms) it
+ * drops sample partitions by. what names the data in the worker's activity
+ * ("alloy: <what> retention"). Register from _PG_init.
+ */
+typedef void (*AlloyRetentionHook) (int64 cutoff_ms);
+
+extern void AlloyRegisterRetentionHook(const char *what, AlloyRetentionHook hook);
 
 /* Settings, shared memory and the storage worker; called from _PG_init. */
 extern void AlloyStorageInit(void);

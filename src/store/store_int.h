@@ -297,7 +297,10 @@ typedef struct AlloyParallelScanDescData
 	pg_atomic_uint32 claimed;
 } AlloyParallelScanDescData;
 
-/* pages.c (AlloyTimestampToMs and AlloyMsToTimestamp are in samples.h) */
+/*
+ * pages.c (AlloyTimestampToMs, AlloyMsToTimestamp, AlloyBitsToDouble and
+ * AlloyDoubleToBits are in store.h)
+ */
 extern void AlloyInitPage(Page page, uint16 type);
 extern void AlloyInitMetaPage(Page page);
 extern Buffer AlloyReadPage(AlloyPageSource *src, BlockNumber blk);
@@ -306,13 +309,77 @@ extern bool AlloyReadMeta(AlloyPageSource *src, AlloyMetaData *meta);
 extern void AlloyCheckMeta(Relation rel, Page page);
 extern BlockNumber AlloyWriteNewPage(Relation rel, Page page);
 extern void AlloyCheckTupleDesc(Relation rel);
-extern double AlloyBitsToDouble(uint64 bits);
-extern uint64 AlloyDoubleToBits(double v);
+extern const TupleTableSlotOps *AlloySlotCallbacks(Relation rel);
+extern bool AlloyIsAlloyRelation(Relation rel);
 extern int	AlloyBatchEncode(const AlloySample *s, int n, uint8 *out, Size room,
 							 Size *used);
+extern pg_attribute_noreturn() void AlloyBatchTooShort(Size itemlen);
 extern void AlloyBatchIterInit(AlloyBatchIter *it, const AlloyBatchHeader *hdr,
 							   Size itemlen);
 extern bool AlloyBatchNext(AlloyBatchIter *it, AlloyHeadSample *out);
+
+/*
+ * head_walk.c: a walk over a head chain in append order. The page being
+ * read stays share-locked until the next page is taken or the walk ends;
+ * a batch header handed out points into it until then.
+ */
+typedef struct AlloyHeadWalk
+{
+	Relation	rel;
+	BlockNumber next;			/* next page of the chain, or invalid */
+	BlockNumber blk;			/* the page held (when buf is valid) */
+	Buffer		buf;
+	Page		page;
+	OffsetNumber off;			/* next item on it */
+	OffsetNumber maxoff;
+	OffsetNumber start;			/* first item to read on the next page */
+	uint64		seq;			/* write-order number of the next batch's first sample */
+	bool		resumed;		/* the next page is where a walk resumes */
+	bool		lost;			/* ... and it was gone */
+} AlloyHeadWalk;
+
+extern void AlloyHeadWalkBegin(AlloyHeadWalk *w, Relation rel, BlockNumber first);
+extern void AlloyHeadWalkResume(AlloyHeadWalk *w, Relation rel, BlockNumber blk,
+								OffsetNumber off, uint64 seq);
+extern bool AlloyHeadWalkNextPage(AlloyHeadWalk *w);
+extern void AlloyHeadWalkEnd(AlloyHeadWalk *w);
+
+/*
+ * The next batch on the page held: its header, item length and the
+ * write-order number of its first sample. False when the page has no more
+ * (or none is held). Inline: readers call it once per batch.
+ */
+static inline bool
+AlloyHeadWalkNextInPage(AlloyHeadWalk *w, const AlloyBatchHeader **hdr,
+						Size *len, uint64 *seq_base)
+{
+	ItemId		itemid;
+
+	if (w->page == NULL || w->off > w->maxoff)
+		return false;
+	itemid = PageGetItemId(w->page, w->off);
+	w->off++;
+	*len = ItemIdGetLength(itemid);
+	if (*len < sizeof(AlloyBatchHeader))
+		AlloyBatchTooShort(*len);
+	*hdr = (const AlloyBatchHeader *) PageGetItem(w->page, itemid);
+	*seq_base = w->seq;
+	w->seq += (*hdr)->nsamples;
+	return true;
+}
+
+/* The next batch of the chain, taking pages as needed; false at its end. */
+static inline bool
+AlloyHeadWalkNext(AlloyHeadWalk *w, const AlloyBatchHeader **hdr,
+				  Size *len, uint64 *seq_base)
+{
+	while (!AlloyHeadWalkNextInPage(w, hdr, len, seq_base))
+	{
+		if (!AlloyHeadWalkNextPage(w))
+			return false;
+	}
+	return true;
+}
 
 /*
  * copy_format.c: COPY of an alloy table writes a stale marker as NaN this
@@ -415,7 +482,7 @@ extern void alloy_relation_estimate_size(Relation rel, int32 *attr_widths,
 										 BlockNumber *pages, double *tuples,
 										 double *allvisfrac);
 
-/* partition.c */
+/* partition.c (AlloyEnsurePartition, AlloyDropBefore: store.h) */
 typedef struct AlloyPartition
 {
 	Oid			relid;
@@ -427,9 +494,6 @@ typedef struct AlloyPartition
 extern Oid	AlloySamplesParentOid(bool missing_ok);
 extern AlloyPartition *AlloyListPartitions(Oid parent, int *n);
 extern Oid	AlloyPartitionFor(int64 t_ms);
-extern bool AlloyEnsurePartition(int64 t_ms, int64 *hi_ms);
-extern int	AlloyDropBefore(int64 t_ms);
-extern bool AlloyIsAlloyRelation(Relation rel);
 
 /* worker.c */
 extern PGDLLEXPORT void AlloyStorageWorkerMain(Datum arg);

@@ -29,12 +29,6 @@ AlloyUnsupported(const char *what)
 			 errhint("Samples are removed with alloy.drop_before() or TRUNCATE.")));
 }
 
-static const TupleTableSlotOps *
-alloy_slot_callbacks(Relation rel)
-{
-	return &TTSOpsVirtual;
-}
-
 static struct IndexFetchTableData *
 alloy_index_fetch_begin(Relation rel)
 {
@@ -225,7 +219,7 @@ alloy_scan_sample_next_tuple(TableScanDesc scan, struct SampleScanState *scansta
 static const TableAmRoutine alloy_methods = {
 	.type = T_TableAmRoutine,
 
-	.slot_callbacks = alloy_slot_callbacks,
+	.slot_callbacks = AlloySlotCallbacks,
 
 	.scan_begin = alloy_scan_begin,
 	.scan_end = alloy_scan_end,
@@ -278,10 +272,4 @@ Datum
 alloy_tableam_handler(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_POINTER(&alloy_methods);
-}
-
-bool
-AlloyIsAlloyRelation(Relation rel)
-{
-	return rel->rd_tableam == &alloy_methods;
 }

@@ -96,34 +96,21 @@ AlloyOldestHeadXid(Relation rel)
 {
 	AlloyPageSource src;
 	AlloyMetaData meta;
-	BlockNumber blk;
+	AlloyHeadWalk walk;
+	const AlloyBatchHeader *hdr;
+	Size		len;
+	uint64		seq_base;
 	TransactionId oldest = InvalidTransactionId;
 
 	AlloySourceFromRel(&src, rel);
 	if (!AlloyReadMeta(&src, &meta))
 		return InvalidTransactionId;
-	blk = meta.head_first;
-	while (BlockNumberIsValid(blk))
+	AlloyHeadWalkBegin(&walk, rel, meta.head_first);
+	while (AlloyHeadWalkNext(&walk, &hdr, &len, &seq_base))
 	{
-		Buffer		buf = ReadBuffer(rel, blk);
-		Page		page;
-		OffsetNumber off;
-		OffsetNumber maxoff;
-
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		maxoff = PageGetMaxOffsetNumber(page);
-		for (off = FirstOffsetNumber; off <= maxoff; off++)
-		{
-			AlloyBatchHeader *hdr = (AlloyBatchHeader *)
-				PageGetItem(page, PageGetItemId(page, off));
-
-			if (TransactionIdIsNormal(hdr->xid) &&
-				(!TransactionIdIsValid(oldest) || TransactionIdPrecedes(hdr->xid, oldest)))
-				oldest = hdr->xid;
-		}
-		blk = AlloyPageGetOpaque(page)->next;
-		UnlockReleaseBuffer(buf);
+		if (TransactionIdIsNormal(hdr->xid) &&
+			(!TransactionIdIsValid(oldest) || TransactionIdPrecedes(hdr->xid, oldest)))
+			oldest = hdr->xid;
 	}
 	return oldest;
 }

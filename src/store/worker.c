@@ -7,8 +7,9 @@
  * (AlloyWorthSealing), creates the current and the next partition ahead of
  * time so that plain INSERT INTO alloy.samples finds them, and drops
  * partitions entirely older than alloy.retention before now (or before the
- * newest data, if that is older). It does nothing until the extension
- * exists there.
+ * newest data, if that is older), then calls the retention hooks that upper
+ * layers registered (AlloyRegisterRetentionHook) with the same cutoff. It
+ * does nothing until the extension exists there.
  * Each partition is sealed in its own transaction with a conditional
  * AccessExclusiveLock: a partition busy with long queries is skipped and
  * retried next round, so the worker does not queue ingest behind a reader;
@@ -38,7 +39,6 @@
 #include "utils/timestamp.h"
 
 #include "runtime/runtime.h"
-#include "ingest/ingest.h"
 #include "store/store_int.h"
 
 /* Head sizes in pages (ALLOY_HEAD_SAMPLES_PER_PAGE samples each) that make a seal worth it. */
@@ -48,6 +48,28 @@
 #define ALLOY_SEAL_LOCK_WAIT_MS 2000
 
 static int	alloy_seal_interval = 60;	/* seconds */
+
+/* Retention hooks (store.h), registered from _PG_init. */
+#define ALLOY_MAX_RETENTION_HOOKS 4
+
+typedef struct AlloyRetentionHookEntry
+{
+	const char *what;
+	AlloyRetentionHook hook;
+} AlloyRetentionHookEntry;
+
+static AlloyRetentionHookEntry alloy_retention_hooks[ALLOY_MAX_RETENTION_HOOKS];
+static int	alloy_nretention_hooks = 0;
+
+void
+AlloyRegisterRetentionHook(const char *what, AlloyRetentionHook hook)
+{
+	if (alloy_nretention_hooks >= ALLOY_MAX_RETENTION_HOOKS)
+		elog(ERROR, "too many alloy retention hooks");
+	alloy_retention_hooks[alloy_nretention_hooks].what = what;
+	alloy_retention_hooks[alloy_nretention_hooks].hook = hook;
+	alloy_nretention_hooks++;
+}
 
 void
 AlloyStorageInit(void)
@@ -287,17 +309,22 @@ AlloyWorkerHousekeeping(int64 now_ms)
 	if (alloy_retention > 0)
 	{
 		int64		ref = AlloyRetentionReference(now_ms);
-		int64		gone;
+		int			i;
 
 		pgstat_report_activity(STATE_RUNNING, "alloy: retention");
 		dropped = AlloyDropBefore(ref - (int64) alloy_retention * 1000);
 		if (dropped > 0)
 			elog(LOG, "alloy retention dropped %d partitions", dropped);
-		/* exemplars follow the samples they belong to */
-		pgstat_report_activity(STATE_RUNNING, "alloy: exemplar retention");
-		gone = AlloyExemplarsDropBefore(ref - (int64) alloy_retention * 1000);
-		if (gone > 0)
-			elog(DEBUG1, "alloy retention deleted %lld exemplars", (long long) gone);
+		/* data kept elsewhere (exemplars) follows the samples it belongs to */
+		for (i = 0; i < alloy_nretention_hooks; i++)
+		{
+			char		activity[NAMEDATALEN + 32];
+
+			snprintf(activity, sizeof(activity), "alloy: %s retention",
+					 alloy_retention_hooks[i].what);
+			pgstat_report_activity(STATE_RUNNING, activity);
+			alloy_retention_hooks[i].hook(ref - (int64) alloy_retention * 1000);
+		}
 	}
 }
 

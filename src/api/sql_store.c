@@ -1,24 +1,21 @@
 /*
- * sqlfuncs.c: the SQL-callable functions of the storage layer:
- * alloy.seal(), alloy.drop_before(), and the storage_* functions that give
- * tests and operators direct access to the C API (append, read, page stats).
+ * sql_store.c: the SQL-callable functions of sample storage: alloy.seal(),
+ * alloy.drop_before(), alloy.create_partitions(), the float8 bit helpers,
+ * and the storage_* functions that give tests and operators direct access
+ * to the storage API of store.h (append, read, page stats).
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
-#include "access/table.h"
-#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "storage/bufmgr.h"
-#include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
 #include "runtime/runtime.h"
-#include "store/store_int.h"
+#include "store/store.h"
 
 PG_FUNCTION_INFO_V1(alloy_seal);
 PG_FUNCTION_INFO_V1(alloy_drop_before);
@@ -44,56 +41,6 @@ Datum
 alloy_float8_bits(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_INT64((int64) AlloyDoubleToBits(PG_GETARG_FLOAT8(0)));
-}
-
-static int
-AlloyOidCmp(const void *a, const void *b)
-{
-	Oid			x = *(const Oid *) a;
-	Oid			y = *(const Oid *) b;
-
-	return x < y ? -1 : (x > y ? 1 : 0);
-}
-
-/*
- * samples.h: seal every alloy partition, in OID order (as appends lock
- * them), each under AccessExclusiveLock until the end of the transaction.
- */
-int64
-AlloySeal(void)
-{
-	Oid			parent = AlloySamplesParentOid(true);
-	AlloyPartition *parts;
-	Oid		   *relids;
-	int			n;
-	int			i;
-	int			k = 0;
-	int64		total = 0;
-
-	if (!OidIsValid(parent))
-		return 0;
-	if (XactReadOnly)
-		ereport(ERROR,
-				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
-				 errmsg("cannot seal in a read-only transaction")));
-	parts = AlloyListPartitions(parent, &n);
-	relids = palloc(sizeof(Oid) * Max(n, 1));
-	for (i = 0; i < n; i++)
-		if (parts[i].is_alloy)
-			relids[k++] = parts[i].relid;
-	qsort(relids, k, sizeof(Oid), AlloyOidCmp);
-	for (i = 0; i < k; i++)
-	{
-		Relation	rel;
-
-		LockRelationOid(relids[i], AccessExclusiveLock);
-		rel = try_table_open(relids[i], NoLock);
-		if (rel == NULL)
-			continue;
-		total += AlloySealRelation(rel, NULL);
-		table_close(rel, NoLock);
-	}
-	return total;
 }
 
 Datum
@@ -241,36 +188,21 @@ Datum
 alloy_storage_info(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_GETARG_OID(0);
-	Relation	rel;
 	TupleDesc	tupdesc;
-	AlloyPageSource src;
-	AlloyMetaData meta;
+	AlloyStorageStats stats;
 	Datum		values[8];
 	bool		nulls[8] = {false};
-	BlockNumber nblocks;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	rel = table_open(relid, AccessShareLock);
-	if (!AlloyIsAlloyRelation(rel))
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" does not use access method alloy",
-						RelationGetRelationName(rel))));
-	nblocks = RelationGetNumberOfBlocks(rel);
-	AlloySourceFromRel(&src, rel);
-	if (!AlloyReadMeta(&src, &meta))
-	{
-		memset(&meta, 0, sizeof(meta));
-	}
-	values[0] = Int64GetDatum(nblocks);
-	values[1] = Int64GetDatum(meta.sealed_npages);
-	values[2] = Int64GetDatum(meta.index_npages);
-	values[3] = Int64GetDatum(meta.head_npages);
-	values[4] = Int64GetDatum(meta.sealed_nchunks);
-	values[5] = Int64GetDatum(meta.sealed_nsamples);
-	values[6] = Int64GetDatum(meta.seal_count);
-	values[7] = Int64GetDatum(meta.sealed_ndecimal);
-	table_close(rel, AccessShareLock);
+	AlloyStorageStatsOf(relid, &stats);
+	values[0] = Int64GetDatum(stats.blocks);
+	values[1] = Int64GetDatum(stats.sealed_pages);
+	values[2] = Int64GetDatum(stats.index_pages);
+	values[3] = Int64GetDatum(stats.head_pages);
+	values[4] = Int64GetDatum(stats.chunks);
+	values[5] = Int64GetDatum(stats.sealed_samples);
+	values[6] = Int64GetDatum(stats.seals);
+	values[7] = Int64GetDatum(stats.decimal_chunks);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
