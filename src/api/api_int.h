@@ -1,5 +1,5 @@
 /*
- * api.h: shared pieces of the Prometheus HTTP API handlers (src/http/api_*.c).
+ * api_int.h: shared pieces of the Prometheus HTTP API handlers (src/api/api_*.c).
  */
 #ifndef ALLOY_API_API_INT_H
 #define ALLOY_API_API_INT_H
@@ -26,6 +26,8 @@ extern int	alloy_query_timeout;	/* ms, 0 = none */
  */
 extern const char *AlloyApiParseError(const char *query, const char *msg);
 
+/* Each registers its handlers' routes; AlloyApiInit calls them. */
+extern void AlloyApiWriteRoutes(void);
 extern void AlloyApiQueryRoutes(void);
 extern void AlloyApiSeriesRoutes(void);
 extern void AlloyApiReadRoutes(void);
