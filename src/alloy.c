@@ -10,6 +10,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
+#include "api/api.h"
 #include "httpd/httpd.h"
 #include "ingest/ingest.h"
 #include "query/query.h"
@@ -30,8 +31,9 @@ _PG_init(void)
 
 	AlloyStorageInit();
 	AlloyCatalogInit();
-	AlloyIngestInit();
 	AlloyHttpInit();
+	AlloyIngestInit();
+	AlloyApiInit();
 	AlloyPromqlInit();
 
 	MarkGUCPrefixReserved("alloy");

@@ -30,6 +30,8 @@ extern int	alloy_query_timeout;	/* ms, 0 = none */
  */
 extern const char *AlloyApiParseError(const char *query, const char *msg);
 
+/* Each registers its handlers' routes; AlloyApiInit calls them. */
+extern void AlloyApiWriteRoutes(void);
 extern void AlloyApiQueryRoutes(void);
 extern void AlloyApiSeriesRoutes(void);
 extern void AlloyApiReadRoutes(void);

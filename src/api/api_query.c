@@ -24,7 +24,7 @@
 #include "utils/timestamp.h"
 
 #include "api/api_int.h"
-#include "httpd/httpd_int.h"
+#include "httpd/httpd.h"
 #include "runtime/runtime.h"
 #include "query/query.h"
 
@@ -261,7 +261,7 @@ AlloyApiExecute(AlloyHttpRequest *req, AlloyHttpResponse *resp, const char *quer
 		FlushErrorState();
 		AbortCurrentTransaction();
 		MemoryContextSwitchTo(oldcxt);
-		req->stream_fill = NULL;
+		AlloyHttpStreamCancel(req);
 		if (!parsed)
 			AlloyHttpJsonError(resp, 400, "bad_data",
 							   instant ? psprintf("invalid parameter \"query\": %s",

@@ -58,7 +58,7 @@
 #include "runtime/runtime.h"
 #include "series/series.h"
 #include "api/api_int.h"
-#include "httpd/httpd_int.h"
+#include "httpd/httpd.h"
 #include "wire/remote.pb-c.h"
 #include "wire/wire.h"
 #include "base/base.h"

@@ -26,7 +26,7 @@
 
 #include "series/series.h"
 #include "api/api_int.h"
-#include "httpd/httpd_int.h"
+#include "httpd/httpd.h"
 #include "runtime/runtime.h"
 #include "query/query.h"
 

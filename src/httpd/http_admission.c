@@ -36,9 +36,6 @@
 #include "runtime/runtime.h"
 #include "httpd/httpd_int.h"
 
-int			alloy_http_max_concurrent_queries = -1;	/* -1: 2 x alloy.http_workers */
-int			alloy_http_queue_timeout = 2000;	/* ms */
-
 typedef struct AlloyAdmissionShared
 {
 	pg_atomic_uint32 running;	/* slots taken */

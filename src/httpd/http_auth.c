@@ -32,8 +32,6 @@
 
 #define ALLOY_AUTH_CACHE_SECONDS 10
 
-bool		alloy_http_auth = false;
-
 typedef struct AlloyAuthCacheEntry
 {
 	char		key[PG_SHA256_DIGEST_STRING_LENGTH + NAMEDATALEN + 2];	/* user:digest */

@@ -15,24 +15,6 @@
 #include "runtime/runtime.h"
 #include "httpd/httpd_int.h"
 
-/*
- * Prometheus-style error JSON. Used by every handler, so error bodies are the
- * same everywhere.
- */
-void
-AlloyHttpJsonError(AlloyHttpResponse *resp, int status, const char *error_type,
-				   const char *message)
-{
-	resp->status = status;
-	resp->content_type = "application/json";
-	resetStringInfo(&resp->body);
-	appendStringInfoString(&resp->body, "{\"status\":\"error\",\"errorType\":");
-	AlloyJsonString(&resp->body, error_type);
-	appendStringInfoString(&resp->body, ",\"error\":");
-	AlloyJsonString(&resp->body, message);
-	appendStringInfoString(&resp->body, "}");
-}
-
 static void
 AlloyHealthyHandler(AlloyHttpRequest *req, AlloyHttpResponse *resp)
 {

@@ -12,7 +12,6 @@
  */
 #include "postgres.h"
 
-#include <limits.h>
 #include <malloc.h>
 
 #include "access/xact.h"
@@ -30,12 +29,8 @@
 
 #include "runtime/runtime.h"
 #include "series/series.h"
-#include "api/api_int.h"
 #include "httpd/httpd_int.h"
 #include "store/store.h"
-
-int			alloy_http_max_connections = 256;
-int			alloy_http_idle_timeout = 60;
 
 PGDLLEXPORT void AlloyHttpWorkerMain(Datum main_arg);
 
@@ -67,76 +62,13 @@ AlloyHttpRegisterWorkers(void)
 void
 AlloyHttpInit(void)
 {
-	DefineCustomIntVariable("alloy.query_timeout",
-							"Longest a PromQL query over HTTP may run; a request's timeout parameter can only shorten it.",
-							"Zero means no limit. The same as Prometheus's --query.timeout.",
-							&alloy_query_timeout,
-							120000, 0, INT_MAX,
-							PGC_SIGHUP, GUC_UNIT_MS,
-							NULL, NULL, NULL);
-
-	DefineCustomBoolVariable("alloy.http_auth",
-							 "Require credentials from alloy.http_credentials on the HTTP API.",
-							 "Basic auth or bearer tokens; the credential decides the tenant. Health checks stay open.",
-							 &alloy_http_auth,
-							 false,
-							 PGC_SIGHUP, 0,
-							 NULL, NULL, NULL);
+	AlloyHttpDefineSettings();
 	AlloyHttpStatusRoutes();
-	AlloyMetricsRoutes();
-	AlloyApiQueryRoutes();
-	AlloyApiSeriesRoutes();
-	AlloyApiReadRoutes();
-	AlloyApiExemplarsRoutes();
+	AlloyHttpMetricsRoutes();
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;
-	DefineCustomIntVariable("alloy.http_max_connections",
-							"Most concurrent HTTP connections one alloy HTTP worker accepts.",
-							NULL,
-							&alloy_http_max_connections,
-							256, 1, 65536,
-							PGC_POSTMASTER, 0,
-							NULL, NULL, NULL);
-	DefineCustomIntVariable("alloy.http_idle_timeout",
-							"Idle HTTP connections are closed after this long.",
-							NULL,
-							&alloy_http_idle_timeout,
-							60, 1, 3600,
-							PGC_POSTMASTER, GUC_UNIT_S,
-							NULL, NULL, NULL);
-
-	DefineCustomIntVariable("alloy.http_max_concurrent_queries",
-							"Most query-class HTTP requests (queries, series, labels, remote read) running at once over all HTTP workers.",
-							"-1 means twice alloy.http_workers; 0 means no limit. Remote write is not counted.",
-							&alloy_http_max_concurrent_queries,
-							-1, -1, 65536,
-							PGC_SIGHUP, 0,
-							NULL, NULL, NULL);
-	DefineCustomIntVariable("alloy.http_queue_timeout",
-							"Longest a query-class HTTP request waits for a free slot before it is answered 503.",
-							"Zero answers 503 at once.",
-							&alloy_http_queue_timeout,
-							2000, 0, 600000,
-							PGC_SIGHUP, GUC_UNIT_MS,
-							NULL, NULL, NULL);
-
-	DefineCustomStringVariable("alloy.tls_cert_file",
-							   "PEM certificate (chain) for HTTPS on the alloy port; empty means plain HTTP.",
-							   "Relative paths are relative to the data directory.",
-							   &alloy_tls_cert_file,
-							   "",
-							   PGC_POSTMASTER, 0,
-							   NULL, NULL, NULL);
-	DefineCustomStringVariable("alloy.tls_key_file",
-							   "PEM private key for alloy.tls_cert_file.",
-							   NULL,
-							   &alloy_tls_key_file,
-							   "",
-							   PGC_POSTMASTER, 0,
-							   NULL, NULL, NULL);
-
-	AlloyMetricsShmemRequest();
+	AlloyHttpMetricsShmemRequest();
 	AlloyHttpAdmissionShmemRequest();
 	AlloyHttpRegisterWorkers();
 	if (alloy_http_workers > 0)
@@ -156,26 +88,6 @@ AlloyHttpWaitSet(void)
 	for (int i = 0; i < n; i++)
 		AddWaitEventToSet(set, WL_SOCKET_READABLE, fds[i], NULL, NULL);
 	return set;
-}
-
-/*
- * Unlike backends, a background worker's pending statistics (its WAL, the
- * inserts into the catalog tables that autovacuum and autoanalyze go by)
- * reach the cumulative statistics only when it reports them. Forced, at most
- * once a second: pgstat's own rate limit measures time by the last
- * transaction's end, which stands still while a worker is idle, so unforced
- * reports of an idle worker would never go out.
- */
-void
-AlloyReportStats(void)
-{
-	static TimestampTz last = 0;
-	TimestampTz now = GetCurrentTimestamp();
-
-	if (IsTransactionOrTransactionBlock() || !TimestampDifferenceExceeds(last, now, 1000))
-		return;
-	last = now;
-	pgstat_report_stat(true);
 }
 
 /*
@@ -302,7 +214,9 @@ AlloyHttpWorkerMain(Datum main_arg)
 		}
 
 		AlloyHttpServerRun();
-		AlloyHttpServerFlushPending();
+		/* hand the connections resumed after a WAL flush their answers now */
+		if (AlloyHttpFlushDurable() > 0)
+			AlloyHttpServerRun();
 
 		AlloyReportStats();
 		/* a whole wait without a single event: the worker is idle */

@@ -1,9 +1,13 @@
 /*
- * http.h: what other modules need to serve an endpoint on alloy's HTTP port.
+ * httpd.h: what the endpoints (src/api) need to serve on alloy's HTTP port.
  *
- * Modules register routes from their Init function (in every process, in the
- * same order, so route numbers agree across processes for the shared request
- * metrics). Handlers run in an HTTP background worker's main thread, connected
+ * The HTTP core never calls an endpoint by name: modules above it register
+ * routes from their Init function, called from _PG_init in every process in
+ * the same order, so route numbers agree across processes for the shared
+ * request metrics. The HTTP workers are forked from the postmaster after
+ * _PG_init ran there and inherit the table (Linux builds never use
+ * EXEC_BACKEND; where it is used, a worker runs _PG_init itself on loading
+ * the library and so fills the same table). Handlers run in an HTTP background worker's main thread, connected
  * to alloy.database, with CurrentMemoryContext a per-request context that is
  * reset afterwards. A handler may ereport(ERROR): the router aborts any open
  * transaction and answers with Prometheus-style JSON and a status chosen from
@@ -64,13 +68,43 @@ extern int	AlloyHttpArgAll(AlloyHttpRequest *req, const char *name, const char *
  */
 extern void AlloyHttpRespondAfterFlush(AlloyHttpRequest *req, uint64 lsn);
 
+/*
+ * A streamed answer body (see AlloyHttpStreamBody): each call appends the next
+ * piece of the body to out, about ALLOY_HTTP_STREAM_CHUNK bytes (a little more
+ * is fine), and returns true with the last piece. It runs from libmicrohttpd's
+ * send loop, outside any transaction, with CurrentMemoryContext a scratch
+ * context reset between calls; its state lives in the request's context,
+ * which outlives the last call.
+ */
+typedef bool (*AlloyHttpStreamFill) (void *state, StringInfo out);
+
+#define ALLOY_HTTP_STREAM_CHUNK (64 * 1024)
+
+/*
+ * Answer 200 with a body made by fill. fill runs at once until it is done or
+ * has produced ALLOY_HTTP_STREAM_CHUNK bytes: a body that fits is sent as
+ * usual and false comes back. Otherwise true comes back and the rest goes out
+ * piece by piece as the client reads it (gzip too), so only one piece of the
+ * body is in memory at a time; state and whatever it points to must then live
+ * in the request's memory context (not a transaction's), and no other answer
+ * may be given.
+ */
+extern bool AlloyHttpStreamBody(AlloyHttpRequest *req, AlloyHttpResponse *resp,
+								AlloyHttpStreamFill fill, void *state);
+
+/* Forget a streamed body set up by AlloyHttpStreamBody, to answer otherwise. */
+extern void AlloyHttpStreamCancel(AlloyHttpRequest *req);
+
 /* Response helpers. */
 extern void AlloyHttpAddHeader(AlloyHttpResponse *resp, const char *name, const char *value);
 extern void AlloyHttpJsonError(AlloyHttpResponse *resp, int status,
 							   const char *error_type, const char *message);
 extern int	AlloyHttpStatusForSqlstate(int sqlerrcode, const char **error_type);
 
-/* Settings, routes and the HTTP workers; called from _PG_init. */
+/*
+ * Settings, the core's own routes (health, build info, /metrics) and the HTTP
+ * workers; called from _PG_init before any module registers its routes.
+ */
 extern void AlloyHttpInit(void);
 
 #endif							/* ALLOY_HTTPD_HTTPD_H */

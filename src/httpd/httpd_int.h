@@ -1,12 +1,21 @@
 /*
- * http_int.h: private declarations shared by the files of src/http.
+ * httpd_int.h: private declarations shared by the files of src/httpd.
  *
- * Layering: http_worker.c (process, signals, wait loop) -> http_server.c
- * (sockets, libmicrohttpd, request bodies) -> http_router.c (routes, argument
- * parsing, error mapping) -> handlers. metrics.c owns the shared memory.
+ * The files call each other in one direction only, bottom up:
+ *   http_settings, http_router (route table), http_response, bgw_stats
+ *   -> http_request (accessors), http_metrics (request metrics, /metrics),
+ *      http_admission, http_status, wal_flusher
+ *   -> http_auth -> http_dispatch (error boundary around handlers)
+ *   -> http_send (writing answers), http_queue (suspended requests)
+ *   -> http_connection (libmicrohttpd's callbacks: one request's life)
+ *   -> http_server (sockets, daemons) -> http_worker (process, main loop).
+ * Endpoints live above all of them, in src/api, and use httpd.h only.
  */
 #ifndef ALLOY_HTTPD_HTTPD_INT_H
 #define ALLOY_HTTPD_HTTPD_INT_H
+
+#include <sys/socket.h>
+#include <microhttpd.h>
 
 #include "httpd/httpd.h"
 
@@ -25,18 +34,6 @@ typedef struct AlloyHttpArgPair
 	const char *name;
 	const char *value;
 } AlloyHttpArgPair;
-
-/*
- * A streamed answer body (see AlloyHttpStreamBody): each call appends the next
- * piece of the body to out, about ALLOY_HTTP_STREAM_CHUNK bytes (a little more
- * is fine), and returns true with the last piece. It runs from libmicrohttpd's
- * send loop, outside any transaction, with CurrentMemoryContext a scratch
- * context reset between calls; its state lives in the request's context,
- * which outlives the last call.
- */
-typedef bool (*AlloyHttpStreamFill) (void *state, StringInfo out);
-
-#define ALLOY_HTTP_STREAM_CHUNK (64 * 1024)
 
 /* One request, from its first header to its completion. */
 struct AlloyHttpRequest
@@ -64,11 +61,51 @@ struct AlloyHttpRequest
 	void	   *stream_state;
 };
 
+/* http_settings.c */
+extern bool alloy_http_auth;
+extern int	alloy_http_max_connections;
+extern int	alloy_http_idle_timeout;
+extern int	alloy_http_max_concurrent_queries;
+extern int	alloy_http_queue_timeout;
+extern char *alloy_tls_cert_file;
+extern char *alloy_tls_key_file;
+extern void AlloyHttpDefineSettings(void);
+
 /* http_router.c */
 extern int	alloy_http_nroutes;
 extern AlloyHttpRouteEntry alloy_http_routes[ALLOY_HTTP_MAX_ROUTES];
 extern int	AlloyHttpFindRoute(const char *method, const char *path, bool *method_ok);
+
+/* http_dispatch.c */
 extern void AlloyHttpDispatch(AlloyHttpRequest *req, AlloyHttpResponse *resp);
+
+/* http_metrics.c: per-route request metrics and GET /metrics */
+extern double AlloyHttpNow(void);
+extern void AlloyHttpCountRequest(int route, int status, double seconds);
+extern void AlloyHttpMetricsShmemRequest(void);
+extern void AlloyHttpMetricsRoutes(void);
+
+/* http_send.c */
+extern void AlloyHttpResponseInit(AlloyHttpResponse *resp);
+extern enum MHD_Result AlloyHttpSend(AlloyHttpRequest *req, AlloyHttpResponse *resp);
+extern enum MHD_Result AlloyHttpSendError(AlloyHttpRequest *req, int status,
+										  const char *type, const char *msg);
+
+/* http_queue.c: requests suspended for a WAL flush or a query slot */
+extern void AlloyHttpQueueDurable(AlloyHttpRequest *req, AlloyHttpResponse *resp);
+extern void AlloyHttpQueueWaiting(AlloyHttpRequest *req);
+extern void AlloyHttpForgetWaiting(AlloyHttpRequest *req);
+extern bool AlloyHttpAnyWaiting(void);
+extern void AlloyHttpResumeWaiting(void);
+extern int	AlloyHttpFlushDurable(void);
+
+/* http_connection.c: libmicrohttpd's callbacks (http_server.c installs them) */
+extern enum MHD_Result AlloyHttpAccess(void *cls, struct MHD_Connection *connection,
+									   const char *url, const char *method,
+									   const char *version, const char *upload_data,
+									   size_t *upload_data_size, void **req_cls);
+extern void AlloyHttpCompleted(void *cls, struct MHD_Connection *connection,
+							   void **req_cls, enum MHD_RequestTerminationCode toe);
 
 /* http_server.c */
 extern bool AlloyHttpServerStart(int elevel);
@@ -77,23 +114,8 @@ extern int	AlloyHttpServerFds(int *fds, int max);
 extern void AlloyHttpServerRun(void);
 extern long AlloyHttpServerTimeoutMs(void);
 extern bool AlloyHttpServerListening(void);
-extern void AlloyHttpServerFlushPending(void);
-
-/*
- * Answer 200 with a body made by fill. fill runs at once until it is done or
- * has produced ALLOY_HTTP_STREAM_CHUNK bytes: a body that fits is sent as
- * usual and false comes back. Otherwise true comes back and the rest goes out
- * piece by piece as the client reads it (gzip too), so only one piece of the
- * body is in memory at a time; state and whatever it points to must then live
- * in the request's memory context (not a transaction's), and no other answer
- * may be given.
- */
-extern bool AlloyHttpStreamBody(AlloyHttpRequest *req, AlloyHttpResponse *resp,
-								AlloyHttpStreamFill fill, void *state);
 
 /* http_admission.c: the server-wide bound on running query-class requests */
-extern int	alloy_http_max_concurrent_queries;
-extern int	alloy_http_queue_timeout;
 extern void AlloyHttpAdmissionShmemRequest(void);
 extern int	AlloyHttpQueryLimit(void);
 extern bool AlloyHttpRouteIsQuery(int route);
@@ -112,22 +134,12 @@ extern bool AlloyWalRequestFlush(uint64 lsn);
 extern void AlloyWalMakeDurable(uint64 lsn);
 
 /* http_auth.c */
-extern bool alloy_http_auth;
 extern bool AlloyHttpAuthenticate(AlloyHttpRequest *req, AlloyHttpResponse *resp);
-
-/* http_server.c settings */
-extern char *alloy_tls_cert_file;
-extern char *alloy_tls_key_file;
 
 /* http_status.c */
 extern void AlloyHttpStatusRoutes(void);
 
-/* Report a background worker's statistics, at most once a second. */
+/* bgw_stats.c: report a background worker's statistics, at most once a second. */
 extern void AlloyReportStats(void);
-
-/* metrics.c */
-extern void AlloyMetricsShmemRequest(void);
-extern void AlloyMetricsRoutes(void);
-extern double AlloyHttpNow(void);
 
 #endif							/* ALLOY_HTTPD_HTTPD_INT_H */

@@ -1,5 +1,6 @@
 /*
- * ingest_write.c: POST /api/v1/write, Prometheus remote write 1.0 and 2.0.
+ * ingest_write.c: storing a Prometheus remote-write request (1.0 and 2.0);
+ * the HTTP side of POST /api/v1/write is api/api_write.c.
  *
  * The request is decoded completely before anything touches the database, so
  * a malformed request costs no transaction. Then one transaction maps every
@@ -11,10 +12,11 @@
  * request is never half stored. Exemplars go to alloy.exemplars in the same
  * transaction (ingest_exemplars.c).
  *
- * The transaction commits without waiting for its WAL flush; the HTTP worker
- * flushes once for all requests of an event-loop pass and only then sends
- * their 204s (group commit), so durability costs one fsync per batch of
- * requests instead of one per request.
+ * The transaction commits without waiting for its WAL flush and hands back
+ * its commit LSN: the HTTP worker flushes once for all requests of an
+ * event-loop pass and only then sends their 204s (group commit), so
+ * durability costs one fsync per batch of requests instead of one per
+ * request.
  */
 #include "postgres.h"
 
@@ -29,7 +31,6 @@
 
 #include "runtime/runtime.h"
 #include "series/series.h"
-#include "httpd/httpd.h"
 #include "ingest/ingest.h"
 #include "ingest/ingest_int.h"
 #include "store/store.h"
@@ -60,8 +61,9 @@ AlloyIngestFree(void *ctx, void *ptr)
 	/* the request context is deleted as a whole */
 }
 
+/* Count a request the decoder refused, by the reason's status. */
 static void
-AlloyIngestReject(AlloyHttpResponse *resp, const RwError *err)
+AlloyIngestCountRejected(const RwError *err)
 {
 	switch (err->http_status)
 	{
@@ -75,10 +77,6 @@ AlloyIngestReject(AlloyHttpResponse *resp, const RwError *err)
 			AlloyMetricAdd(m_rejected_400, 1);
 			break;
 	}
-	/* like Prometheus's receiver: a one-line plain-text reason */
-	resp->status = err->http_status;
-	resp->content_type = "text/plain; charset=utf-8";
-	appendStringInfo(&resp->body, "%s\n", err->message);
 }
 
 typedef struct AlloySeriesByHash
@@ -221,47 +219,47 @@ AlloyIngestStore(const RwRequest *rw, const char *tenant, bool *limited,
 	return XactLastCommitEnd;
 }
 
-static void
-AlloyRemoteWriteHandler(AlloyHttpRequest *req, AlloyHttpResponse *resp)
+/*
+ * Decode and store one remote-write request for tenant (NULL: the default
+ * tenant), counting it in the ingest metrics. The outcome and what the
+ * sender is told about it come back in *res; see ingest.h.
+ */
+void
+AlloyIngestWrite(const char *body, size_t len, const char *content_type,
+				 const char *content_encoding, const char *tenant,
+				 AlloyIngestResult *res)
 {
-	size_t		len;
-	const char *body = AlloyHttpBody(req, &len);
 	RwAllocator alloc = {AlloyIngestAlloc, AlloyIngestFree, NULL};
 	RwError		err;
 	RwRequest  *rw;
-	XLogRecPtr	commit_lsn;
 	bool		limited = false;
 	AlloyExemplarCounts exemplars;
 
+	memset(res, 0, sizeof(*res));
 	AlloyMetricAdd(m_bytes, len);
 	memset(&err, 0, sizeof(err));
-	rw = rw_decode(body, len,
-				   AlloyHttpHeader(req, "Content-Type"),
-				   AlloyHttpHeader(req, "Content-Encoding"),
+	rw = rw_decode(body, len, content_type, content_encoding,
 				   (size_t) alloy_max_request_bytes, &alloc, &err);
 	if (rw == NULL)
 	{
-		AlloyIngestReject(resp, &err);
+		AlloyIngestCountRejected(&err);
+		res->outcome = err.http_status == 413 ? ALLOY_INGEST_TOO_LARGE :
+			err.http_status == 415 ? ALLOY_INGEST_UNSUPPORTED : ALLOY_INGEST_INVALID;
+		strlcpy(res->message, err.message, sizeof(res->message));
 		return;
 	}
-	AlloyMetricAdd(rw->version == RW_VERSION_2 ? m_requests_v2 : m_requests_v1, 1);
+	res->version2 = rw->version == RW_VERSION_2;
+	AlloyMetricAdd(res->version2 ? m_requests_v2 : m_requests_v1, 1);
 
 	memset(&exemplars, 0, sizeof(exemplars));
-	commit_lsn = AlloyIngestStore(rw, AlloyHttpTenant(req), &limited, &exemplars);
+	res->commit_lsn = AlloyIngestStore(rw, tenant, &limited, &exemplars);
 	if (limited)
 	{
 		AlloyMetricAdd(m_rejected_429, 1);
-		resp->status = 429;
-		resp->content_type = "text/plain; charset=utf-8";
-		appendStringInfo(&resp->body,
-						 "tenant \"%s\" is over its ingestion rate of %d samples per second (alloy.tenant_max_samples_per_second)\n",
-						 AlloyHttpTenant(req) ? AlloyHttpTenant(req) : "default",
-						 alloy_tenant_max_samples_per_second);
+		res->outcome = ALLOY_INGEST_RATE_LIMITED;
+		res->rate_limit = alloy_tenant_max_samples_per_second;
 		return;
 	}
-	/* 2xx means durable as far as synchronous_commit asks */
-	if (synchronous_commit > SYNCHRONOUS_COMMIT_OFF)
-		AlloyHttpRespondAfterFlush(req, commit_lsn);
 
 	AlloyMetricAdd(m_samples, rw->nsamples);
 	AlloyMetricAdd(m_exemplars_stored, exemplars.stored);
@@ -269,18 +267,9 @@ AlloyRemoteWriteHandler(AlloyHttpRequest *req, AlloyHttpResponse *resp)
 	AlloyMetricAdd(m_exemplars_dropped, exemplars.dropped);
 	AlloyMetricAdd(m_histograms_dropped, rw->nhistograms);
 
-	resp->status = 204;
-	resp->content_type = "text/plain; charset=utf-8";
-	if (rw->version == RW_VERSION_2)
-	{
-		AlloyHttpAddHeader(resp, "X-Prometheus-Remote-Write-Samples-Written",
-						   psprintf(INT64_FORMAT, rw->nsamples));
-		/* histograms are counted as dropped, not stored yet */
-		AlloyHttpAddHeader(resp, "X-Prometheus-Remote-Write-Histograms-Written", "0");
-		/* as Prometheus: a duplicate of a stored exemplar counts as written */
-		AlloyHttpAddHeader(resp, "X-Prometheus-Remote-Write-Exemplars-Written",
-						   psprintf(INT64_FORMAT, exemplars.stored + exemplars.duplicates));
-	}
+	res->outcome = ALLOY_INGEST_STORED;
+	res->samples = rw->nsamples;
+	res->exemplars_written = exemplars.stored + exemplars.duplicates;
 }
 
 /*
@@ -398,7 +387,4 @@ AlloyIngestInit(void)
 	m_exemplars_duplicate = AlloyIngestCounter("alloy_exemplars_duplicate_total",
 											   "Exemplars received that were stored already (same series, time and labels).",
 											   NULL);
-
-	AlloyHttpRoute("/api/v1/write", ALLOY_ROUTE_POST | ALLOY_ROUTE_RAW_BODY,
-				   "/api/v1/write", AlloyRemoteWriteHandler);
 }

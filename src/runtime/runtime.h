@@ -32,8 +32,8 @@ extern void AlloyDefineSettings(void);
 
 /* ---- from src/http/metrics.h ---- */
 /*
- * metrics.h: alloy's own metrics, kept in shared memory and served on
- * GET /metrics in the Prometheus text format.
+ * metrics.h: alloy's own metrics, kept in shared memory and rendered in the
+ * Prometheus text format (httpd serves them on GET /metrics).
  *
  * Modules register counters and gauges from their Init function, in every
  * process in the same order, so the returned ids agree everywhere. Updates are
@@ -59,8 +59,12 @@ extern int	AlloyMetricRegister(AlloyMetricKind kind, const char *name, const cha
 extern void AlloyMetricAdd(int id, uint64 delta);
 extern void AlloyMetricSet(int id, int64 value);
 
-/* Count one HTTP request of a route (see http.h) with its status and duration. */
-extern void AlloyMetricsCountRequest(int route, int status, double seconds);
+/*
+ * Ask for the registry's shared memory; at preload, from the module that
+ * serves the metrics (httpd). Without it updates are skipped and only
+ * alloy_build_info is rendered.
+ */
+extern void AlloyMetricsShmemRequest(void);
 
 /*
  * Metrics that are read when /metrics is scraped rather than counted as they
