@@ -1,8 +1,12 @@
 /*
- * promql_arena.c: bump allocator for one PromQL query.
+ * arena.c: the bump allocator for work with one lifetime: a PromQL query, a
+ * decoded remote-write request.
  *
  * Individual frees are never needed: a query's AST, series and intermediate
- * vectors all die together, so the arena only grows and is released whole.
+ * vectors (or a request's body, labels and samples) all die together, so the
+ * arena only grows and is released whole. A limited arena refuses to grow
+ * past a cap, so a small request that unpacks into a huge one is answered
+ * "too large" instead of exhausting memory.
  * Large requests get a block of their own so they do not waste the tail of
  * the current block. A range query resets its step arena at every step; a
  * reset keeps the standard blocks, so steps do not hand memory back to
@@ -50,18 +54,51 @@ free_hook(void *arg, void *ptr)
 const AlloyAllocHooks alloy_malloc_hooks = {malloc_hook, free_hook, NULL};
 
 AlloyArena *
-alloy_arena_create(const AlloyAllocHooks *hooks)
+alloy_arena_create_limited(const AlloyAllocHooks *hooks, size_t limit)
 {
 	AlloyArena *a = hooks->alloc(hooks->arg, sizeof(AlloyArena));
 
+	if (a == NULL)
+		return NULL;
 	memset(a, 0, sizeof(*a));
 	a->hooks = *hooks;
+	a->limit = limit;
 	return a;
+}
+
+AlloyArena *
+alloy_arena_create(const AlloyAllocHooks *hooks)
+{
+	return alloy_arena_create_limited(hooks, 0);
+}
+
+/*
+ * May a new block of *bsize bytes (for a request of size bytes) be obtained
+ * under the arena's limit?  A standard block that would cross the limit is cut
+ * down to what is left, as long as the request itself still fits.
+ */
+static bool
+block_fits(AlloyArena *arena, size_t *bsize, size_t size)
+{
+	size_t		hdr = sizeof(AlloyArenaBlock);
+
+	if (arena->limit == 0 || arena->total + hdr + *bsize <= arena->limit)
+		return true;
+	if (arena->total + hdr + size <= arena->limit)
+	{
+		*bsize = (arena->limit - arena->total - hdr) & ~(size_t) (ARENA_ALIGN - 1);
+		if (*bsize >= size)
+			return true;
+	}
+	arena->over_limit = true;
+	return false;
 }
 
 static void
 free_blocks(AlloyArena *arena, AlloyArenaBlock *b)
 {
+	if (arena->hooks.free == NULL)
+		return;
 	while (b)
 	{
 		AlloyArenaBlock *next = b->next;
@@ -76,7 +113,8 @@ alloy_arena_destroy(AlloyArena *arena)
 {
 	free_blocks(arena, arena->blocks);
 	free_blocks(arena, arena->spare);
-	arena->hooks.free(arena->hooks.arg, arena);
+	if (arena->hooks.free)
+		arena->hooks.free(arena->hooks.arg, arena);
 }
 
 void
@@ -97,7 +135,7 @@ alloy_arena_reset(AlloyArena *arena)
 			b->next = arena->spare;
 			arena->spare = b;
 		}
-		else
+		else if (arena->hooks.free)
 			arena->hooks.free(arena->hooks.arg, b);
 		b = next;
 	}
@@ -127,7 +165,11 @@ alloy_arena_alloc(AlloyArena *arena, size_t size)
 		}
 		else
 		{
+			if (!block_fits(arena, &bsize, size))
+				return NULL;
 			b = arena->hooks.alloc(arena->hooks.arg, sizeof(AlloyArenaBlock) + bsize);
+			if (b == NULL)
+				return NULL;
 			b->size = bsize;
 		}
 		arena->total += sizeof(AlloyArenaBlock) + bsize;
@@ -169,7 +211,8 @@ alloy_arena_alloc0(AlloyArena *arena, size_t size)
 {
 	void	   *p = alloy_arena_alloc(arena, size);
 
-	memset(p, 0, size);
+	if (p)
+		memset(p, 0, size);
 	return p;
 }
 
@@ -181,7 +224,7 @@ alloy_arena_realloc(AlloyArena *arena, void *old, size_t oldsize, size_t newsize
 	if (newsize <= oldsize)
 		return old;
 	p = alloy_arena_alloc(arena, newsize);
-	if (old && oldsize)
+	if (p && old && oldsize)
 		memcpy(p, old, oldsize);
 	return p;
 }
@@ -191,6 +234,8 @@ alloy_arena_strndup(AlloyArena *arena, const char *s, size_t len)
 {
 	char	   *p = alloy_arena_alloc(arena, len + 1);
 
+	if (p == NULL)
+		return NULL;
 	memcpy(p, s, len);
 	p[len] = '\0';
 	return p;
@@ -213,6 +258,8 @@ alloy_arena_sprintf(AlloyArena *arena, const char *fmt,...)
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
 	p = alloy_arena_alloc(arena, (size_t) n + 1);
+	if (p == NULL)
+		return NULL;
 	va_start(ap, fmt);
 	vsnprintf(p, (size_t) n + 1, fmt, ap);
 	va_end(ap);

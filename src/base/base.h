@@ -373,8 +373,12 @@ alloy_kahan_inc(double inc, double *sum, double *c)
  * context is reset); tests pass malloc/free and call alloy_arena_destroy.
  */
 
-/* Where the arena's blocks come from.  alloc must not return NULL silently:
- * it either returns memory or reports out-of-memory its own way (ereport). */
+/*
+ * Where the arena's blocks come from.  alloc either returns memory or reports
+ * out-of-memory its own way (ereport, abort); only the hooks of a limited
+ * arena (the remote-write decoder's) may return NULL, and their free may be
+ * NULL when the memory dies with its context.
+ */
 typedef struct AlloyAllocHooks
 {
 	void	   *(*alloc) (void *arg, size_t size);
@@ -392,6 +396,8 @@ typedef struct AlloyArena
 	size_t		left;
 	size_t		total;			/* bytes obtained from the hooks */
 	AlloyArenaBlock *spare;	/* standard blocks kept by a reset */
+	size_t		limit;			/* most bytes total may reach; 0 = none */
+	bool		over_limit;		/* an allocation was refused for the limit */
 } AlloyArena;
 
 /* malloc/free hooks for tests and tools. */
@@ -404,6 +410,13 @@ extern const AlloyAllocHooks alloy_malloc_hooks;
 extern AlloyAllocHooks alloy_arena_hooks(AlloyArena *arena);
 
 extern AlloyArena *alloy_arena_create(const AlloyAllocHooks *hooks);
+/*
+ * An arena that obtains at most limit bytes in all, for input whose size is
+ * the sender's choice: an allocation past the limit returns NULL and sets
+ * over_limit, so the caller can answer "too large" rather than fail.  NULL
+ * also comes back when the hooks return NULL.
+ */
+extern AlloyArena *alloy_arena_create_limited(const AlloyAllocHooks *hooks, size_t limit);
 extern void alloy_arena_destroy(AlloyArena *arena);
 /*
  * Release everything allocated so far but keep the arena usable; its

@@ -10,7 +10,7 @@ GENERATED_SRCS += $(WIRE_PB_C) $(WIRE_PB_H)
 
 # The remote-write decoder, bottom up (see wire_int.h), and the remote-read
 # response encoder.
-WIRE_SRCS = $(addprefix src/wire/,rw_arena.c rw_error.c rw_labels.c rw_symbols.c rw_pb.c \
+WIRE_SRCS = $(addprefix src/wire/,rw_error.c rw_labels.c rw_symbols.c rw_pb.c \
 	rw_reference.c rw_fast_v1.c rw_fast_v2.c rw_decode.c rr_encode.c)
 
 ALLOY_OBJS += $(WIRE_PB_C:.c=.o) $(WIRE_SRCS:.c=.o)

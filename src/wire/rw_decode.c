@@ -15,6 +15,34 @@
 
 #include "wire/wire_int.h"
 
+/* An empty request memory that obtains at most limit bytes; NULL if out of memory. */
+static RwArena *
+rw_arena_create(const RwAllocator *allocator, size_t limit)
+{
+	AlloyArena *mem = alloy_arena_create_limited(allocator, limit);
+	RwArena    *ar;
+
+	if (mem == NULL)
+		return NULL;
+	ar = alloy_arena_alloc(mem, sizeof(RwArena));
+	if (ar == NULL)
+	{
+		alloy_arena_destroy(mem);
+		return NULL;
+	}
+	ar->mem = mem;
+	ar->scratch = NULL;
+	ar->scratch_cap = 0;
+	return ar;
+}
+
+/* Free everything a decode allocated, ar itself included (it lives in mem). */
+static void
+rw_arena_destroy(RwArena *ar)
+{
+	alloy_arena_destroy(ar->mem);
+}
+
 /* Decode an uncompressed protobuf of the given version with either reader. */
 static bool
 decode_into(RwArena *ar, RwRequest *req, const uint8_t *buf, size_t len,
@@ -246,8 +274,7 @@ rw_decode(const void *body, size_t body_len, const char *content_type,
 				  ulen, max_bytes < RW_MAX_DECODED ? max_bytes : RW_MAX_DECODED);
 		return NULL;
 	}
-	ar = rw_arena_create(allocator, ulen + RW_BLOCK_HDR + RW_ALIGN +
-					  RW_ARENA_FACTOR * ulen + RW_ARENA_SLACK);
+	ar = rw_arena_create(allocator, ulen + RW_ARENA_FACTOR * ulen + RW_ARENA_SLACK);
 	if (ar == NULL)
 	{
 		rw_set_error(err, 413, "out of memory");

@@ -55,6 +55,6 @@ rw_fail_parse(RwError *err, const char *what)
 bool
 rw_fail_nomem(const RwArena *ar, RwError *err)
 {
-	rw_set_error(err, 413, "decoded request needs more than %zu bytes of memory", ar->limit);
+	rw_set_error(err, 413, "decoded request needs more than %zu bytes of memory", ar->mem->limit);
 	return false;
 }

@@ -47,7 +47,7 @@ rw_reference_v1(RwArena *ar, RwRequest *req, const uint8_t *buf, size_t len, RwE
 	wr = prometheus__write_request__unpack(&pa, len, buf);
 	if (wr == NULL)
 	{
-		if (ar->over_limit)
+		if (ar->mem->over_limit)
 			return rw_fail_nomem(ar, err);
 		return rw_fail_parse(err, "prometheus.WriteRequest");
 	}
@@ -174,7 +174,7 @@ rw_reference_v2(RwArena *ar, RwRequest *req, const uint8_t *buf, size_t len, RwE
 	r = io__prometheus__write__v2__request__unpack(&pa, len, buf);
 	if (r == NULL)
 	{
-		if (ar->over_limit)
+		if (ar->mem->over_limit)
 			return rw_fail_nomem(ar, err);
 		return rw_fail_parse(err, "io.prometheus.write.v2.Request");
 	}

@@ -34,18 +34,14 @@
 #include "base/base.h"
 
 /*
- * Allocator hooks. alloc returns NULL on failure (or does not return, as
- * palloc); free may be NULL when the memory lives in a context the caller
- * resets anyway. ctx is passed back unchanged. The largest single request is
- * the decompressed body plus a 24-byte header, so with palloc keep max_bytes
- * below MaxAllocSize (1 GB) or allocate with MCXT_ALLOC_HUGE.
+ * Allocator hooks of the request's arena (base.h): {alloc, free, arg}. alloc
+ * returns NULL on failure (or does not return, as palloc); free may be NULL
+ * when the memory lives in a context the caller resets anyway. The largest
+ * single request is the decompressed body plus a 16-byte header, so with
+ * palloc keep max_bytes below MaxAllocSize (1 GB) or allocate with
+ * MCXT_ALLOC_HUGE.
  */
-typedef struct RwAllocator
-{
-	void	   *(*alloc) (void *ctx, size_t size);
-	void		(*free) (void *ctx, void *ptr);
-	void	   *ctx;
-} RwAllocator;
+typedef AlloyAllocHooks RwAllocator;
 
 typedef enum RwVersion
 {

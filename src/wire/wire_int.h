@@ -4,7 +4,6 @@
  * The remote-write decoder is split by concern, bottom up (a file calls only
  * files listed above it):
  *
- *   rw_arena.c      the request's bump arena, capped in proportion to its size
  *   rw_error.c      RwError messages and safe excerpts of untrusted bytes
  *   rw_labels.c     label sets: per-label checks, sort, hash, exemplar labels
  *   rw_symbols.c    remote write 2.0 symbol table: refs to checked labels
@@ -17,6 +16,9 @@
  * The zero-copy protobuf primitives (Pb*) are static inline here: they run
  * for every byte of every request, and a call per field would cost more than
  * the field.
+ *
+ * A request's memory is one limited arena of src/base/arena.c, capped in
+ * proportion to the request's size.
  */
 #ifndef ALLOY_WIRE_WIRE_INT_H
 #define ALLOY_WIRE_WIRE_INT_H
@@ -29,48 +31,38 @@
 
 #include "wire/wire.h"
 
-/* ---------- the arena (rw_arena.c) ---------- */
+/* ---------- the request's memory ---------- */
 
 /*
  * Arena limits. A realistic request needs about 3 times its decompressed size
  * (9 on the protobuf-c reference path); the pathological case (every message
  * empty) would need about 100 times. We allow RW_ARENA_FACTOR times plus a
- * fixed slack and reject the rest as too large.
+ * fixed slack (which also covers block headers) and reject the rest as too
+ * large.
  */
 #define RW_ARENA_FACTOR		16
 #define RW_ARENA_SLACK		(1024 * 1024)
-#define RW_BLOCK_MIN		(64 * 1024)
-#define RW_BLOCK_MAX		(1024 * 1024)
-#define RW_BLOCK_BIG		(16 * 1024)	/* own block from this size on */
-#define RW_ALIGN			8
 
 /* Counts and lengths are ints in RwRequest: refuse anything that could overflow them. */
 #define RW_MAX_DECODED		((size_t) 1 << 30)
 
-typedef struct RwBlock
-{
-	struct RwBlock *next;
-	size_t		size;			/* usable bytes after the header */
-	size_t		used;
-} RwBlock;
-
-#define RW_BLOCK_HDR	((sizeof(RwBlock) + RW_ALIGN - 1) & ~(size_t) (RW_ALIGN - 1))
-
+/*
+ * What one decode allocates from: the limited arena the request lives in,
+ * and a scratch buffer reused for every series' hash input.
+ */
 typedef struct RwArena
 {
-	RwAllocator alloc;
-	RwBlock    *head;
-	size_t		total;			/* bytes obtained from alloc */
-	size_t		limit;
-	size_t		next_block;
-	bool		over_limit;
-	char	   *scratch;		/* reusable buffer for the series hash */
+	AlloyArena *mem;
+	char	   *scratch;
 	size_t		scratch_cap;
 } RwArena;
 
-extern RwArena *rw_arena_create(const RwAllocator *allocator, size_t limit);
-extern void *rw_arena_alloc(RwArena *ar, size_t size);
-extern void rw_arena_destroy(RwArena *ar);
+/* NULL (with mem's over_limit set) past the arena's limit, or when out of memory */
+static inline void *
+rw_arena_alloc(RwArena *ar, size_t size)
+{
+	return alloy_arena_alloc(ar->mem, size);
+}
 
 /* ---------- errors (rw_error.c) ---------- */
 
