@@ -79,7 +79,7 @@ FROM alloy.series_catalog s
 JOIN alloy.tenants t ON t.tenant_id = s.tenant_id;
 
 -- Label names of a tenant's series, sorted bytewise as Prometheus sorts.
--- C: a skip scan of the (tenant_id, name, value) index (catalog_labels.c).
+-- C: a skip scan of the (tenant_id, name, value) index (series/series_labels.c).
 CREATE FUNCTION alloy.label_names(tenant text DEFAULT NULL) RETURNS SETOF text
 AS 'MODULE_PATHNAME', 'alloy_label_names'
 LANGUAGE C STABLE PARALLEL SAFE;

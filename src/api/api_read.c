@@ -25,9 +25,9 @@
  * straight into room reserved in a StringInfo: this file only gathers the
  * labels, samples and chunks.
  *
- * Samples are re-encoded into chunks by our XOR codec (byte-compatible with
- * Prometheus's). Sealed storage chunks use the same layout and could be
- * streamed as they are, once the storage layer exposes them.
+ * Chunks come from storage (store/read_chunks.c): a sealed XOR chunk inside
+ * the range goes out as it is stored; everything else is re-encoded by our
+ * XOR codec, byte-compatible with Prometheus's.
  *
  * Every query is read in one transaction with one snapshot, before the
  * status line goes out, so the sample limit (alloy.query_max_samples over
@@ -492,7 +492,7 @@ AlloyReadFrame(AlloyReadFrames *out, const StringInfo msg)
 }
 
 /* An encoded chunk waiting for its frame. */
-/* The chunks of a series come from storage (samples.h) as they go out. */
+/* The chunks of a series come from storage (store.h) as they go out. */
 typedef AlloyXorChunk AlloyReadChunk;
 
 /* Chunks streamed as stored on disk, and chunks encoded for the answer. */

@@ -1,10 +1,10 @@
 /*
- * promql_sql.c: PromQL as SQL functions.
+ * sql_promql.c: PromQL as SQL functions.
  *
  * alloy.promql_instant / promql_range return one (labels, time, value) row per
  * output point, the long format Grafana's PostgreSQL data source and plain
  * SQL want; alloy.promql_explain returns the plan. The engine runs through
- * promql_pg.c, shared with the HTTP API, so both give the same answers.
+ * query/query.c, shared with the HTTP API, so both give the same answers.
  */
 #include "postgres.h"
 

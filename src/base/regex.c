@@ -1,5 +1,5 @@
 /*
- * promql_regex.c: RE2-compatible, fully anchored regex matching on PCRE2.
+ * regex.c: RE2-compatible, fully anchored regex matching on PCRE2.
  *
  * Why not a real RE2: it is C++ and not packaged for the server build, while
  * PCRE2 is.  The two agree on the syntax RE2 accepts once we (1) reject the

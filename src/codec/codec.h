@@ -1,9 +1,9 @@
 #ifndef ALLOY_CODEC_CODEC_H
 #define ALLOY_CODEC_CODEC_H
 
-/* ---- from src/storage/xorchunk.h ---- */
+/* ---- XOR chunks (xorchunk.c) ---- */
 /*
- * xorchunk.h: Prometheus-compatible XOR chunk encoding (Gorilla-style).
+ * Prometheus-compatible XOR chunk encoding (Gorilla-style).
  *
  * Plain C with no PostgreSQL calls, so the codec builds into unit tests and
  * libFuzzer targets. The byte layout is exactly Prometheus's tsdb/chunkenc XOR
@@ -117,9 +117,9 @@ extern bool xor_iter_next(XorIterator *it, int64_t *t, double *v);
  */
 extern int	xor_decode_all(const uint8_t *data, size_t len, int64_t *ts, double *vs, int max);
 
-/* ---- from src/storage/decchunk.h ---- */
+/* ---- decimal chunks (decchunk.c) ---- */
 /*
- * decchunk.h: alloy's decimal chunk encoding, the compact alternative to
+ * alloy's decimal chunk encoding, the compact alternative to
  * Prometheus's XOR chunk for values that are short decimals.
  *
  * Most metric values are integers (bytes, packets, requests) or decimals with

@@ -1,5 +1,5 @@
 /*
- * decchunk.c: the decimal chunk codec (see decchunk.h for why it exists).
+ * decchunk.c: the decimal chunk codec (see codec/codec.h for why it exists).
  *
  * Each sample i has a timestamp residual and a value residual r_i; the
  * decoder rebuilds the samples with wrapping (uint64) arithmetic:

@@ -5,11 +5,11 @@
  *
  * The engine parses a PromQL 2.42 expression into an AST, plans the time
  * range every selector needs, fetches series through the callbacks of
- * promql_storage.h and evaluates with Prometheus 2.42 semantics.  It makes
+ * PromqlStorage (below) and evaluates with Prometheus 2.42 semantics.  It makes
  * no PostgreSQL calls: memory comes from a AlloyArena, errors are returned
  * as strings, cancellation is a caller hook.  That is what lets the unit
  * tests, the conformance harness and the fuzzer build it standalone, and the
- * server (promql_sql.c, HTTP handlers) wrap it.
+ * server (query/query.c, for SQL and HTTP) wraps it.
  */
 
 #include <stdbool.h>
@@ -306,7 +306,7 @@ extern char *promql_labels_string(AlloyArena *arena, const PromqlLabels *ls);
 extern void promql_labels_sort(PromqlLabel *v, int n);
 
 /*
- * promql_storage.h: how the PromQL evaluator reads series.
+ * Storage callbacks: how the PromQL evaluator reads series.
  *
  * The engine never knows where samples live.  The planner computes for every
  * selector the exact [mint, maxt] it needs and calls select() once per

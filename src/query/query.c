@@ -1,5 +1,5 @@
 /*
- * promql_pg.c: the PromQL engine bound to alloy's catalog and storage.
+ * query.c: the PromQL engine bound to alloy's catalog and storage.
  *
  * The engine's arena takes its blocks from a per-query memory context, so an
  * error or a cancel anywhere in evaluation (the engine calls

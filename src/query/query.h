@@ -1,5 +1,5 @@
 /*
- * promql_pg.h: the PromQL engine inside a PostgreSQL backend.
+ * query.h: the PromQL engine inside a PostgreSQL backend.
  *
  * The one place that binds the plain-C engine to the server: memory from a
  * per-query context, interrupts through CHECK_FOR_INTERRUPTS, series from the

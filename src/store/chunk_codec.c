@@ -1,9 +1,9 @@
 /*
  * chunk_codec.c: one entry point for the two sealed chunk encodings.
  *
- * Sealed chunk items carry an encoding byte (storage_int.h): Prometheus's XOR
+ * Sealed chunk items carry an encoding byte (store_int.h): Prometheus's XOR
  * chunk, which remote read can send as it is, or alloy's decimal chunk
- * (decchunk.h), which a seal picks when it is smaller. Readers call these
+ * (codec/decchunk.c), which a seal picks when it is smaller. Readers call these
  * instead of a codec, so a third encoding would change this file only.
  */
 #include "postgres.h"

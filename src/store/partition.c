@@ -348,7 +348,7 @@ AlloyRouteCmp(const void *a, const void *b)
 }
 
 /*
- * samples.h: route each sample to its partition (creating partitions on
+ * store.h: route each sample to its partition (creating partitions on
  * demand) and append each partition's share in input order, partitions in
  * OID order so that concurrent writers and sealing lock them alike.
  */

@@ -1,5 +1,5 @@
 /*
- * samples.h: the public interface of alloy's sample storage.
+ * store.h: the public interface of alloy's sample storage.
  *
  * Callers (ingest, the catalog's alloy.write, the PromQL engine, remote read)
  * see samples only as (series id, millisecond timestamp, float64 value)

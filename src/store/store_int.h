@@ -1,8 +1,8 @@
 /*
- * storage_int.h: private header of src/storage (the alloy table access
+ * store_int.h: private header of src/store (the alloy table access
  * method): page layout, in-memory structures and the functions the phase
- * files share. Nothing outside src/storage includes it; callers use
- * samples.h.
+ * files share. Nothing outside src/store includes it; callers use
+ * store.h.
  *
  * One partition relation looks like this (see docs/storage.md for why):
  *
@@ -55,7 +55,7 @@
 
 /*
  * Prometheus cuts XOR chunks at 120 samples, and so do we: remote read can
- * stream them as they are. Decimal chunks (decchunk.h) take a few bits per
+ * stream them as they are. Decimal chunks (codec/codec.h) take a few bits per
  * sample, so their fixed costs (item header, first timestamp and value)
  * matter more: they hold up to 240 samples (an hour at 15 s). A seal
  * encodes each run of up to 240 samples both ways and keeps the smaller.
@@ -69,7 +69,7 @@
 
 /* Chunk encodings (the byte after a chunk item's header). */
 #define ALLOY_ENC_XOR		1	/* Prometheus's XOR chunk (its EncXOR) */
-#define ALLOY_ENC_DECIMAL	0x81	/* decchunk.h; alloy's own */
+#define ALLOY_ENC_DECIMAL	0x81	/* codec/decchunk.c; alloy's own */
 
 typedef struct AlloyPageOpaqueData
 {
@@ -239,7 +239,7 @@ typedef struct AlloyPartReader
 	int			nonly;
 } AlloyPartReader;
 
-/* The partitions a samples.h reader reads, opened once. */
+/* The partitions a store.h reader reads, opened once. */
 struct AlloySamplesReader
 {
 	MemoryContext cxt;

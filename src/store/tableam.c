@@ -1,5 +1,5 @@
 /*
- * alloy_tableam.c: the routine table of the alloy table access method and
+ * tableam.c: the routine table of the alloy table access method and
  * the callbacks it does not support.
  *
  * The phases live in their own files: head.c (insert), scan.c (scans,

@@ -20,10 +20,10 @@ $(BUILD)/test_promql_parse: test_promql_parse.c $(PROMQL_ENGINE) $(PROMQL_HDRS) 
 	$(CC) $(CFLAGS) -o $@ test_promql_parse.c $(PROMQL_ENGINE) $(LDLIBS) -lpcre2-8
 
 $(BUILD)/test_promql_eval: test_promql_eval.c $(PROMQL_ENGINE) $(PROMQL_HDRS) | $(BUILD)
-	$(CC) $(CFLAGS) -DPROMQL_ARENA_CLOBBER -o $@ test_promql_eval.c $(PROMQL_ENGINE) $(LDLIBS) -lpcre2-8
+	$(CC) $(CFLAGS) -DALLOY_ARENA_CLOBBER -o $@ test_promql_eval.c $(PROMQL_ENGINE) $(LDLIBS) -lpcre2-8
 
 $(BUILD)/promql_harness: $(TOP)/test/promql/promql_harness.c $(PROMQL_ENGINE) $(PROMQL_HDRS) | $(BUILD)
-	$(CC) $(CFLAGS) -DPROMQL_ARENA_CLOBBER -o $@ $(TOP)/test/promql/promql_harness.c $(PROMQL_ENGINE) $(LDLIBS) -lpcre2-8
+	$(CC) $(CFLAGS) -DALLOY_ARENA_CLOBBER -o $@ $(TOP)/test/promql/promql_harness.c $(PROMQL_ENGINE) $(LDLIBS) -lpcre2-8
 
 # The harness run as a unit test: fails only on failures not listed in
 # test/promql/known-failures.txt.
