@@ -105,3 +105,42 @@ AlloyHeadWalkEnd(AlloyHeadWalk *w)
 	w->page = NULL;
 	w->next = InvalidBlockNumber;
 }
+
+/*
+ * The next batch on the page held: its header, item length and the
+ * write-order number of its first sample. False when the page has no more
+ * (or none is held).  Out of line like the page step, so store_int.h calls
+ * back into no file that includes it; one call per batch is small next to
+ * decoding the batch's samples.
+ */
+bool
+AlloyHeadWalkNextInPage(AlloyHeadWalk *w, const AlloyBatchHeader **hdr,
+						Size *len, uint64 *seq_base)
+{
+	ItemId		itemid;
+
+	if (w->page == NULL || w->off > w->maxoff)
+		return false;
+	itemid = PageGetItemId(w->page, w->off);
+	w->off++;
+	*len = ItemIdGetLength(itemid);
+	if (*len < sizeof(AlloyBatchHeader))
+		AlloyBatchTooShort(*len);
+	*hdr = (const AlloyBatchHeader *) PageGetItem(w->page, itemid);
+	*seq_base = w->seq;
+	w->seq += (*hdr)->nsamples;
+	return true;
+}
+
+/* The next batch of the chain, taking pages as needed; false at its end. */
+bool
+AlloyHeadWalkNext(AlloyHeadWalk *w, const AlloyBatchHeader **hdr,
+				  Size *len, uint64 *seq_base)
+{
+	while (!AlloyHeadWalkNextInPage(w, hdr, len, seq_base))
+	{
+		if (!AlloyHeadWalkNextPage(w))
+			return false;
+	}
+	return true;
+}

@@ -347,39 +347,13 @@ extern void AlloyHeadWalkEnd(AlloyHeadWalk *w);
 /*
  * The next batch on the page held: its header, item length and the
  * write-order number of its first sample. False when the page has no more
- * (or none is held). Inline: readers call it once per batch.
+ * (or none is held).
  */
-static inline bool
-AlloyHeadWalkNextInPage(AlloyHeadWalk *w, const AlloyBatchHeader **hdr,
-						Size *len, uint64 *seq_base)
-{
-	ItemId		itemid;
-
-	if (w->page == NULL || w->off > w->maxoff)
-		return false;
-	itemid = PageGetItemId(w->page, w->off);
-	w->off++;
-	*len = ItemIdGetLength(itemid);
-	if (*len < sizeof(AlloyBatchHeader))
-		AlloyBatchTooShort(*len);
-	*hdr = (const AlloyBatchHeader *) PageGetItem(w->page, itemid);
-	*seq_base = w->seq;
-	w->seq += (*hdr)->nsamples;
-	return true;
-}
-
+extern bool AlloyHeadWalkNextInPage(AlloyHeadWalk *w, const AlloyBatchHeader **hdr,
+									Size *len, uint64 *seq_base);
 /* The next batch of the chain, taking pages as needed; false at its end. */
-static inline bool
-AlloyHeadWalkNext(AlloyHeadWalk *w, const AlloyBatchHeader **hdr,
-				  Size *len, uint64 *seq_base)
-{
-	while (!AlloyHeadWalkNextInPage(w, hdr, len, seq_base))
-	{
-		if (!AlloyHeadWalkNextPage(w))
-			return false;
-	}
-	return true;
-}
+extern bool AlloyHeadWalkNext(AlloyHeadWalk *w, const AlloyBatchHeader **hdr,
+							  Size *len, uint64 *seq_base);
 
 /*
  * copy_format.c: COPY of an alloy table writes a stale marker as NaN this
