@@ -8,7 +8,7 @@ EXTVERSION = 0.1.0
 MODULE_big = alloy
 
 # Folders from the bottom layer up (docs/design.md has the picture).
-ALLOY_FOLDERS = base codec wire runtime store series promql query ingest httpd api
+ALLOY_FOLDERS = base codec wire runtime store series promql query ingest rules httpd api
 
 ALLOY_OBJS =
 REGRESS = extension settings grafana_sql
