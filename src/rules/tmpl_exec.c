@@ -112,7 +112,8 @@ operand(Exec *e, const TmplNode *n, const TmplValue *dot, TmplValue *res)
 			*res = tmpl_bool(n->bval);
 			return true;
 		case TN_NIL:
-			return tmpl_error(&e->pub, "template: nil is not a command");
+			res->kind = TV_NIL;	/* an argument; never a command (parse refuses) */
+			return true;
 		case TN_FUNC:
 			{
 				/* a function named as an argument is called with no arguments */

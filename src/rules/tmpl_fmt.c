@@ -143,8 +143,6 @@ tmpl_fmt_float_g(TmplBuf *b, double f, int prec)
 	tmpl_buf_printf(b, "%.*f", nd - 1 - exp > 0 ? nd - 1 - exp : 0, f);
 }
 
-static void fmt_verb(TmplBuf *b, char verb, const TmplValue *v);
-
 /* A value as %v prints it (Fprint's operands too). */
 static void
 fmt_v(TmplBuf *b, const TmplValue *v, bool top)
@@ -223,9 +221,27 @@ tmpl_fmt_value(TmplBuf *b, const TmplValue *v)
 		fmt_v(b, v, true);
 }
 
-/* %!verb(type=value) */
+/* At most prec runes of s (all of it for prec < 0). */
+static size_t
+rune_prefix(const char *s, size_t len, int prec)
+{
+	size_t		k = 0;
+	int			r = 0;
+
+	if (prec < 0)
+		return len;
+	while (k < len && (r < prec || ((unsigned char) s[k] & 0xC0) == 0x80))
+	{
+		if (((unsigned char) s[k] & 0xC0) != 0x80)
+			r++;
+		k++;
+	}
+	return k;
+}
+
+/* %!verb(type=value); the value keeps the verb's precision, as Go prints it. */
 static void
-bad_verb(TmplBuf *b, char verb, const TmplValue *v)
+bad_verb(TmplBuf *b, char verb, const TmplValue *v, int prec)
 {
 	tmpl_buf_printf(b, "%%!%c(", verb);
 	if (v->kind == TV_NIL)
@@ -234,9 +250,50 @@ bad_verb(TmplBuf *b, char verb, const TmplValue *v)
 	{
 		tmpl_buf_puts(b, tmpl_type_name(v));
 		tmpl_buf_puts(b, "=");
-		fmt_v(b, v, false);
+		if (v->kind == TV_STRING)
+			tmpl_buf_put(b, v->s, rune_prefix(v->s, v->slen, prec));
+		else if (v->kind == TV_FLOAT && prec >= 0)
+			tmpl_fmt_float_g(b, v->f, prec);
+		else
+			fmt_v(b, v, false);
 	}
 	tmpl_buf_puts(b, ")");
+}
+
+/* A rune as UTF-8 (U+FFFD for what is no valid code point). */
+static void
+put_rune(TmplBuf *b, int64_t r)
+{
+	char		u[4];
+
+	if (r < 0 || r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF))
+		r = 0xFFFD;
+	if (r < 0x80)
+	{
+		u[0] = (char) r;
+		tmpl_buf_put(b, u, 1);
+	}
+	else if (r < 0x800)
+	{
+		u[0] = (char) (0xC0 | (r >> 6));
+		u[1] = (char) (0x80 | (r & 0x3F));
+		tmpl_buf_put(b, u, 2);
+	}
+	else if (r < 0x10000)
+	{
+		u[0] = (char) (0xE0 | (r >> 12));
+		u[1] = (char) (0x80 | ((r >> 6) & 0x3F));
+		u[2] = (char) (0x80 | (r & 0x3F));
+		tmpl_buf_put(b, u, 3);
+	}
+	else
+	{
+		u[0] = (char) (0xF0 | (r >> 18));
+		u[1] = (char) (0x80 | ((r >> 12) & 0x3F));
+		u[2] = (char) (0x80 | ((r >> 6) & 0x3F));
+		u[3] = (char) (0x80 | (r & 0x3F));
+		tmpl_buf_put(b, u, 4);
+	}
 }
 
 /* Go's strconv.Quote for the bytes of s (valid UTF-8 is kept as it is). */
@@ -269,12 +326,32 @@ quote(TmplBuf *b, const char *s, size_t len)
 	tmpl_buf_puts(b, "\"");
 }
 
-/* The operand under one verb, unpadded. */
+/* The operand under one verb, unpadded (prec: the verb's precision or -1). */
 static void
-fmt_verb(TmplBuf *b, char verb, const TmplValue *v)
+fmt_verb(TmplBuf *b, char verb, const TmplValue *v, int prec, bool space)
 {
 	switch (verb)
 	{
+		case 'T':
+			tmpl_buf_puts(b, tmpl_type_name(v));
+			return;
+		case 'c':
+			if (v->kind == TV_INT)
+				put_rune(b, v->i);
+			else
+				bad_verb(b, verb, v, prec);
+			return;
+		case 'x':
+		case 'X':
+			if (v->kind == TV_STRING)
+			{
+				for (size_t i = 0; i < v->slen; i++)
+					tmpl_buf_printf(b, verb == 'x' ? "%s%02x" : "%s%02X", space && i > 0 ? " " : "",
+									(unsigned char) v->s[i]);
+			}
+			else
+				bad_verb(b, verb, v, prec);
+			return;
 		case 'v':
 			fmt_v(b, v, true);
 			return;
@@ -282,22 +359,32 @@ fmt_verb(TmplBuf *b, char verb, const TmplValue *v)
 			if (v->kind == TV_STRING || v->kind == TV_MAP)
 				fmt_v(b, v, true);
 			else
-				bad_verb(b, verb, v);
+				bad_verb(b, verb, v, prec);
 			return;
 		case 'q':
 			if (v->kind == TV_STRING)
 				quote(b, v->s, v->slen);
+			else if (v->kind == TV_INT && v->i >= 0x20 && v->i < 0x7f)
+			{
+				/* a printable ASCII rune; Go escapes others, which we do not follow */
+				tmpl_buf_puts(b, v->i == '\'' ? "'\\''" : v->i == '\\' ? "'\\\\'" : "'");
+				if (v->i != '\'' && v->i != '\\')
+				{
+					put_rune(b, v->i);
+					tmpl_buf_puts(b, "'");
+				}
+			}
 			else
-				bad_verb(b, verb, v);
+				bad_verb(b, verb, v, prec);
 			return;
 		case 't':
 			if (v->kind == TV_BOOL)
 				fmt_v(b, v, true);
 			else
-				bad_verb(b, verb, v);
+				bad_verb(b, verb, v, prec);
 			return;
 		default:
-			bad_verb(b, verb, v);
+			bad_verb(b, verb, v, prec);
 	}
 }
 
@@ -440,14 +527,23 @@ tmpl_sprintf(TmplBuf *b, const char *fmt, size_t fmtlen, int argc, const TmplVal
 			else if (fmt[i] == '0') sp.zero = !sp.minus;
 			else break;
 		}
+		/* numbers saturate past any cap, so they cannot overflow */
 		while (i < fmtlen && fmt[i] >= '0' && fmt[i] <= '9')
-			sp.width = (sp.width < 0 ? 0 : sp.width) * 10 + (fmt[i++] - '0') % 1000000;
+		{
+			sp.width = (sp.width < 0 ? 0 : sp.width) * 10 + (fmt[i++] - '0');
+			if (sp.width > 100000000)
+				sp.width = 100000000;
+		}
 		if (i < fmtlen && fmt[i] == '.')
 		{
 			sp.prec = 0;
 			i++;
 			while (i < fmtlen && fmt[i] >= '0' && fmt[i] <= '9')
-				sp.prec = (sp.prec * 10 + (fmt[i++] - '0')) % 1000000;
+			{
+				sp.prec = sp.prec * 10 + (fmt[i++] - '0');
+				if (sp.prec > 100000000)
+					sp.prec = 100000000;
+			}
 		}
 		if (sp.width > RULES_TMPL_MAX_OUTPUT || sp.prec > 1000)
 		{
@@ -478,25 +574,13 @@ tmpl_sprintf(TmplBuf *b, const char *fmt, size_t fmtlen, int argc, const TmplVal
 			const TmplValue *v = &argv[argi];
 
 			if (v->kind == TV_STRING && sp.prec >= 0 && (verb == 's' || verb == 'v'))
-			{
-				/* precision: at most that many runes */
-				size_t		k = 0;
-				int			r = 0;
-
-				while (k < v->slen && (r < sp.prec || ((unsigned char) v->s[k] & 0xC0) == 0x80))
-				{
-					if (((unsigned char) v->s[k] & 0xC0) != 0x80)
-						r++;
-					k++;
-				}
-				tmpl_buf_put(&t, v->s, k);
-			}
+				tmpl_buf_put(&t, v->s, rune_prefix(v->s, v->slen, sp.prec));
 			else if (v->kind == TV_FLOAT && verb == 'v')
 				fmt_number(&t, 'g', &sp, v);
 			else if (v->kind == TV_INT && verb == 'v')
 				fmt_number(&t, 'd', &sp, v);
 			else
-				fmt_verb(&t, verb, v);
+				fmt_verb(&t, verb, v, sp.prec, sp.space);
 			pad(b, t.data, t.len, &sp, v->kind == TV_INT || v->kind == TV_FLOAT);
 		}
 		if (t.overflow)

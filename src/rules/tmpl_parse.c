@@ -336,6 +336,8 @@ parse_command(Parser *p, TmplTok end)
 	}
 	if (cmd->nkids == 0)
 		return perr(p, "template: missing value for command"), NULL;
+	if (cmd->kids[0]->type == TN_NIL)
+		return perr(p, "template: nil is not a command"), NULL;
 	if (cmd->nkids > 1 && cmd->kids[0]->type != TN_FUNC)
 		return perr(p, "template: can't give argument to non-function"), NULL;
 	return cmd;

@@ -159,6 +159,7 @@ test_refused(void)
 		{"{{ humanize 1 2 }}", "template: wrong number of args for humanize: want 1 got 2"},
 		{"{{ 1 | 2 }}", "template: non executable command in pipeline stage 2"},
 		{"{{ $value 1 }}", "template: can't give argument to non-function"},
+		{"{{ nil }}", "template: nil is not a command"},
 		{"{{ 'a' }}", "template: unsupported character constant"},
 		{"{{ ( 1 }}", "template: unexpected end of action in command"},
 		{"{{/* open }}", "template: unclosed comment"},
@@ -193,6 +194,7 @@ test_exec_errors(void)
 		"{{ index \"abc\" 5 }}",
 		"{{ query \"bad\" }}",
 		"{{ humanizeTimestamp 1e300 }}",
+		"{{ humanizeTimestamp 1e10 }}",	/* promtool: overflows int64 */
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
