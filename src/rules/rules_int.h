@@ -270,7 +270,7 @@ extern const TmplValue *tmpl_map_get(const TmplMap *m, const char *key, size_t l
 extern bool tmpl_field(TmplExec *ex, const TmplValue *recv, const char *name, TmplValue *res);
 extern bool tmpl_to_float(TmplExec *ex, const TmplValue *v, double *f);
 
-/* Text buffer and formatting (tmpl_fmt.c). */
+/* Text buffer and formatting (tmpl_fmt.c, tmpl_printf.c). */
 typedef struct TmplBuf
 {
 	AlloyArena *arena;
@@ -285,6 +285,8 @@ extern void tmpl_buf_put(TmplBuf *b, const char *s, size_t len);
 extern void tmpl_buf_puts(TmplBuf *b, const char *s);
 extern void tmpl_buf_printf(TmplBuf *b, const char *fmt,...) __attribute__((format(printf, 2, 3)));
 extern void tmpl_fmt_float_g(TmplBuf *b, double f, int prec);
+extern bool tmpl_fmt_special(TmplBuf *b, double f, bool plus);
+extern void tmpl_fmt_v(TmplBuf *b, const TmplValue *v);
 extern void tmpl_fmt_value(TmplBuf *b, const TmplValue *v);
 extern void tmpl_sprintf(TmplBuf *b, const char *fmt, size_t fmtlen, int argc, const TmplValue *argv);
 extern void tmpl_sprint(TmplBuf *b, int argc, const TmplValue *argv, bool ln);

@@ -30,6 +30,8 @@ tmpl_lex_init(TmplLexer *lx, AlloyArena *arena, const char *src, size_t len,
 	lx->errlen = errlen;
 }
 
+static TmplToken lex_error(TmplLexer *lx, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+
 static TmplToken
 lex_error(TmplLexer *lx, const char *fmt,...)
 {

@@ -35,6 +35,8 @@ typedef struct Parser
 	int			nvars;
 } Parser;
 
+static bool perr(Parser *p, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+
 static bool
 perr(Parser *p, const char *fmt,...)
 {
