@@ -221,7 +221,7 @@ typedef struct TmplFuncDef
 	int			maxargs;		/* -1: variadic */
 } TmplFuncDef;
 
-/* Prometheus's template functions (tmpl_promfuncs.c, tmpl_strfuncs.c). */
+/* Prometheus's template functions (tmpl_promfuncs.c, tmpl_strfuncs.c, tmpl_linkfuncs.c). */
 extern bool tmpl_fn_query(TmplExec *ex, int argc, const TmplValue *argv, TmplValue *res);
 extern bool tmpl_fn_first(TmplExec *ex, int argc, const TmplValue *argv, TmplValue *res);
 extern bool tmpl_fn_label(TmplExec *ex, int argc, const TmplValue *argv, TmplValue *res);
@@ -242,6 +242,15 @@ extern bool tmpl_fn_re_replace_all(TmplExec *ex, int argc, const TmplValue *argv
 extern bool tmpl_fn_safe_html(TmplExec *ex, int argc, const TmplValue *argv, TmplValue *res);
 extern bool tmpl_fn_strip_port(TmplExec *ex, int argc, const TmplValue *argv, TmplValue *res);
 
+extern bool tmpl_fn_graph_link(TmplExec *ex, int argc, const TmplValue *argv, TmplValue *res);
+extern bool tmpl_fn_table_link(TmplExec *ex, int argc, const TmplValue *argv, TmplValue *res);
+extern bool tmpl_fn_external_url(TmplExec *ex, int argc, const TmplValue *argv, TmplValue *res);
+extern bool tmpl_fn_path_prefix(TmplExec *ex, int argc, const TmplValue *argv, TmplValue *res);
+extern bool tmpl_fn_strip_domain(TmplExec *ex, int argc, const TmplValue *argv, TmplValue *res);
+extern bool tmpl_fn_parse_duration(TmplExec *ex, int argc, const TmplValue *argv, TmplValue *res);
+extern bool tmpl_fn_to_time(TmplExec *ex, int argc, const TmplValue *argv, TmplValue *res);
+extern bool tmpl_time_string(TmplExec *ex, const char *fn, double v, TmplValue *res);
+
 extern int	tmpl_func_lookup(const char *name, size_t len);
 extern const TmplFuncDef *tmpl_func(int i);
 
@@ -250,6 +259,7 @@ struct TmplExec
 {
 	AlloyArena *arena;
 	const RulesTemplateQuery *query;
+	const char *external_url;	/* NULL when the caller has none */
 	char	   *err;
 	size_t		errlen;
 	bool		failed;
@@ -269,6 +279,7 @@ extern void tmpl_map_from_labels(AlloyArena *a, TmplMap *m, const AlloyLabel *l,
 extern const TmplValue *tmpl_map_get(const TmplMap *m, const char *key, size_t len);
 extern bool tmpl_field(TmplExec *ex, const TmplValue *recv, const char *name, TmplValue *res);
 extern bool tmpl_to_float(TmplExec *ex, const TmplValue *v, double *f);
+extern bool tmpl_want_string(TmplExec *ex, const TmplValue *v);
 
 /* Text buffer and formatting (tmpl_fmt.c, tmpl_printf.c). */
 typedef struct TmplBuf

@@ -337,6 +337,7 @@ rules_template_expand(AlloyArena *arena, const RulesTemplate *tmpl, const RulesT
 	memset(&e, 0, sizeof(e));
 	e.pub.arena = arena;
 	e.pub.query = query;
+	e.pub.external_url = data->external_url;
 	e.pub.err = err;
 	e.pub.errlen = errlen;
 	if (errlen)

@@ -318,6 +318,13 @@ static const TmplFuncDef funcs[] = {
 	{"reReplaceAll", tmpl_fn_re_replace_all, 3, 3},
 	{"safeHtml", tmpl_fn_safe_html, 1, 1},
 	{"stripPort", tmpl_fn_strip_port, 1, 1},
+	{"stripDomain", tmpl_fn_strip_domain, 1, 1},
+	{"graphLink", tmpl_fn_graph_link, 1, 1},
+	{"tableLink", tmpl_fn_table_link, 1, 1},
+	{"pathPrefix", tmpl_fn_path_prefix, 0, 0},
+	{"externalURL", tmpl_fn_external_url, 0, 0},
+	{"parseDuration", tmpl_fn_parse_duration, 1, 1},
+	{"toTime", tmpl_fn_to_time, 1, 1},
 };
 
 int

@@ -42,14 +42,6 @@ want_vector(TmplExec *ex, const TmplValue *v)
 	return tmpl_error(ex, "wrong type for value; expected template.queryResult; got %s", tmpl_type_name(v));
 }
 
-static bool
-want_string(TmplExec *ex, const TmplValue *v)
-{
-	if (v->kind == TV_STRING)
-		return true;
-	return tmpl_error(ex, "wrong type for value; expected string; got %s", tmpl_type_name(v));
-}
-
 bool
 tmpl_fn_query(TmplExec *ex, int argc, const TmplValue *argv, TmplValue *res)
 {
@@ -57,7 +49,7 @@ tmpl_fn_query(TmplExec *ex, int argc, const TmplValue *argv, TmplValue *res)
 	char		err[256];
 
 	(void) argc;
-	if (!want_string(ex, &argv[0]))
+	if (!tmpl_want_string(ex, &argv[0]))
 		return false;
 	if (ex->query == NULL || ex->query->fn == NULL)
 		return tmpl_error(ex, "error calling query: queries are not available here");
@@ -101,7 +93,7 @@ bool
 tmpl_fn_label(TmplExec *ex, int argc, const TmplValue *argv, TmplValue *res)
 {
 	(void) argc;
-	if (!want_string(ex, &argv[0]))
+	if (!tmpl_want_string(ex, &argv[0]))
 		return false;
 	return sample_label(ex, "label", &argv[1], argv[0].s, res);
 }
@@ -133,7 +125,7 @@ tmpl_fn_sort_by_label(TmplExec *ex, int argc, const TmplValue *argv, TmplValue *
 	size_t		nlen;
 
 	(void) argc;
-	if (!want_string(ex, &argv[0]) || !want_vector(ex, &argv[1]))
+	if (!tmpl_want_string(ex, &argv[0]) || !want_vector(ex, &argv[1]))
 		return false;
 	in = argv[1].vec;
 	nlen = argv[0].slen;
@@ -364,11 +356,16 @@ tmpl_fn_humanize_percentage(TmplExec *ex, int argc, const TmplValue *argv, TmplV
 	return text_result(ex, &b, res);
 }
 
+/*
+ * Seconds since the epoch as Go prints the time.Time Prometheus makes of
+ * them: truncated to the millisecond, UTC, trailing zeros of the fraction
+ * dropped.  Past the int64 nanosecond range it fails as Prometheus does;
+ * NaN converts as Go's int64(NaN) does on amd64 (the smallest int64).
+ */
 bool
-tmpl_fn_humanize_timestamp(TmplExec *ex, int argc, const TmplValue *argv, TmplValue *res)
+tmpl_time_string(TmplExec *ex, const char *fn, double v, TmplValue *res)
 {
-	double		v,
-				ns;
+	double		ns = v * 1e9;
 	int64_t		ms,
 				secs,
 				msec;
@@ -376,24 +373,16 @@ tmpl_fn_humanize_timestamp(TmplExec *ex, int argc, const TmplValue *argv, TmplVa
 	struct tm	tm;
 	TmplBuf		b;
 
-	(void) argc;
-	if (!number_arg(ex, argv, &v, &b))
-		return false;
-	if (isnan(v) || isinf(v))
-	{
-		g4(&b, v);
-		return text_result(ex, &b, res);
-	}
-	ns = v * 1e9;
-	if (ns > 9223372036854775807.0 || ns < -9223372036854775808.0)
+	if (ns >= 9223372036854775807.0 || ns < -9223372036854775808.0)
 	{
 		TmplBuf		m;
 
 		tmpl_buf_init(&m, ex->arena);
 		tmpl_fmt_float_g(&m, v, -1);
-		return tmpl_error(ex, "error calling humanizeTimestamp: %s cannot be represented as a nanoseconds timestamp since it overflows int64", m.data);
+		return tmpl_error(ex, "error calling %s: %s cannot be represented as a nanoseconds timestamp since it overflows int64",
+						  fn, m.data);
 	}
-	ms = ns >= 9223372036854775807.0 ? INT64_MIN / 1000000 : (int64_t) ns / 1000000;
+	ms = isnan(ns) ? INT64_MIN / 1000000 : (int64_t) ns / 1000000;
 	secs = ms / 1000;
 	msec = ms % 1000;
 	if (msec < 0)
@@ -403,7 +392,8 @@ tmpl_fn_humanize_timestamp(TmplExec *ex, int argc, const TmplValue *argv, TmplVa
 	}
 	tt = (time_t) secs;
 	if (gmtime_r(&tt, &tm) == NULL)
-		return tmpl_error(ex, "error calling humanizeTimestamp: time out of range");
+		return tmpl_error(ex, "error calling %s: time out of range", fn);
+	tmpl_buf_init(&b, ex->arena);
 	tmpl_buf_printf(&b, "%04d-%02d-%02d %02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
 					tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	if (msec != 0)
@@ -418,4 +408,21 @@ tmpl_fn_humanize_timestamp(TmplExec *ex, int argc, const TmplValue *argv, TmplVa
 	}
 	tmpl_buf_puts(&b, " +0000 UTC");
 	return text_result(ex, &b, res);
+}
+
+bool
+tmpl_fn_humanize_timestamp(TmplExec *ex, int argc, const TmplValue *argv, TmplValue *res)
+{
+	double		v;
+	TmplBuf		b;
+
+	(void) argc;
+	if (!number_arg(ex, argv, &v, &b))
+		return false;
+	if (isnan(v) || isinf(v))
+	{
+		g4(&b, v);
+		return text_result(ex, &b, res);
+	}
+	return tmpl_time_string(ex, "humanizeTimestamp", v, res);
 }

@@ -17,20 +17,12 @@
 #define MAX_GROUPS 32
 
 static bool
-str_arg(TmplExec *ex, const TmplValue *v)
-{
-	if (v->kind == TV_STRING)
-		return true;
-	return tmpl_error(ex, "wrong type for value; expected string; got %s", tmpl_type_name(v));
-}
-
-static bool
 map_case(TmplExec *ex, const TmplValue *in, TmplValue *res, int mode)
 {
 	char	   *s;
 	bool		sep = true;
 
-	if (!str_arg(ex, in))
+	if (!tmpl_want_string(ex, in))
 		return false;
 	s = alloy_arena_strndup(ex->arena, in->s, in->slen);
 	for (size_t i = 0; i < in->slen; i++)
@@ -76,7 +68,7 @@ bool
 tmpl_fn_safe_html(TmplExec *ex, int argc, const TmplValue *argv, TmplValue *res)
 {
 	(void) argc;
-	if (!str_arg(ex, &argv[0]))
+	if (!tmpl_want_string(ex, &argv[0]))
 		return false;
 	*res = argv[0];
 	return true;
@@ -100,7 +92,7 @@ tmpl_fn_match(TmplExec *ex, int argc, const TmplValue *argv, TmplValue *res)
 	size_t		ov[2];
 
 	(void) argc;
-	if (!str_arg(ex, &argv[0]) || !str_arg(ex, &argv[1]))
+	if (!tmpl_want_string(ex, &argv[0]) || !tmpl_want_string(ex, &argv[1]))
 		return false;
 	if ((rx = compile(ex, "match", &argv[0])) == NULL)
 		return false;
@@ -212,7 +204,7 @@ tmpl_fn_re_replace_all(TmplExec *ex, int argc, const TmplValue *argv, TmplValue 
 	TmplBuf		b;
 
 	(void) argc;
-	if (!str_arg(ex, &argv[0]) || !str_arg(ex, &argv[1]) || !str_arg(ex, &argv[2]))
+	if (!tmpl_want_string(ex, &argv[0]) || !tmpl_want_string(ex, &argv[1]) || !tmpl_want_string(ex, &argv[2]))
 		return false;
 	if ((rx = compile(ex, "reReplaceAll", &argv[0])) == NULL)
 		return false;
@@ -269,7 +261,7 @@ tmpl_fn_strip_port(TmplExec *ex, int argc, const TmplValue *argv, TmplValue *res
 	const char *c;
 
 	(void) argc;
-	if (!str_arg(ex, &argv[0]))
+	if (!tmpl_want_string(ex, &argv[0]))
 		return false;
 	s = argv[0].s;
 	len = argv[0].slen;

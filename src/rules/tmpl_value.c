@@ -243,3 +243,12 @@ tmpl_to_float(TmplExec *ex, const TmplValue *v, double *f)
 			return tmpl_error(ex, "can't convert %s to float", tmpl_type_name(v));
 	}
 }
+
+/* A function's string parameter: anything else fails as Go's call does. */
+bool
+tmpl_want_string(TmplExec *ex, const TmplValue *v)
+{
+	if (v->kind == TV_STRING)
+		return true;
+	return tmpl_error(ex, "wrong type for value; expected string; got %s", tmpl_type_name(v));
+}

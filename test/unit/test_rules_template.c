@@ -10,7 +10,9 @@
  * template to exactly that string.  The alert's data here are the same as
  * there: the sample m{job="j",instance="h:9090"} = 1234.5, and the query
  * callback answers the few queries the cases run as Prometheus would over
- * those series.
+ * those series.  Prometheus does not fix the order of a plain selector's
+ * samples (promtool gave both orders of `up`), so cases whose output
+ * depends on order query sort_desc(up).
  *
  * The refusals (parse time) and execution errors below are our own
  * wording; Prometheus refuses the same templates, at load or expansion.
@@ -142,7 +144,7 @@ test_refused(void)
 		{"{{ js \"x\" }}", "template: unsupported function \"js\""},
 		{"{{ call . }}", "template: unsupported function \"call\""},
 		{"{{ slice \"abc\" 1 }}", "template: unsupported function \"slice\""},
-		{"{{ pathPrefix }}", "template: unsupported function \"pathPrefix\""},
+		{"{{ toJson . }}", "template: unsupported function \"toJson\""},
 		{"{{ nosuch 1 }}", "template: unsupported function \"nosuch\""},
 		{"{{ define \"x\" }}a{{ end }}", "template: unsupported action \"define\""},
 		{"{{ template \"x\" }}", "template: unsupported action \"template\""},
@@ -195,6 +197,14 @@ test_exec_errors(void)
 		"{{ query \"bad\" }}",
 		"{{ humanizeTimestamp 1e300 }}",
 		"{{ humanizeTimestamp 1e10 }}",	/* promtool: overflows int64 */
+		/* promtool (no external URL): nil pointer errors; bad durations */
+		"{{ pathPrefix }}",
+		"{{ externalURL }}",
+		"{{ parseDuration \"1.5s\" }}",
+		"{{ parseDuration \"1.5h\" }}",
+		"{{ parseDuration \"5\" }}",
+		"{{ parseDuration \"\" }}",
+		"{{ parseDuration \"1s1h\" }}",
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
