@@ -1,13 +1,17 @@
 /*
  * tmpl_printf.c: Go's fmt.Sprintf for the template function printf.
  *
- * Verbs real rule files use, with flags (+ - # space 0), widths and
- * precisions: %v %s %d %f %F %e %E %g %G %x %X %o %b %q %t %c %T and %%.
- * Widths count runes and the 0 flag pads strings too, as in Go.  A verb
- * that does not fit its operand prints %!v(type=value), a missing operand
- * %!v(MISSING), surplus ones %!(EXTRA type=value, ...), a lone % at the
- * end %!(NOVERB).  Widths past RULES_TMPL_MAX_OUTPUT and precisions past
- * 1000 stop the expansion as too large rather than allocate.
+ * Verbs with flags (+ - # space 0), widths and precisions as Go applies
+ * them: %v %s %d %f %F %e %E %g %G %x %X %o %b %q %t %c %T and %%.  Widths
+ * count runes and the 0 flag pads strings too; integers take leading zeros
+ * from a precision or from 0 with a width; maps apply the verb and flags to
+ * every key and element.  A verb that does not fit its operand prints
+ * %!v(type=value) (the value with the same flags), a missing operand
+ * %!v(MISSING), surplus ones %!(EXTRA type=value, ...), a lone % at the end
+ * %!(NOVERB).  Not followed: the # flag on floats and %v (Go syntax), %x/%X
+ * of floats (hex mantissa), %+q/%#q, %U.  Widths past RULES_TMPL_MAX_OUTPUT
+ * and precisions past 1000 stop the expansion as too large rather than
+ * allocate.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,27 +34,6 @@ rune_prefix(const char *s, size_t len, int prec)
 		k++;
 	}
 	return k;
-}
-
-/* %!verb(type=value); the value keeps the verb's precision, as Go prints it. */
-static void
-bad_verb(TmplBuf *b, char verb, const TmplValue *v, int prec)
-{
-	tmpl_buf_printf(b, "%%!%c(", verb);
-	if (v->kind == TV_NIL)
-		tmpl_buf_puts(b, "<nil>");
-	else
-	{
-		tmpl_buf_puts(b, tmpl_type_name(v));
-		tmpl_buf_puts(b, "=");
-		if (v->kind == TV_STRING)
-			tmpl_buf_put(b, v->s, rune_prefix(v->s, v->slen, prec));
-		else if (v->kind == TV_FLOAT && prec >= 0)
-			tmpl_fmt_float_g(b, v->f, prec);
-		else
-			tmpl_fmt_v(b, v);
-	}
-	tmpl_buf_puts(b, ")");
 }
 
 /* A rune as UTF-8 (U+FFFD for what is no valid code point). */
@@ -89,6 +72,34 @@ put_rune(TmplBuf *b, int64_t r)
 	}
 }
 
+/*
+ * Go's strconv.QuoteRune: invalid code points become U+FFFD, controls get
+ * escapes; other runes at or past 0xA0 are taken as printable (Go asks
+ * Unicode's tables, which only matters for rare characters).
+ */
+static void
+quote_rune(TmplBuf *b, int64_t r)
+{
+	static const char named[] = "abtnvfr";
+
+	if (r < 0 || r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF))
+		r = 0xFFFD;
+	tmpl_buf_puts(b, "'");
+	if (r >= 7 && r <= 13)
+		tmpl_buf_printf(b, "\\%c", named[r - 7]);
+	else if (r < 0x20 || r == 0x7f)
+		tmpl_buf_printf(b, "\\x%02x", (unsigned) r);
+	else if (r >= 0x80 && r < 0xA0)
+		tmpl_buf_printf(b, "\\u%04x", (unsigned) r);
+	else
+	{
+		if (r == '\'' || r == '\\')
+			tmpl_buf_puts(b, "\\");
+		put_rune(b, r);
+	}
+	tmpl_buf_puts(b, "'");
+}
+
 /* Go's strconv.Quote for the bytes of s (valid UTF-8 is kept as it is). */
 static void
 quote(TmplBuf *b, const char *s, size_t len)
@@ -119,68 +130,6 @@ quote(TmplBuf *b, const char *s, size_t len)
 	tmpl_buf_puts(b, "\"");
 }
 
-/* The operand under one verb, unpadded (prec: the verb's precision or -1). */
-static void
-fmt_verb(TmplBuf *b, char verb, const TmplValue *v, int prec, bool space)
-{
-	switch (verb)
-	{
-		case 'T':
-			tmpl_buf_puts(b, tmpl_type_name(v));
-			return;
-		case 'c':
-			if (v->kind == TV_INT)
-				put_rune(b, v->i);
-			else
-				bad_verb(b, verb, v, prec);
-			return;
-		case 'x':
-		case 'X':
-			if (v->kind == TV_STRING)
-			{
-				for (size_t i = 0; i < v->slen; i++)
-					tmpl_buf_printf(b, verb == 'x' ? "%s%02x" : "%s%02X", space && i > 0 ? " " : "",
-									(unsigned char) v->s[i]);
-			}
-			else
-				bad_verb(b, verb, v, prec);
-			return;
-		case 'v':
-			tmpl_fmt_v(b, v);
-			return;
-		case 's':
-			if (v->kind == TV_STRING || v->kind == TV_MAP)
-				tmpl_fmt_v(b, v);
-			else
-				bad_verb(b, verb, v, prec);
-			return;
-		case 'q':
-			if (v->kind == TV_STRING)
-				quote(b, v->s, v->slen);
-			else if (v->kind == TV_INT && v->i >= 0x20 && v->i < 0x7f)
-			{
-				/* a printable ASCII rune; Go escapes others, which we do not follow */
-				tmpl_buf_puts(b, v->i == '\'' ? "'\\''" : v->i == '\\' ? "'\\\\'" : "'");
-				if (v->i != '\'' && v->i != '\\')
-				{
-					put_rune(b, v->i);
-					tmpl_buf_puts(b, "'");
-				}
-			}
-			else
-				bad_verb(b, verb, v, prec);
-			return;
-		case 't':
-			if (v->kind == TV_BOOL)
-				tmpl_fmt_v(b, v);
-			else
-				bad_verb(b, verb, v, prec);
-			return;
-		default:
-			bad_verb(b, verb, v, prec);
-	}
-}
-
 typedef struct Spec
 {
 	bool		minus,
@@ -192,99 +141,278 @@ typedef struct Spec
 	int			prec;			/* -1: none */
 } Spec;
 
-/* Pad text (already formatted) to the width in runes. */
 static void
-pad(TmplBuf *b, const char *s, size_t len, const Spec *sp, bool numeric)
+fill(TmplBuf *b, int n, bool zero)
 {
-	size_t		runes = 0;
-	int			fill;
+	for (int i = 0; i < n; i++)
+		tmpl_buf_puts(b, zero ? "0" : " ");
+}
+
+/* Go's fmt.pad: text padded to the width in runes, left or right. */
+static void
+pad(TmplBuf *b, const char *s, size_t len, const Spec *sp, bool zero)
+{
+	int			runes = 0;
+	int			n;
 
 	for (size_t i = 0; i < len; i++)
 		if (((unsigned char) s[i] & 0xC0) != 0x80)
 			runes++;
-	fill = sp->width > (int) runes ? sp->width - (int) runes : 0;
-	if (sp->minus)
-	{
-		tmpl_buf_put(b, s, len);
-		for (int i = 0; i < fill; i++)
-			tmpl_buf_puts(b, " ");
-		return;
-	}
-	if (sp->zero && numeric && len > 0 && (s[0] == '-' || s[0] == '+'))
-	{
-		tmpl_buf_put(b, s, 1);
-		s++, len--;
-	}
-	for (int i = 0; i < fill; i++)
-		tmpl_buf_puts(b, sp->zero ? "0" : " ");
+	n = sp->width > runes ? sp->width - runes : 0;
+	if (!sp->minus)
+		fill(b, n, zero);
 	tmpl_buf_put(b, s, len);
+	if (sp->minus)
+		fill(b, n, false);
 }
 
-/* One numeric verb (d x X o b e E f F g G) of a number, into tmp. */
-static bool
-fmt_number(TmplBuf *t, char verb, const Spec *sp, const TmplValue *v)
+static void
+pad_str(TmplBuf *b, const char *s, const Spec *sp)
 {
-	char		cfmt[32];
-	int			n = 0;
+	pad(b, s, strlen(s), sp, sp->zero);
+}
 
-	if (v->kind == TV_INT && strchr("dxXob", verb))
+static void format_arg(TmplBuf *b, char verb, const Spec *sp, const TmplValue *v);
+
+/* %!verb(type=value): the value as %v with the same flags, as Go prints it. */
+static void
+bad_verb(TmplBuf *b, char verb, const Spec *sp, const TmplValue *v)
+{
+	tmpl_buf_printf(b, "%%!%c(", verb);
+	if (v->kind == TV_NIL)
+		tmpl_buf_puts(b, "<nil>");
+	else
 	{
-		unsigned long long mag = v->i < 0 ? 0ULL - (unsigned long long) v->i : (unsigned long long) v->i;
-		const char *sign = v->i < 0 ? "-" : sp->plus ? "+" : sp->space ? " " : "";
-		TmplBuf		d;
+		tmpl_buf_puts(b, tmpl_type_name(v));
+		tmpl_buf_puts(b, "=");
+		format_arg(b, 'v', sp, v);
+	}
+	tmpl_buf_puts(b, ")");
+}
 
-		tmpl_buf_init(&d, t->arena);
-		if (verb == 'b')
+/* Go's fmtInteger: precision or zero flag give leading zeros, then prefixes. */
+static void
+fmt_integer(TmplBuf *b, char verb, const Spec *sp, int64_t val)
+{
+	unsigned long long u = val < 0 ? 0ULL - (unsigned long long) val : (unsigned long long) val;
+	char		digits[80];
+	char		out[160];
+	int			nd = 0,
+				prec = 0,
+				k = 0;
+	int			base = verb == 'b' ? 2 : verb == 'o' ? 8 : (verb == 'x' || verb == 'X') ? 16 : 10;
+	const char *set = verb == 'X' ? "0123456789ABCDEF" : "0123456789abcdef";
+
+	if (sp->prec >= 0)
+	{
+		prec = sp->prec;
+		if (prec == 0 && u == 0)
 		{
-			char		bits[65];
-			int			k = 64;
-
-			bits[k] = '\0';
-			do
-				bits[--k] = (char) ('0' + (mag & 1));
-			while ((mag >>= 1) != 0);
-			tmpl_buf_puts(&d, bits + k);
+			fill(b, sp->width, false);
+			return;
 		}
+	}
+	else if (sp->zero && sp->width >= 0)
+		prec = sp->width - ((val < 0 || sp->plus || sp->space) ? 1 : 0);
+	if (prec > 70)
+		prec = 70;
+	do
+		digits[nd++] = set[u % (unsigned) base];
+	while ((u /= (unsigned) base) != 0);
+	while (nd < prec)
+		digits[nd++] = '0';
+	if (sp->sharp && base == 8 && digits[nd - 1] != '0')
+		digits[nd++] = '0';
+	if (val < 0)
+		out[k++] = '-';
+	else if (sp->plus)
+		out[k++] = '+';
+	else if (sp->space)
+		out[k++] = ' ';
+	if (sp->sharp && base == 16)
+	{
+		out[k++] = '0';
+		out[k++] = verb;
+	}
+	else if (sp->sharp && base == 2)
+	{
+		out[k++] = '0';
+		out[k++] = 'b';
+	}
+	while (nd > 0)
+		out[k++] = digits[--nd];
+	pad(b, out, (size_t) k, sp, false);
+}
+
+/* Go's fmtFloat for e E f F g G (prec < 0: shortest for g/G, 6 for the rest). */
+static void
+fmt_float(TmplBuf *b, char verb, const Spec *sp, double f)
+{
+	TmplBuf		t;
+	const char *num;
+	char		sign;
+
+	tmpl_buf_init(&t, b->arena);
+	if (isnan(f) || isinf(f))
+	{
+		if (isnan(f))
+			tmpl_buf_puts(&t, sp->plus ? "+NaN" : sp->space ? " NaN" : "NaN");
 		else
-			tmpl_buf_printf(&d, verb == 'd' ? "%.*llu" : verb == 'o' ? "%.*llo" : verb == 'x' ? "%.*llx" : "%.*llX",
-							sp->prec < 0 ? 1 : sp->prec, mag);
-		tmpl_buf_puts(t, sign);
-		if (sp->sharp && verb == 'x')
-			tmpl_buf_puts(t, "0x");
-		else if (sp->sharp && verb == 'X')
-			tmpl_buf_puts(t, "0X");
-		tmpl_buf_puts(t, d.data);
-		return true;
+			tmpl_buf_puts(&t, f < 0 ? "-Inf" : sp->space && !sp->plus ? " Inf" : "+Inf");
+		pad(b, t.data, t.len, sp, false);
+		return;
 	}
-	if (v->kind == TV_FLOAT && strchr("eEfFgG", verb))
+	if ((verb == 'g' || verb == 'G') && sp->prec < 0)
+		tmpl_fmt_float_g(&t, f, -1);
+	else if (verb == 'g' || verb == 'G')
+		tmpl_fmt_float_g(&t, f, sp->prec);
+	else
+		tmpl_buf_printf(&t, verb == 'e' ? "%.*e" : verb == 'E' ? "%.*E" : "%.*f",
+						sp->prec < 0 ? 6 : sp->prec, f);
+	if (verb == 'G')
+		for (char *c = t.data; *c; c++)
+			if (*c == 'e')
+				*c = 'E';
+	num = t.data;
+	sign = num[0] == '-' ? '-' : sp->plus ? '+' : sp->space ? ' ' : 0;
+	if (num[0] == '-')
+		num++;
+	if (sign && sp->zero && sp->width > (int) strlen(num) + 1)
 	{
-		if (tmpl_fmt_special(t, v->f, sp->plus))
-			return true;
-		if ((verb == 'g' || verb == 'G') && sp->prec < 0)
-		{
-			if (sp->plus && !signbit(v->f))
-				tmpl_buf_puts(t, "+");
-			else if (sp->space && !signbit(v->f))
-				tmpl_buf_puts(t, " ");
-			tmpl_fmt_float_g(t, v->f, -1);
-			if (verb == 'G')
-				for (char *c = t->data; *c; c++)
-					if (*c == 'e')
-						*c = 'E';
-			return true;
-		}
-		cfmt[n++] = '%';
-		if (sp->plus)
-			cfmt[n++] = '+';
-		if (sp->space)
-			cfmt[n++] = ' ';
-		if (sp->sharp)
-			cfmt[n++] = '#';
-		snprintf(cfmt + n, sizeof(cfmt) - (size_t) n, ".%d%c", sp->prec < 0 ? 6 : sp->prec, verb);
-		tmpl_buf_printf(t, cfmt, v->f);
-		return true;
+		tmpl_buf_put(b, &sign, 1);
+		fill(b, sp->width - (int) strlen(num) - 1, true);
+		tmpl_buf_puts(b, num);
+		return;
 	}
-	return false;
+	{
+		TmplBuf		u;
+
+		tmpl_buf_init(&u, b->arena);
+		if (sign)
+			tmpl_buf_put(&u, &sign, 1);
+		tmpl_buf_puts(&u, num);
+		pad(b, u.data, u.len, sp, sp->zero);
+	}
+}
+
+/* Go's fmtSbx: the bytes of s in hex, at most prec of them. */
+static void
+fmt_hex_string(TmplBuf *b, char verb, const Spec *sp, const char *s, size_t len)
+{
+	size_t		n = sp->prec >= 0 && (size_t) sp->prec < len ? (size_t) sp->prec : len;
+	int			width = (int) (2 * n);
+	const char *set = verb == 'X' ? "0123456789ABCDEF" : "0123456789abcdef";
+
+	if (n == 0)
+	{
+		fill(b, sp->width, sp->zero);
+		return;
+	}
+	if (sp->space)
+		width = (sp->sharp ? width * 2 : width) + (int) n - 1;
+	else if (sp->sharp)
+		width += 2;
+	if (sp->width > width && !sp->minus)
+		fill(b, sp->width - width, sp->zero);
+	for (size_t i = 0; i < n; i++)
+	{
+		char		h[2] = {set[(unsigned char) s[i] >> 4], set[(unsigned char) s[i] & 15]};
+
+		if (sp->space && i > 0)
+			tmpl_buf_puts(b, " ");
+		if (sp->sharp && (sp->space || i == 0))
+			tmpl_buf_puts(b, verb == 'X' ? "0X" : "0x");
+		tmpl_buf_put(b, h, 2);
+	}
+	if (sp->width > width && sp->minus)
+		fill(b, sp->width - width, false);
+}
+
+/* One operand under one verb, padded as Go pads it. */
+static void
+format_arg(TmplBuf *b, char verb, const Spec *sp, const TmplValue *v)
+{
+	TmplBuf		t;
+
+	if (verb == 'T')
+	{
+		const char *name = tmpl_type_name(v);
+
+		pad(b, name, rune_prefix(name, strlen(name), sp->prec), sp, sp->zero);
+		return;
+	}
+	tmpl_buf_init(&t, b->arena);
+	switch (v->kind)
+	{
+		case TV_NIL:
+			if (verb != 'v')
+				break;
+			pad_str(b, "<nil>", sp);
+			return;
+		case TV_BOOL:
+			if (verb != 'v' && verb != 't')
+				break;
+			pad_str(b, v->b ? "true" : "false", sp);
+			return;
+		case TV_INT:
+			if (verb == 'c')
+			{
+				put_rune(&t, v->i);
+				pad(b, t.data, t.len, sp, sp->zero);
+				return;
+			}
+			if (verb == 'q')
+			{
+				quote_rune(&t, v->i);
+				pad(b, t.data, t.len, sp, sp->zero);
+				return;
+			}
+			if (!strchr("vdboxX", verb))
+				break;
+			fmt_integer(b, verb == 'v' ? 'd' : verb, sp, v->i);
+			return;
+		case TV_FLOAT:
+			if (!strchr("veEfFgG", verb))
+				break;
+			fmt_float(b, verb == 'v' ? 'g' : verb == 'F' ? 'f' : verb, sp, v->f);
+			return;
+		case TV_STRING:
+			if (verb == 'x' || verb == 'X')
+			{
+				fmt_hex_string(b, verb, sp, v->s, v->slen);
+				return;
+			}
+			if (verb == 'q')
+			{
+				quote(&t, v->s, rune_prefix(v->s, v->slen, sp->prec));
+				pad(b, t.data, t.len, sp, sp->zero);
+				return;
+			}
+			if (verb != 'v' && verb != 's')
+				break;
+			pad(b, v->s, rune_prefix(v->s, v->slen, sp->prec), sp, sp->zero);
+			return;
+		case TV_MAP:
+			/* Go applies the verb and flags to every key and element */
+			tmpl_buf_puts(b, "map[");
+			for (int i = 0; i < v->map->n; i++)
+			{
+				TmplValue	k = tmpl_string(NULL, v->map->keys[i], strlen(v->map->keys[i]));
+
+				if (i > 0)
+					tmpl_buf_puts(b, " ");
+				format_arg(b, verb, sp, &k);
+				tmpl_buf_puts(b, ":");
+				format_arg(b, verb, sp, &v->map->vals[i]);
+			}
+			tmpl_buf_puts(b, "]");
+			return;
+		default:
+			tmpl_fmt_v(&t, v);
+			pad(b, t.data, t.len, sp, sp->zero);
+			return;
+	}
+	bad_verb(b, verb, sp, v);
 }
 
 /* Go's fmt.Sprintf over template values. */
@@ -298,7 +426,6 @@ tmpl_sprintf(TmplBuf *b, const char *fmt, size_t fmtlen, int argc, const TmplVal
 	{
 		Spec		sp = {false, false, false, false, false, -1, -1};
 		char		verb;
-		TmplBuf		t;
 
 		if (fmt[i] != '%')
 		{
@@ -313,7 +440,7 @@ tmpl_sprintf(TmplBuf *b, const char *fmt, size_t fmtlen, int argc, const TmplVal
 		i++;
 		for (; i < fmtlen; i++)
 		{
-			if (fmt[i] == '-') sp.minus = true;
+			if (fmt[i] == '-') sp.minus = true, sp.zero = false;
 			else if (fmt[i] == '+') sp.plus = true;
 			else if (fmt[i] == '#') sp.sharp = true;
 			else if (fmt[i] == ' ') sp.space = true;
@@ -359,25 +486,10 @@ tmpl_sprintf(TmplBuf *b, const char *fmt, size_t fmtlen, int argc, const TmplVal
 			tmpl_buf_printf(b, "%%!%c(MISSING)", verb);
 			continue;
 		}
-		tmpl_buf_init(&t, b->arena);
-		if (fmt_number(&t, verb, &sp, &argv[argi]))
-			pad(b, t.data, t.len, &sp, !isinf(argv[argi].f) && !isnan(argv[argi].f));
-		else
-		{
-			const TmplValue *v = &argv[argi];
-
-			if (v->kind == TV_STRING && sp.prec >= 0 && (verb == 's' || verb == 'v'))
-				tmpl_buf_put(&t, v->s, rune_prefix(v->s, v->slen, sp.prec));
-			else if (v->kind == TV_FLOAT && verb == 'v')
-				fmt_number(&t, 'g', &sp, v);
-			else if (v->kind == TV_INT && verb == 'v')
-				fmt_number(&t, 'd', &sp, v);
-			else
-				fmt_verb(&t, verb, v, sp.prec, sp.space);
-			pad(b, t.data, t.len, &sp, v->kind == TV_INT || v->kind == TV_FLOAT);
-		}
-		if (t.overflow)
-			b->overflow = true;
+		/* a %+v reads + as "+v" (field names), not as a sign; bad verbs keep it */
+		if (verb == 'v')
+			sp.plus = false;
+		format_arg(b, verb, &sp, &argv[argi]);
 		argi++;
 	}
 	if (argi < argc)
