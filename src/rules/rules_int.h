@@ -302,6 +302,10 @@ extern void tmpl_fmt_value(TmplBuf *b, const TmplValue *v);
 extern void tmpl_sprintf(TmplBuf *b, const char *fmt, size_t fmtlen, int argc, const TmplValue *argv);
 extern void tmpl_sprint(TmplBuf *b, int argc, const TmplValue *argv, bool ln);
 
+/* toUpper/toLower/title mapping, mode 0 title, 1 upper, 2 lower (tmpl_case.c). */
+extern void tmpl_map_case(TmplBuf *b, const char *s, size_t len, int mode);
+extern size_t tmpl_utf8_put(char *out, int32_t r);
+
 /* Unanchored regex search for match and reReplaceAll (tmpl_regex.c). */
 typedef struct TmplRegex
 {

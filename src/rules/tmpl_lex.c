@@ -166,18 +166,44 @@ lex_quoted(TmplLexer *lx)
 			case '"': out[n++] = '"'; break;
 			case '\'': out[n++] = '\''; break;
 			case 'x':
+			case 'u':
+			case 'U':
 				{
-					unsigned	v = 0;
+					int			nd = c == 'x' ? 2 : c == 'u' ? 4 : 8;
+					uint32_t	v = 0;
 
-					for (int k = 0; k < 2; k++)
+					for (int k = 0; k < nd; k++)
 					{
 						char		h = lx->pos < lx->len ? lx->src[lx->pos++] : 0;
 
-						if (h >= '0' && h <= '9') v = v * 16 + (unsigned) (h - '0');
-						else if (h >= 'a' && h <= 'f') v = v * 16 + (unsigned) (h - 'a' + 10);
-						else if (h >= 'A' && h <= 'F') v = v * 16 + (unsigned) (h - 'A' + 10);
-						else return lex_error(lx, "template: bad \\x escape in string");
+						if (h >= '0' && h <= '9') v = v * 16 + (uint32_t) (h - '0');
+						else if (h >= 'a' && h <= 'f') v = v * 16 + (uint32_t) (h - 'a' + 10);
+						else if (h >= 'A' && h <= 'F') v = v * 16 + (uint32_t) (h - 'A' + 10);
+						else return lex_error(lx, "template: bad \\%c escape in string", c);
 					}
+					if (c == 'x')
+						out[n++] = (char) v;
+					else if (v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+						return lex_error(lx, "template: escape sequence is invalid Unicode code point");
+					else
+						n += tmpl_utf8_put(out + n, (int32_t) v);
+					break;
+				}
+			case '0': case '1': case '2': case '3':
+			case '4': case '5': case '6': case '7':
+				{
+					unsigned	v = (unsigned) (c - '0');
+
+					for (int k = 0; k < 2; k++)
+					{
+						char		o = lx->pos < lx->len ? lx->src[lx->pos++] : 0;
+
+						if (o < '0' || o > '7')
+							return lex_error(lx, "template: bad octal escape in string");
+						v = v * 8 + (unsigned) (o - '0');
+					}
+					if (v > 255)
+						return lex_error(lx, "template: octal escape value > 255");
 					out[n++] = (char) v;
 					break;
 				}

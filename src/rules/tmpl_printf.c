@@ -42,34 +42,7 @@ put_rune(TmplBuf *b, int64_t r)
 {
 	char		u[4];
 
-	if (r < 0 || r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF))
-		r = 0xFFFD;
-	if (r < 0x80)
-	{
-		u[0] = (char) r;
-		tmpl_buf_put(b, u, 1);
-	}
-	else if (r < 0x800)
-	{
-		u[0] = (char) (0xC0 | (r >> 6));
-		u[1] = (char) (0x80 | (r & 0x3F));
-		tmpl_buf_put(b, u, 2);
-	}
-	else if (r < 0x10000)
-	{
-		u[0] = (char) (0xE0 | (r >> 12));
-		u[1] = (char) (0x80 | ((r >> 6) & 0x3F));
-		u[2] = (char) (0x80 | (r & 0x3F));
-		tmpl_buf_put(b, u, 3);
-	}
-	else
-	{
-		u[0] = (char) (0xF0 | (r >> 18));
-		u[1] = (char) (0x80 | ((r >> 12) & 0x3F));
-		u[2] = (char) (0x80 | ((r >> 6) & 0x3F));
-		u[3] = (char) (0x80 | (r & 0x3F));
-		tmpl_buf_put(b, u, 4);
-	}
+	tmpl_buf_put(b, u, tmpl_utf8_put(u, r < INT32_MIN || r > INT32_MAX ? -1 : (int32_t) r));
 }
 
 /*

@@ -2,10 +2,7 @@
  * tmpl_strfuncs.c: Prometheus's template functions over strings: title,
  * toUpper, toLower, match, reReplaceAll, safeHtml, stripPort.
  *
- * Case mapping covers ASCII letters only; other bytes pass through (Go maps
- * all of Unicode).  title upper-cases a letter that follows a separator as
- * Go's strings.Title does: any ASCII byte other than letters, digits and
- * '_' separates words; non-ASCII runes never do.  match and reReplaceAll
+ * Case mapping is tmpl_case.c's.  match and reReplaceAll
  * search without anchors, as Go's regexp does; reReplaceAll expands $1,
  * ${1}, $name and ${name} in the replacement (a name is the longest run of
  * letters, digits and '_'; an unknown group gives "", and $$ gives $).
@@ -19,27 +16,15 @@
 static bool
 map_case(TmplExec *ex, const TmplValue *in, TmplValue *res, int mode)
 {
-	char	   *s;
-	bool		sep = true;
+	TmplBuf		b;
 
 	if (!tmpl_want_string(ex, in))
 		return false;
-	s = alloy_arena_strndup(ex->arena, in->s, in->slen);
-	for (size_t i = 0; i < in->slen; i++)
-	{
-		unsigned char c = (unsigned char) s[i];
-		bool		alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			(c >= '0' && c <= '9') || c == '_' || c >= 0x80;
-
-		if ((mode == 1 || (mode == 0 && sep)) && c >= 'a' && c <= 'z')
-			s[i] = (char) (c - 32);
-		else if (mode == 2 && c >= 'A' && c <= 'Z')
-			s[i] = (char) (c + 32);
-		/* continuation bytes leave the separator state as the rune's lead set it */
-		if ((c & 0xC0) != 0x80)
-			sep = !alnum;
-	}
-	*res = tmpl_string(NULL, s, in->slen);
+	tmpl_buf_init(&b, ex->arena);
+	tmpl_map_case(&b, in->s, in->slen, mode);
+	if (b.overflow)
+		return tmpl_error(ex, "template output exceeds %d bytes", RULES_TMPL_MAX_OUTPUT);
+	*res = tmpl_string(NULL, b.data, b.len);
 	return true;
 }
 

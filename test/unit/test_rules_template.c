@@ -162,6 +162,8 @@ test_refused(void)
 		{"{{ 1 | 2 }}", "template: non executable command in pipeline stage 2"},
 		{"{{ $value 1 }}", "template: can't give argument to non-function"},
 		{"{{ nil }}", "template: nil is not a command"},
+		{"{{ \"\\q\" }}", "template: unsupported escape \\q in string"},
+		{"{{ \"\\uD800\" }}", "template: escape sequence is invalid Unicode code point"},
 		{"{{ 'a' }}", "template: unsupported character constant"},
 		{"{{ ( 1 }}", "template: unexpected end of action in command"},
 		{"{{/* open }}", "template: unclosed comment"},
