@@ -295,6 +295,11 @@ parse_operand(Parser *p)
 			next(p);
 			while (p->cur.type == TT_FIELD)
 			{
+				const TmplNode *last = n->pipe->kids[n->pipe->nkids - 1]->kids[0];
+
+				/* toTime gives the printed time here, not Go's time.Time */
+				if (last->type == TN_FUNC && strcmp(last->text, "toTime") == 0)
+					return perr(p, "template: unsupported method on toTime's result"), NULL;
 				split_fields(p, n, p->cur.p, p->cur.len, false);
 				next(p);
 			}

@@ -162,6 +162,7 @@ test_refused(void)
 		{"{{ 1 | 2 }}", "template: non executable command in pipeline stage 2"},
 		{"{{ $value 1 }}", "template: can't give argument to non-function"},
 		{"{{ nil }}", "template: nil is not a command"},
+		{"{{ (toTime 1).Unix }}", "template: unsupported method on toTime's result"},
 		{"{{ \"\\q\" }}", "template: unsupported escape \\q in string"},
 		{"{{ \"\\uD800\" }}", "template: escape sequence is invalid Unicode code point"},
 		{"{{ 'a' }}", "template: unsupported character constant"},
