@@ -8,7 +8,7 @@ EXTVERSION = 0.1.0
 MODULE_big = alloy
 
 # Folders from the bottom layer up (docs/design.md has the picture).
-ALLOY_FOLDERS = base codec wire runtime store series promql query ingest httpd api
+ALLOY_FOLDERS = base codec wire runtime store series promql query ingest rules httpd api
 
 ALLOY_OBJS =
 REGRESS = extension settings grafana_sql
@@ -24,7 +24,7 @@ DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
 
 PG_CPPFLAGS = -I$(srcdir)/src -std=gnu11 -Wno-declaration-after-statement
-SHLIB_LINK = -lmicrohttpd -lprotobuf-c -lsnappy -lpcre2-8 -lz -lm
+SHLIB_LINK = -lmicrohttpd -lprotobuf-c -lsnappy -lpcre2-8 -lyaml -lz -lm
 EXTRA_CLEAN = $(GENERATED_SRCS) test/unit/build test/fuzz/build
 
 PG_CONFIG ?= pg_config
