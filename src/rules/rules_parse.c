@@ -3,11 +3,14 @@
  *
  * This is the typed, strict half of Prometheus's rulefmt.Parse: every mapping
  * may hold only its known fields, each field must have the YAML type its Go
- * field has, and scalars resolve as yaml.v3 resolves them into those types (a
- * string field takes any scalar's text, null included, so `alert: ~` names
- * the alert "~"; a duration or int field takes null as zero; an int field takes
- * plain numbers, hex/octal/binary, underscores and whole-truncated floats).
- * Merge keys ("<<") with inline mappings are honoured as in yaml.v3.  The
+ * field has, and scalars resolve as yaml.v3 resolves them into those types:
+ * record, alert and expr take any scalar's raw text, null's included (rulefmt
+ * checks the YAML node's text), so `alert: ~` names the alert "~"; a group's
+ * name and label values take null as empty; a duration or int field takes
+ * null as zero; an int field takes plain numbers, hex/octal/binary,
+ * underscores and whole-truncated floats.
+ * Null keys are skipped and null map values are empty, as yaml.v3 decodes
+ * them.  Merge keys ("<<") with inline mappings are honoured as in yaml.v3.  The
  * semantic checks (names, expr, fields of recording rules) are rules_check.c.
  */
 #include <errno.h>
@@ -89,7 +92,7 @@ is_null(const RulesYamlNode *n)
 		return false;
 	if (tag_is(n, "null"))
 		return true;
-	if (n->tag || !n->plain)
+	if ((n->tag && strcmp(n->tag, "!") != 0) || !n->plain)
 		return false;
 	for (size_t i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++)
 		if (strcmp(n->text, nulls[i]) == 0)
@@ -110,6 +113,22 @@ get_string(Ctx *c, const RulesYamlNode *n, const char **out)
 		return fail(c, n, "NUL character in a string");
 	*out = n->text;
 	return true;
+}
+
+/*
+ * A plain Go string field (a group's name, a label's value): yaml.v3 leaves
+ * it empty for null.  record, alert and expr are checked by rulefmt on the
+ * node's raw text instead, so they use get_string and `record: ~` is "~".
+ */
+static bool
+get_string_or_empty(Ctx *c, const RulesYamlNode *n, const char **out)
+{
+	if (is_null(n))
+	{
+		*out = "";
+		return true;
+	}
+	return get_string(c, n, out);
 }
 
 /* A model.Duration field: null leaves zero; anything else is parsed as text. */
@@ -248,7 +267,7 @@ flatten(Ctx *c, const RulesYamlNode *map, const RulesYamlNode ***kv_out, int *n_
 		}
 	kv = alloy_arena_alloc(c->arena, sizeof(*kv) * (size_t) (cap + 1));
 	for (int i = 0; i < map->nitems; i += 2)
-		if (!is_merge_key(map->items[i]))
+		if (!is_merge_key(map->items[i]) && !is_null(map->items[i]))
 		{
 			kv[n++] = map->items[i];
 			kv[n++] = map->items[i + 1];
@@ -267,7 +286,8 @@ flatten(Ctx *c, const RulesYamlNode *map, const RulesYamlNode ***kv_out, int *n_
 			if (src->kind != RULES_YAML_MAP)
 				return fail(c, src, "map merge requires map or sequence of maps as the value");
 			for (int k = 0; k < src->nitems; k += 2)
-				if (!is_merge_key(src->items[k]) && !has_key(kv, n, src->items[k]->text))
+				if (!is_merge_key(src->items[k]) && !is_null(src->items[k]) &&
+					!has_key(kv, n, src->items[k]->text))
 				{
 					kv[n++] = src->items[k];
 					kv[n++] = src->items[k + 1];
@@ -300,7 +320,7 @@ get_pairs(Ctx *c, const RulesYamlNode *n, RulesPair **out, int *nout)
 	{
 		RulesPair  *p = &(*out)[i / 2];
 
-		if (!get_string(c, kv[i], &p->name) || !get_string(c, kv[i + 1], &p->value))
+		if (!get_string(c, kv[i], &p->name) || !get_string_or_empty(c, kv[i + 1], &p->value))
 			return false;
 		p->line = kv[i]->line;
 	}
@@ -385,13 +405,13 @@ decode_group(Ctx *c, const RulesYamlNode *n, RulesGroup *g)
 	if (!flatten(c, n, &kv, &nkv))
 		return false;
 	if ((v = lookup(kv, nkv, "name")) != NULL && v->kind == RULES_YAML_SCALAR)
-		c->group = v->text;
+		c->group = is_null(v) ? "" : v->text;
 	for (int i = 0; i < nkv; i += 2)
 	{
 		const char *k = kv[i]->text;
 
 		v = kv[i + 1];
-		if (strcmp(k, "name") == 0 ? !get_string(c, v, &g->name) :
+		if (strcmp(k, "name") == 0 ? !get_string_or_empty(c, v, &g->name) :
 			strcmp(k, "interval") == 0 ? !get_duration(c, v, &g->interval_ms) :
 			strcmp(k, "limit") == 0 ? !get_int(c, v, &g->limit) :
 			strcmp(k, "rules") == 0 ? false :

@@ -245,6 +245,14 @@ test_messages_and_limits(AlloyArena *a)
 		  strcmp(err, "line 6: group \"a\", rule 1, \"x\": field foo not found in rule") == 0,
 		  "message: %s", err);
 
+	/* yaml.v3's nulls, checked with `promtool test rules` (x="" is no label there) */
+	t = "groups:\n- name: a\n  rules:\n  - record: null\n    expr: up\n    labels: {~: 5, x: ~, b: 0x1}\n";
+	CHECK(rules_parse_file(a, t, strlen(t), &f, &err) && f.groups[0].rules[0].nlabels == 2 &&
+		  strcmp(f.groups[0].rules[0].record, "null") == 0 &&
+		  strcmp(f.groups[0].rules[0].labels[0].name, "x") == 0 &&
+		  strcmp(f.groups[0].rules[0].labels[0].value, "") == 0 &&
+		  strcmp(f.groups[0].rules[0].labels[1].value, "0x1") == 0, "nulls: %s", err ? err : "");
+
 	t = "name: g\ninterval: 90s\nrules:\n- alert: A\n  expr: up == 0\n  for: 120s\n";
 	CHECK(rules_parse_group(a, t, strlen(t), &g, &err) && strcmp(g.name, "g") == 0 &&
 		  g.interval_ms == 90000 && g.nrules == 1 && g.rules[0].for_ms == 120000 &&
