@@ -10,8 +10,8 @@
  *
  * Deliberate differences from Prometheus 2.42 (yaml.v3):
  *   - YAML aliases are refused (yaml.v3 expands them, with a bound), and so
- *     are nesting deeper than RULES_MAX_DEPTH and input over
- *     RULES_MAX_FILE_BYTES, so memory stays bounded;
+ *     are nesting deeper than RULES_MAX_DEPTH, more than RULES_MAX_NODES
+ *     nodes and input over RULES_MAX_FILE_BYTES, so memory stays bounded;
  *   - the first error found is reported, not all of them;
  *   - label and annotation templates are not checked yet;
  *   - promtool's lint (duplicate recording rules) is not part of the parse.
@@ -29,6 +29,12 @@
 #define RULES_MAX_FILE_BYTES	(4 * 1024 * 1024)
 /* The deepest nesting of YAML collections accepted (a rule file needs 5). */
 #define RULES_MAX_DEPTH			32
+/*
+ * The most YAML nodes (scalars and collections) in one file: about 100 bytes
+ * of arena each, so a file of tiny scalars ("[a,a,a,...]") stays near 25 MB.
+ * A rule takes about 10 nodes.
+ */
+#define RULES_MAX_NODES			250000
 
 /* One label or annotation: name and value, with the line of the name. */
 typedef struct RulesPair
@@ -136,8 +142,9 @@ struct RulesYamlNode
 
 /*
  * Load the first YAML document of text; *root is NULL for an empty stream.
- * Refuses aliases, nesting past RULES_MAX_DEPTH, non-scalar and repeated
- * mapping keys, and input over RULES_MAX_FILE_BYTES.
+ * Refuses aliases, nesting past RULES_MAX_DEPTH, more than RULES_MAX_NODES
+ * nodes, non-scalar and repeated mapping keys, and input over
+ * RULES_MAX_FILE_BYTES.
  */
 extern bool rules_yaml_load(AlloyArena *arena, const char *text, size_t len,
 							RulesYamlNode **root, const char **err);

@@ -3,7 +3,7 @@
  *
  * Built from libyaml's event stream rather than its document loader so that
  * the limits a server needs are enforced while reading: the input size, the
- * nesting depth, and no aliases (an alias lets a few bytes stand for an
+ * nesting depth, the number of nodes, and no aliases (an alias lets a few bytes stand for an
  * exponential tree; Prometheus's yaml.v3 bounds the expansion, we refuse
  * aliases outright).  Only the first document is read, as yaml.v3's
  * Unmarshal does.  Mapping keys must be scalars and distinct.
@@ -17,6 +17,7 @@ typedef struct Loader
 {
 	AlloyArena *arena;
 	yaml_parser_t parser;
+	int			nodes;			/* made so far, against RULES_MAX_NODES */
 	const char *err;
 } Loader;
 
@@ -84,6 +85,13 @@ load_node(Loader *l, yaml_event_t *ev, int depth)
 	int			cap = 0;
 	bool		is_map;
 
+	if (++l->nodes > RULES_MAX_NODES)
+	{
+		l->err = alloy_arena_sprintf(l->arena, "yaml: line %d: more than %d nodes in one rule file",
+									 (int) ev->start_mark.line + 1, RULES_MAX_NODES);
+		yaml_event_delete(ev);
+		return NULL;
+	}
 	switch (ev->type)
 	{
 		case YAML_ALIAS_EVENT:

@@ -280,6 +280,20 @@ test_messages_and_limits(AlloyArena *a)
 	CHECK(!rules_parse_file(a, deep, n, &f, &err) && strstr(err, "nesting deeper"), "deep: %s", err);
 	free(deep);
 
+	/* many tiny scalars under the size limit: refused by count, not memory */
+	big = malloc(3 * RULES_MAX_NODES + 64);
+	n = (size_t) sprintf(big, "groups: [");
+	for (int i = 0; i < RULES_MAX_NODES; i++)
+		n += (size_t) sprintf(big + n, "a,");
+	big[n++] = ']';
+	CHECK(n < RULES_MAX_FILE_BYTES && !rules_parse_file(a, big, n, &f, &err) &&
+		  strstr(err, "more than 250000 nodes"), "many nodes: %s", err);
+	CHECK(a->total < 64 * 1024 * 1024, "many nodes took %zu bytes", a->total);
+	if (getenv("RULES_VERBOSE"))
+		printf("250000 nodes: %zu bytes of arena\n", a->total);
+	free(big);
+	alloy_arena_reset(a);
+
 	n = RULES_MAX_FILE_BYTES + 1;
 	big = malloc(n);
 	memset(big, '#', n);
