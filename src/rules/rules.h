@@ -78,7 +78,7 @@ typedef struct RulesFile
 
 /*
  * Parse and check a rule file ("groups: [...]").  Returns false with *err set
- * to one line naming the place ("5:11: group \"a\", rule 1, \"x\": could not
+ * to one line naming the place ("line 5: group \"a\", rule 1, \"x\": could not
  * parse expression: ...").  An empty file is a file of no groups, as in
  * Prometheus.  Everything, the error included, lives in arena.
  */

@@ -243,8 +243,10 @@ has_key(const RulesYamlNode **kv, int n, const char *key)
 
 /*
  * A mapping's keys and values with merge keys expanded, as yaml.v3 does: the
- * mapping's own keys win over merged ones, earlier merged mappings over later.
- * Returns the pairs (key, value, key, value...) and their count * 2.
+ * mapping's own keys win over merged ones, earlier merged mappings over later,
+ * and a merged mapping's own merge keys are expanded first (recursion bounded
+ * by the YAML depth limit).  Null keys are dropped.  Returns the pairs (key,
+ * value, key, value...) and their count * 2.
  */
 static bool
 flatten(Ctx *c, const RulesYamlNode *map, const RulesYamlNode ***kv_out, int *n_out)
@@ -252,26 +254,17 @@ flatten(Ctx *c, const RulesYamlNode *map, const RulesYamlNode ***kv_out, int *n_
 	int			cap = map->nitems,
 				n = 0;
 	const RulesYamlNode **kv;
+	const RulesYamlNode ***mkv;
+	int		   *mn;
+	int			nm = 0,
+				nsrc_all = 0;
 
-	/* size: own keys plus every merged mapping's keys */
+	/* pass 1: the merged mappings, each flattened, to size the result */
 	for (int i = 0; i < map->nitems; i += 2)
 		if (is_merge_key(map->items[i]))
-		{
-			const RulesYamlNode *v = map->items[i + 1];
-
-			if (v->kind == RULES_YAML_MAP)
-				cap += v->nitems;
-			else if (v->kind == RULES_YAML_SEQ)
-				for (int j = 0; j < v->nitems; j++)
-					cap += v->items[j]->kind == RULES_YAML_MAP ? v->items[j]->nitems : 0;
-		}
-	kv = alloy_arena_alloc(c->arena, sizeof(*kv) * (size_t) (cap + 1));
-	for (int i = 0; i < map->nitems; i += 2)
-		if (!is_merge_key(map->items[i]) && !is_null(map->items[i]))
-		{
-			kv[n++] = map->items[i];
-			kv[n++] = map->items[i + 1];
-		}
+			nsrc_all += map->items[i + 1]->kind == RULES_YAML_SEQ ? map->items[i + 1]->nitems : 1;
+	mkv = alloy_arena_alloc0(c->arena, sizeof(*mkv) * (size_t) (nsrc_all + 1));
+	mn = alloy_arena_alloc0(c->arena, sizeof(int) * (size_t) (nsrc_all + 1));
 	for (int i = 0; i < map->nitems; i += 2)
 	{
 		const RulesYamlNode *v = map->items[i + 1];
@@ -285,15 +278,26 @@ flatten(Ctx *c, const RulesYamlNode *map, const RulesYamlNode ***kv_out, int *n_
 
 			if (src->kind != RULES_YAML_MAP)
 				return fail(c, src, "map merge requires map or sequence of maps as the value");
-			for (int k = 0; k < src->nitems; k += 2)
-				if (!is_merge_key(src->items[k]) && !is_null(src->items[k]) &&
-					!has_key(kv, n, src->items[k]->text))
-				{
-					kv[n++] = src->items[k];
-					kv[n++] = src->items[k + 1];
-				}
+			if (!flatten(c, src, &mkv[nm], &mn[nm]))
+				return false;
+			cap += mn[nm++];
 		}
 	}
+	kv = alloy_arena_alloc(c->arena, sizeof(*kv) * (size_t) (cap + 1));
+	/* pass 2: own keys, then merged ones not yet present */
+	for (int i = 0; i < map->nitems; i += 2)
+		if (!is_merge_key(map->items[i]) && !is_null(map->items[i]))
+		{
+			kv[n++] = map->items[i];
+			kv[n++] = map->items[i + 1];
+		}
+	for (int m = 0; m < nm; m++)
+		for (int k = 0; k < mn[m]; k += 2)
+			if (!has_key(kv, n, mkv[m][k]->text))
+			{
+				kv[n++] = mkv[m][k];
+				kv[n++] = mkv[m][k + 1];
+			}
 	*kv_out = kv;
 	*n_out = n;
 	return true;
