@@ -24,7 +24,7 @@ DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
 
 PG_CPPFLAGS = -I$(srcdir)/src -std=gnu11 -Wno-declaration-after-statement
-SHLIB_LINK = -lmicrohttpd -lprotobuf-c -lsnappy -lpcre2-8 -lz -lm
+SHLIB_LINK = -lmicrohttpd -lprotobuf-c -lsnappy -lpcre2-8 -lyaml -lz -lm
 EXTRA_CLEAN = $(GENERATED_SRCS) test/unit/build test/fuzz/build
 
 PG_CONFIG ?= pg_config
