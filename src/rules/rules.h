@@ -13,7 +13,9 @@
  *     are nesting deeper than RULES_MAX_DEPTH, more than RULES_MAX_NODES
  *     nodes and input over RULES_MAX_FILE_BYTES, so memory stays bounded;
  *   - the first error found is reported, not all of them;
- *   - label and annotation templates are not checked yet;
+ *   - an alerting rule's label and annotation templates must parse with
+ *     alloy's template engine (rules_int.h), which refuses what it cannot
+ *     expand (e.g. urlquery, html, define) where promtool would accept it;
  *   - promtool's lint (duplicate recording rules) is not part of the parse.
  */
 #ifndef ALLOY_RULES_RULES_H

@@ -5,11 +5,34 @@
  * whose messages are Prometheus's); for, keep_firing_for and annotations only
  * on alerting rules; a recording rule's name a metric name; label names valid
  * and not __name__, label values UTF-8; annotation names valid label names.
- * 2.42 checks nothing else of an alert's name (any non-empty text).  Label
- * and annotation templates are left for the template parser.
+ * 2.42 checks nothing else of an alert's name (any non-empty text).  Last,
+ * an alerting rule's label values and annotations must parse as templates
+ * (tmpl_*.c), so a template alloy cannot expand is refused when the file is
+ * loaded, never when the alert fires; recording rules' labels are not
+ * templates.
  */
 #include "promql/promql.h"
 #include "rules/rules.h"
+#include "rules/rules_int.h"
+
+/* "label|annotation "name": <parse error>" for the first pair whose value does not parse. */
+static const char *
+check_templates(AlloyArena *arena, const char *what, const RulesPair *pairs, int n, int *line)
+{
+	char		err[256];
+
+	for (int i = 0; i < n; i++)
+	{
+		const RulesPair *p = &pairs[i];
+
+		if (rules_template_parse(arena, p->value, strlen(p->value), err, sizeof(err)) == NULL)
+		{
+			*line = p->line;
+			return alloy_arena_sprintf(arena, "%s \"%s\": %s", what, p->name, err);
+		}
+	}
+	return NULL;
+}
 
 /* The message for the first failed check of rule i, in rulefmt's order. */
 static const char *
@@ -57,6 +80,14 @@ check_rule(AlloyArena *arena, const RulesRule *r, int *line)
 		*line = p->line;
 		if (!alloy_valid_label_name(p->name, strlen(p->name)))
 			return alloy_arena_sprintf(arena, "invalid annotation name: %s", p->name);
+	}
+	if (r->alert)
+	{
+		const char *msg;
+
+		if ((msg = check_templates(arena, "label", r->labels, r->nlabels, line)) != NULL ||
+			(msg = check_templates(arena, "annotation", r->annotations, r->nannotations, line)) != NULL)
+			return msg;
 	}
 	return NULL;
 }

@@ -2,7 +2,7 @@
 # with the PromQL parser for their expressions and libyaml underneath.
 include $(TOP)/src/rules/objs.mk
 include $(TOP)/src/promql/objs.mk
-RULES_FILE_FUZZ_SRCS = $(addprefix $(TOP)/,$(RULES_FILE_SRCS)) \
+RULES_FILE_FUZZ_SRCS = $(addprefix $(TOP)/,$(RULES_FILE_SRCS) $(RULES_TEMPLATE_SRCS)) \
 	$(TOP)/src/base/arena.c $(TOP)/src/base/labels.c $(TOP)/src/base/regex.c \
 	$(addprefix $(TOP)/src/promql/,$(PROMQL_OBJS:.o=.c))
 

@@ -245,6 +245,27 @@ test_messages_and_limits(AlloyArena *a)
 		  strcmp(err, "line 6: group \"a\", rule 1, \"x\": field foo not found in rule") == 0,
 		  "message: %s", err);
 
+	/*
+	 * Templates of alerting rules are parsed at load: promtool refuses this
+	 * one as "label \"severity\": template: __alert_y:1: unexpected EOF";
+	 * functions alloy does not expand (urlquery, which promtool accepts) are
+	 * refused too, by design: never a template that fails when the alert fires.
+	 * A recording rule's labels are not templates (promtool accepts "{{ x").
+	 */
+	t = "groups:\n- name: a\n  rules:\n  - alert: y\n    expr: up == 0\n    labels:\n      severity: '{{ if $value }}x'\n";
+	CHECK(!rules_parse_file(a, t, strlen(t), &f, &err) &&
+		  strncmp(err, "line 7: ", 8) == 0 &&
+		  strstr(err, "group \"a\", rule 1, \"y\": label \"severity\": template: ") != NULL,
+		  "label template: %s", err);
+	t = "groups:\n- name: a\n  rules:\n  - alert: y\n    expr: up == 0\n    annotations:\n      summary: '{{ $labels.instance | urlquery }}'\n";
+	CHECK(!rules_parse_file(a, t, strlen(t), &f, &err) &&
+		  strstr(err, "annotation \"summary\": template: unsupported function \"urlquery\"") != NULL,
+		  "unsupported template function: %s", err);
+	t = "groups:\n- name: a\n  rules:\n  - alert: y\n    expr: up == 0\n    annotations:\n      summary: '{{ $labels.instance }} is {{ $value | humanize }}'\n";
+	CHECK(rules_parse_file(a, t, strlen(t), &f, &err), "good template refused: %s", err);
+	t = "groups:\n- name: a\n  rules:\n  - record: r\n    expr: up\n    labels:\n      note: '{{ nonsense'\n";
+	CHECK(rules_parse_file(a, t, strlen(t), &f, &err), "recording label taken as a template: %s", err);
+
 	/* yaml.v3's nulls, checked with `promtool test rules` (x="" is no label there) */
 	t = "groups:\n- name: a\n  rules:\n  - record: null\n    expr: up\n    labels: {~: 5, x: ~, b: 0x1}\n";
 	CHECK(rules_parse_file(a, t, strlen(t), &f, &err) && f.groups[0].rules[0].nlabels == 2 &&
