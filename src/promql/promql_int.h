@@ -98,6 +98,9 @@ typedef struct Parser
 	int			len;
 	int			pos;			/* lexer position */
 	int			brace_depth;
+	bool		bracket_open;	/* inside [...]: ':' is the subquery colon;
+								 * outside, it starts a name, as in
+								 * Prometheus's lexer */
 	int			depth;			/* bounds the tree depth, see PROMQL_MAX_DEPTH */
 	int			compat;			/* PROMQL_COMPAT_V2 or _V3 */
 	Token		tok;			/* current lookahead */

@@ -257,9 +257,9 @@ lex_next(Parser *p)
 		t.len = p->pos - t.pos;
 		return t;
 	}
-	if (c == ':' && p->brace_depth == 0 && (is_alpha(peekc(p, 1)) || peekc(p, 1) == ':'))
+	if (c == ':' && p->brace_depth == 0 && !p->bracket_open)
 	{
-		/* metric names may start with a colon */
+		/* metric names may start with (or be) a colon */
 		while (is_alnum_(peekc(p, 0)) || peekc(p, 0) == ':')
 			p->pos++;
 		t.type = T_IDENT;
@@ -294,9 +294,11 @@ lex_next(Parser *p)
 			break;
 		case '[':
 			t.type = T_LBRACKET;
+			p->bracket_open = true;
 			break;
 		case ']':
 			t.type = T_RBRACKET;
+			p->bracket_open = false;
 			break;
 		case ',':
 			t.type = T_COMMA;

@@ -194,6 +194,15 @@ main(void)
 	CHECK(n && n->expr->at_kind == PROMQL_AT_END, "@ end() on a range");
 	n = parse("rate(foo[5m])[30m:1m]");
 	CHECK(n && n->type == PROMQL_NODE_SUBQUERY && n->range_ms == 1800000 && n->step_ms == 60000, "subquery");
+	/* outside brackets a colon starts a name, even alone (promtool accepts "up - :") */
+	n = parse("up - :");
+	CHECK(n && n->type == PROMQL_NODE_BINARY && n->rhs->type == PROMQL_NODE_VECTOR_SELECTOR &&
+		  strcmp(n->rhs->metric, ":") == 0, "a lone colon is a metric name");
+	n = parse(":a");
+	CHECK(n && n->type == PROMQL_NODE_VECTOR_SELECTOR && strcmp(n->metric, ":a") == 0,
+		  "a name may start with a colon");
+	n = parse("foo[5m::]");
+	CHECK(n == NULL, "two colons in a subquery range");
 	n = parse("foo[5m:]");
 	CHECK(n && n->type == PROMQL_NODE_SUBQUERY && n->step_ms == 0, "subquery default step");
 	n = parse("(foo)[5m:] offset 1m @ 10");
