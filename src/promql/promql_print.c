@@ -71,8 +71,9 @@ fmt_duration(AlloyArena *a, int64_t ms)
 		buf[o++] = '-';
 		ms = -ms;
 	}
+	/* years and weeks only when exact, as Prometheus prints durations: 8d, not 1w1d */
 	for (int i = 0; i < 7; i++)
-		if (ms >= units[i].ms)
+		if (ms >= units[i].ms && (i >= 2 || ms % units[i].ms == 0))
 		{
 			o += snprintf(buf + o, sizeof(buf) - o, "%lld%s", (long long) (ms / units[i].ms), units[i].u);
 			ms %= units[i].ms;

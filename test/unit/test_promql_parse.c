@@ -375,6 +375,12 @@ main(void)
 	}
 
 	/* printer round trips */
+	/* durations print as Prometheus prints them: years and weeks only when exact */
+	CHECK(strcmp(promql_node_string(arena, parse("foo[8d]")), "foo[8d]") == 0, "8d stays 8d");
+	CHECK(strcmp(promql_node_string(arena, parse("foo[2w]")), "foo[2w]") == 0, "2w");
+	CHECK(strcmp(promql_node_string(arena, parse("foo[366d]")), "foo[366d]") == 0, "366d");
+	CHECK(strcmp(promql_node_string(arena, parse("foo[1y] offset 1w")), "foo[1y] offset 1w") == 0, "1y, 1w");
+	CHECK(strcmp(promql_node_string(arena, parse("foo[90s]")), "foo[1m30s]") == 0, "90s");
 	CHECK(round_trip("sum by (job) (rate(http_requests_total{code=~\"5..\"}[5m] offset 1h))"), "rt aggregation");
 	CHECK(round_trip("a * on(b) group_left(c) d > bool 3"), "rt matching");
 	CHECK(round_trip("max_over_time(deriv(foo[1m])[1h30m:5m] @ 1000)"), "rt subquery");
