@@ -154,4 +154,27 @@ extern bool rules_yaml_load(AlloyArena *arena, const char *text, size_t len,
 /* Check a decoded group's rules as rulefmt does (rules_check.c). */
 extern bool rules_check_group(AlloyArena *arena, const RulesGroup *g, const char **err);
 
+/*
+ * ---- rule groups stored in alloy.rule_groups (rules_store.c) ----
+ *
+ * Unlike the rest of this header these run inside PostgreSQL (SPI, in the
+ * caller's transaction) and raise errors with ereport: a rule file or group
+ * that does not parse and check is refused with "invalid rule file" ("invalid
+ * rule group") and the parser's message as detail, before anything changes.
+ * tenant_id is a tenant that exists (series' AlloyTenantLookup).
+ */
+/* An arena whose blocks are palloc'd in the current memory context. */
+extern AlloyArena *rules_store_arena(void);
+/* Replace a namespace's groups with the file's; returns how many were stored. */
+extern int	rules_store_load(int32_t tenant_id, const char *ns, const char *text, size_t len);
+/* Insert or replace one group (Mimir's ruler); a new one goes last. */
+extern void rules_store_set_group(int32_t tenant_id, const char *ns, const char *text, size_t len);
+extern bool rules_store_delete_group(int32_t tenant_id, const char *ns, const char *name);
+extern int	rules_store_delete_namespace(int32_t tenant_id, const char *ns);
+/*
+ * The stored groups of a namespace (all of the tenant's when ns is NULL, by
+ * namespace then position) as a rule file, palloc'd in the current context.
+ */
+extern char *rules_store_file(int32_t tenant_id, const char *ns);
+
 #endif							/* ALLOY_RULES_RULES_H */
